@@ -1,0 +1,235 @@
+"""The composition root: settings and config in, a running service out.
+
+`Service` builds every long-lived part once (database, HTTP client, worker
+pool, channels, pipeline, dispatcher), and closes them in reverse order.
+Commands use it for one pass (`monitor run --once`, `monitor demo`) or for
+the scheduled service (`monitor run`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TextIO
+
+from monitor.config import Config, SourceConfig
+from monitor.digest import Digests
+from monitor.extract import WorkerPool
+from monitor.fetch import HttpClient
+from monitor.notify.channels import Channel, ConsoleChannel, build_channel
+from monitor.notify.dispatch import Dispatcher, DispatchSummary, utcnow
+from monitor.notify.render import Renderer
+from monitor.pipeline import Pipeline, run_sources
+from monitor.records import SourceOutcome
+from monitor.schedule.scheduler import add_cron_job, add_interval_job, create_scheduler
+from monitor.settings import Settings
+from monitor.store import Store, display_url, upgrade_async
+from monitor.store.db import default_url
+
+log = logging.getLogger(__name__)
+DELIVERY_EVERY = 15  # seconds between outbox checks in the service
+
+
+@dataclass
+class PassSummary:
+    outcomes: list[SourceOutcome]
+    dispatch: DispatchSummary = field(default_factory=DispatchSummary)
+    seconds: float = 0.0
+
+    @property
+    def failed(self) -> list[SourceOutcome]:
+        return [o for o in self.outcomes if not o.ok]
+
+    def lines(self) -> list[str]:
+        skipped = [o for o in self.outcomes if o.skipped]
+        ok = len(self.outcomes) - len(self.failed) - len(skipped)
+        total = lambda attr: sum(getattr(o, attr) for o in self.outcomes)  # noqa: E731
+        unchanged = sum(o.not_modified for o in self.outcomes)
+        waiting = f", {len(skipped)} waiting (back-off or cache)" if skipped else ""
+        lines = [
+            f"sources: {ok} ok ({unchanged} unchanged), {len(self.failed)} failed{waiting}",
+            f"articles: {total('new_articles')} new, {total('updated_articles')} updated",
+            f"matches: {total('matches')}, alerts: {total('alerts')}",
+            f"deliveries: {self.dispatch.sent} sent, {self.dispatch.retrying} to retry, "
+            f"{self.dispatch.failed} failed, {self.dispatch.deferred} deferred (rate limit)",
+        ]
+        lines += [f"  failed: {o.source_id} [{o.error_kind}] {o.error}" for o in self.failed]
+        lines.append(f"took {self.seconds:.1f}s")
+        return lines
+
+
+def database_url(settings: Settings, config: Config) -> str:
+    return settings.database_url or config.database_url or default_url(settings.data_dir)
+
+
+class Service:
+    def __init__(
+        self,
+        settings: Settings,
+        config: Config,
+        *,
+        allow_private: bool | None = None,
+        console: TextIO | None = None,
+        clock: Callable[[], datetime] = utcnow,
+        pool: WorkerPool | None = None,
+    ) -> None:
+        self.settings = settings
+        self.config = config
+        self.clock = clock
+        self.url = database_url(settings, config)
+        self.store = Store.open(self.url)
+        private = settings.allow_private_networks if allow_private is None else allow_private
+        self.http = HttpClient(config.fetch, allow_private=private)
+        self.pool = pool or WorkerPool(settings.workers)
+        self._owns_pool = pool is None
+        self.channels = self._channels(console)
+        self.renderer = Renderer(config.templates_dir)
+        self.pipeline = Pipeline(config, self.store, self.http, self.pool, clock)
+        self.digests = Digests(self.store, config, self.renderer, clock)
+        self.dispatcher = Dispatcher(
+            self.store,
+            self.channels,
+            self.renderer,
+            {r.id: r for r in config.rules},
+            config.service.delivery,
+            {name: c.rate_limit for name, c in config.channels.items() if c.rate_limit},
+            clock,
+            digests=self.digests,
+        )
+        self._running: set[asyncio.Task[None]] = set()
+        self._delivering = asyncio.Lock()
+
+    def _channels(self, console: TextIO | None) -> dict[str, Channel]:
+        channels: dict[str, Channel] = {}
+        for name, channel in self.config.channels.items():
+            built = build_channel(channel)
+            channels[name] = (
+                ConsoleChannel(name, console) if isinstance(built, ConsoleChannel) else built
+            )
+        return channels
+
+    async def __aenter__(self) -> Service:
+        log.info("database %s", display_url(self.url))
+        await upgrade_async(self.url)
+        await self.store.sync_sources(self.config.sources, self.clock())
+        await self.pipeline.load_story_index()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.http.close()
+        if self._owns_pool:
+            self.pool.close()
+        await self.store.close()
+
+    async def run_pass(
+        self, sources: Sequence[SourceConfig] | None = None, *, force: bool = False
+    ) -> PassSummary:
+        """Poll the sources once, then send whatever is due: alerts, notices, digests.
+        Sources that back off are skipped unless `force`."""
+        started = time.monotonic()
+        chosen = [s for s in (sources or self.config.sources) if s.enabled]
+        outcomes = await run_sources(
+            self.pipeline, chosen, self.config.fetch.concurrency, force=force
+        )
+        dispatch = await self.deliver()
+        return PassSummary(outcomes, dispatch, time.monotonic() - started)
+
+    async def deliver(self) -> DispatchSummary:
+        """Queue due digests and failure notices, then drain the outbox."""
+        async with self._delivering:
+            await self.digests.create_due()
+            await self.raise_notices()
+        return await self.dispatcher.drain()
+
+    async def raise_notices(self) -> list[str]:
+        health = self.config.service.health
+        channels = health.notice_channels or self.config.routing.channels
+        failing = await self.store.raise_failure_notices(
+            self.clock() - health.failing_after, channels, self.clock()
+        )
+        for source_id in failing:
+            log.warning(
+                "source %s has been failing for more than %s: notice queued",
+                source_id,
+                health.failing_after,
+            )
+        return failing
+
+    async def serve(self, stop: asyncio.Event | None = None) -> None:
+        """Poll every source at its interval until SIGINT/SIGTERM (or `stop` is set)."""
+        stop = stop or _stop_on_signals()
+        scheduler = create_scheduler()
+        for source in (s for s in self.config.sources if s.enabled):
+            add_interval_job(
+                scheduler,
+                f"poll:{source.id}",
+                source.interval,
+                self.config.fetch.jitter,
+                self._tracked(self._poll_job(source)),
+            )
+        add_interval_job(
+            scheduler,
+            "deliver",
+            timedelta(seconds=DELIVERY_EVERY),
+            0,
+            self._tracked(self.deliver),
+        )
+        for digest in self.config.digests.values():
+            # The cron job only wakes the deliverer up on time; which period is due is
+            # decided from the database, so missed mornings are caught up too.
+            add_cron_job(
+                scheduler,
+                f"digest:{digest.name}",
+                digest.cron,
+                digest.timezone,
+                self._tracked(self.deliver),
+            )
+        scheduler.start()
+        log.info(
+            "veille running: %d sources, %d rules; Ctrl-C to stop",
+            len(scheduler.get_jobs()) - 1,
+            len(self.config.rules),
+        )
+        try:
+            await stop.wait()
+        finally:
+            log.info("stopping: waiting for running jobs")
+            scheduler.shutdown(wait=False)
+            if self._running:
+                await asyncio.wait(self._running, timeout=30)
+
+    def _tracked(self, job: Callable[[], Awaitable[object]]) -> Callable[[], Awaitable[None]]:
+        """Remember the job's task while it runs, so that shutdown can let it finish."""
+
+        async def run() -> None:
+            task = asyncio.current_task()
+            assert task is not None
+            self._running.add(task)
+            try:
+                await job()
+            finally:
+                self._running.discard(task)
+
+        return run
+
+    def _poll_job(self, source: SourceConfig) -> Callable[[], Awaitable[None]]:
+        async def poll() -> None:
+            # A source that backs off (errors, Retry-After, a long max-age) skips itself.
+            outcome = await run_sources(self.pipeline, [source], 1)
+            if outcome[0].alerts:
+                await self.dispatcher.drain()
+
+        return poll
+
+
+def _stop_on_signals() -> asyncio.Event:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    return stop

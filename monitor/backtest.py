@@ -1,0 +1,98 @@
+"""Replay rules over the archive, sending nothing: what would have fired, and what changed.
+
+An operator tunes a rule, then runs `monitor backtest RULE --since 30d` to see
+which stored articles it would match now, with the passages, next to what the
+rule matched when those articles arrived.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from monitor.config import Config
+from monitor.match import Document, RuleMatch
+from monitor.store import Store, StoredArticle
+
+
+@dataclass(frozen=True)
+class Hit:
+    article: StoredArticle
+    match: RuleMatch
+    new: bool  # did not match when the article arrived
+
+
+@dataclass
+class RuleReport:
+    rule_id: str
+    hits: list[Hit] = field(default_factory=list)
+    lost: list[StoredArticle] = field(default_factory=list)  # matched then, not now
+
+    @property
+    def stories(self) -> int:
+        return len({h.article.story_id or -h.article.id for h in self.hits})
+
+
+@dataclass
+class Backtest:
+    articles: int
+    reports: dict[str, RuleReport]
+
+
+async def run_backtest(
+    store: Store,
+    config: Config,
+    rule_ids: Sequence[str],
+    since: datetime | None,
+    progress: Callable[[int], None] | None = None,
+) -> Backtest:
+    reports = {rule_id: RuleReport(rule_id) for rule_id in rule_ids}
+    before = await store.stored_matches(since)
+    sources = {s.id: s for s in config.sources}
+    seen = 0
+    async for article in store.stored_articles(since):
+        seen += 1
+        source = sources.get(article.source_id)
+        document = Document(
+            title=article.title,
+            text=article.text,
+            source_id=article.source_id,
+            source_name=article.source_name,
+            lang=article.lang,
+            tags=source.tags if source else (),
+        )
+        earlier = before.get(article.id, set())
+        fired = {m.rule_id: m for m in config.ruleset.match_rules(document, rule_ids)}
+        for rule_id, report in reports.items():
+            if rule_id in fired:
+                report.hits.append(Hit(article, fired[rule_id], new=rule_id not in earlier))
+            elif rule_id in earlier:
+                report.lost.append(article)
+        if progress:
+            progress(1)
+    return Backtest(seen, reports)
+
+
+def render(result: Backtest, passages: int = 1, date: Callable[[datetime], str] = str) -> list[str]:
+    lines = [f"replayed {result.articles} stored articles; nothing was sent"]
+    for report in result.reports.values():
+        new = sum(h.new for h in report.hits)
+        lines.append(
+            f"\n{report.rule_id}: {len(report.hits)} articles in {report.stories} stories "
+            f"({new} new, {len(report.lost)} no longer matching)"
+        )
+        for hit in sorted(report.hits, key=lambda h: h.article.date, reverse=True):
+            mark = "+" if hit.new else " "
+            lines.append(
+                f" {mark} {date(hit.article.date)}  {hit.article.source_name}: {hit.article.title}"
+            )
+            lines.append(f"      {hit.article.url}")
+            lines += [f"      « {p.highlighted()} »" for p in hit.match.passages[:passages]]
+        for article in report.lost:
+            lines.append(f" - {date(article.date)}  {article.source_name}: {article.title}")
+    if any(r.hits or r.lost for r in result.reports.values()):
+        lines.append(
+            "\n+ would fire now but did not when the article arrived; - fired then, would not now"
+        )
+    return lines

@@ -1,0 +1,538 @@
+"""The `monitor` command. Thin: parse arguments, load config, call the service."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+from monitor import __version__
+from monitor.config import Config, load_config
+from monitor.errors import ConfigError, MonitorError
+from monitor.log import setup_logging
+from monitor.settings import Settings
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+T = TypeVar("T")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return EXIT_USAGE
+    settings = Settings.from_env(config_dir=args.config)
+    setup_logging("WARNING" if args.quiet else ("DEBUG" if args.verbose else settings.log_level))
+    try:
+        return int(args.handler(args, settings))
+    except ConfigError as exc:
+        print_config_error(exc)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        return 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="monitor",
+        description="veille: watch French digital-policy news and alert on the events that matter.",
+    )
+    parser.add_argument("--version", action="version", version=f"veille {__version__}")
+    parser.add_argument(
+        "-c",
+        "--config",
+        metavar="DIR",
+        help="configuration directory holding sources.toml and alerts/ "
+        "(default: $MONITOR_CONFIG_DIR, else the current directory)",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    parser.add_argument("-q", "--quiet", action="store_true", help="warnings and errors only")
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+    for register in _COMMANDS:
+        register(commands)
+    return parser
+
+
+def print_config_error(exc: ConfigError) -> None:
+    count = len(exc.problems)
+    print(f"configuration error{'s' if count > 1 else ''} ({count}):", file=sys.stderr)
+    for problem in exc.problems:
+        print(f"  {problem}", file=sys.stderr)
+
+
+def load(settings: Settings) -> Config:
+    return load_config(settings.config_dir, settings.environ)
+
+
+# -- run -------------------------------------------------------------------------------------
+
+
+def _register_run(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    run = commands.add_parser(
+        "run",
+        help="poll the sources and send alerts (until stopped)",
+        description="Start the service: every source is polled at its "
+        "interval, alerts are sent as they come, until SIGINT or SIGTERM. "
+        "The database schema is upgraded first.",
+    )
+    run.add_argument(
+        "--once", action="store_true", help="one pass over all sources, print a summary and exit"
+    )
+    run.add_argument(
+        "--source", action="append", metavar="ID", help="with --once: only this source (repeatable)"
+    )
+    run.add_argument(
+        "--force",
+        action="store_true",
+        help="with --once: poll sources that are backing off or whose cache is still fresh",
+    )
+    run.set_defaults(handler=cmd_run)
+
+
+def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    from monitor.app import Service
+
+    config = load(settings)
+    sources = config.sources
+    if args.source:
+        unknown = sorted(set(args.source) - {s.id for s in sources})
+        if unknown:
+            print(f"unknown source id: {', '.join(unknown)}", file=sys.stderr)
+            return EXIT_USAGE
+        sources = tuple(s for s in sources if s.id in args.source)
+
+    async def once() -> int:
+        async with Service(settings, config) as service:
+            summary = await service.run_pass(sources, force=args.force)
+        print("\n".join(summary.lines()))
+        return EXIT_OK
+
+    async def forever() -> int:
+        async with Service(settings, config) as service:
+            await service.serve()
+        return EXIT_OK
+
+    return asyncio.run(once() if args.once else forever())
+
+
+# -- check -----------------------------------------------------------------------------------
+
+
+def _register_check(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    check = commands.add_parser(
+        "check",
+        help="validate the configuration",
+        description="Load sources.toml and alerts/ as the service would; "
+        "report every problem with its file and line. Exit 1 on error.",
+    )
+    check.set_defaults(handler=cmd_check)
+
+
+def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
+    config = load(settings)
+    enabled = sum(s.enabled for s in config.sources)
+    print(f"configuration OK ({config.root.resolve()})")
+    print(f"  sources:  {len(config.sources)} ({enabled} enabled)")
+    print(f"  rules:    {len(config.rules)} enabled, {len(config.lists)} term lists")
+    print(f"  channels: {', '.join(sorted(config.channels))}")
+    print(f"  digests:  {', '.join(sorted(config.digests)) or 'none'}")
+    return EXIT_OK
+
+
+# -- db --------------------------------------------------------------------------------------
+
+
+def _register_db(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    db = commands.add_parser("db", help="database maintenance")
+    actions = db.add_subparsers(title="actions", metavar="ACTION")
+    upgrade = actions.add_parser(
+        "upgrade", help="migrate the database schema to the latest version"
+    )
+    upgrade.set_defaults(handler=cmd_db_upgrade)
+
+
+def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
+    from monitor.app import database_url
+    from monitor.store import display_url, upgrade
+    from monitor.store.db import default_url
+
+    url = settings.database_url
+    if url is None:
+        try:
+            url = database_url(settings, load(settings))
+        except ConfigError:
+            url = default_url(settings.data_dir)
+    upgrade(url)
+    print(f"database schema up to date: {display_url(url)}")
+    return EXIT_OK
+
+
+# -- demo ------------------------------------------------------------------------------------
+
+
+def _register_demo(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    demo = commands.add_parser(
+        "demo",
+        help="see veille work offline, on bundled articles",
+        description="Serve a bundled set of French tech-press articles "
+        "from a loopback web server, run the real pipeline on a temporary "
+        "database with the shipped rules, and print the alerts.",
+    )
+    demo.add_argument(
+        "--keep",
+        metavar="DIR",
+        type=Path,
+        help="keep the demo database in DIR instead of a temporary directory",
+    )
+    demo.set_defaults(handler=cmd_demo)
+
+
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    from monitor.demo import run_demo
+
+    if not args.verbose:
+        setup_logging("WARNING")  # the demo's own output tells the story
+    return asyncio.run(run_demo(settings, keep=args.keep))
+
+
+# -- rules -----------------------------------------------------------------------------------
+
+
+def _register_rules(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    rules = commands.add_parser(
+        "rules",
+        help="test and explain watch-rules",
+        description="Check rules against their examples, or explain "
+        "a rule's verdict on a text, a file or a web page.",
+    )
+    actions = rules.add_subparsers(title="actions", metavar="ACTION")
+    test = actions.add_parser(
+        "test",
+        help="run every rule's should_match/should_not_match examples",
+        description="Exit 1 when a rule misses a should_match example or "
+        "fires on a should_not_match one.",
+    )
+    test.add_argument("rule_ids", nargs="*", metavar="RULE_ID", help="only these rules")
+    test.add_argument(
+        "--verbose-explain",
+        action="store_true",
+        help="show the clause-by-clause explanation of passing examples too",
+    )
+    test.set_defaults(handler=cmd_rules_test)
+    explain = actions.add_parser(
+        "explain",
+        help="why a rule matches a text, or why not",
+        description="Print match or no match, clause by clause, with "
+        "the passages. Exit 0 on a match, 1 on no match, 2 on error.",
+    )
+    explain.add_argument("rule_id", metavar="RULE_ID")
+    given = explain.add_mutually_exclusive_group(required=True)
+    given.add_argument("--text", help="the text to test")
+    given.add_argument("--file", type=Path, help="a text file, or an HTML page to extract")
+    given.add_argument("--url", help="a web page to fetch and extract")
+    explain.add_argument("--title", default="", help="a title to go with --text or --file")
+    explain.add_argument("--lang", help="the document's language (for rules that filter on it)")
+    explain.set_defaults(handler=cmd_rules_explain)
+
+
+def cmd_rules_test(args: argparse.Namespace, settings: Settings) -> int:
+    from monitor.config import example_document
+    from monitor.match import check_examples
+
+    config = load(settings)
+    unknown = sorted(set(args.rule_ids) - {r.id for r in config.rules})
+    if unknown:
+        print(f"unknown or disabled rule: {', '.join(unknown)}", file=sys.stderr)
+        return EXIT_USAGE
+    failures = 0
+    for rule in (r for r in config.rules if not args.rule_ids or r.id in args.rule_ids):
+        results = check_examples(
+            config.ruleset,
+            rule.id,
+            [example_document(e) for e in rule.should_match],
+            [example_document(e) for e in rule.should_not_match],
+        )
+        bad = [r for r in results if not r.ok]
+        failures += len(bad)
+        positives = sum(r.expected for r in results)
+        mark = "ok  " if not bad else "FAIL"
+        note = "" if results else "  (no examples: add should_match and should_not_match)"
+        print(
+            f"{mark} {rule.id}: {positives} should match, {len(results) - positives} should not"
+            f"{note}"
+        )
+        for result in results if args.verbose_explain else bad:
+            print(f"     {_verdict(result.ok, result.expected)}: {_shorten(result.text)}")
+            print(_indent(result.explanation.render(), "         "))
+    total = sum(len(r.should_match) + len(r.should_not_match) for r in config.rules)
+    print(f"\n{failures} failing example{'s' if failures != 1 else ''} out of {total}")
+    return EXIT_FAILED if failures else EXIT_OK
+
+
+def cmd_rules_explain(args: argparse.Namespace, settings: Settings) -> int:
+    from monitor.match import Document
+
+    config = load(settings)
+    if args.rule_id not in {r.id for r in config.rules}:
+        print(f"unknown or disabled rule: {args.rule_id}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        title, text, lang = _explain_input(args, config, settings)
+    except (OSError, MonitorError) as exc:
+        print(f"cannot read the document: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    document = Document(title=args.title or title, text=text, lang=args.lang or lang)
+    explanation = config.ruleset.explain(args.rule_id, document)
+    print(explanation.render())
+    return EXIT_OK if explanation.matched else EXIT_FAILED
+
+
+def _explain_input(
+    args: argparse.Namespace, config: Config, settings: Settings
+) -> tuple[str, str, str | None]:
+    from monitor.extract import extract_page
+
+    if args.text is not None:
+        return "", args.text, None
+    if args.file is not None:
+        raw = args.file.read_bytes()
+        if b"<html" not in raw[:5000].lower():
+            return "", raw.decode("utf-8", errors="replace"), None
+        body, url = raw, args.file.resolve().as_uri()
+    else:
+        body, url = asyncio.run(_fetch_page(args.url, config, settings))
+    page = extract_page(body, url=url)
+    if page is None:
+        raise MonitorError(f"no article text found in {url}")
+    return page.title or "", page.text, page.lang
+
+
+async def _fetch_page(url: str, config: Config, settings: Settings) -> tuple[bytes, str]:
+    from monitor.fetch import PAGE_ACCEPT, HttpClient
+
+    async with HttpClient(config.fetch, allow_private=settings.allow_private_networks) as http:
+        result = await http.get(url, source_id="explain", accept=PAGE_ACCEPT)
+    return result.body, result.url
+
+
+def _verdict(ok: bool, expected: bool) -> str:
+    if ok:
+        return "✔ as expected"
+    return "✘ should match but does not" if expected else "✘ should not match but does"
+
+
+def _shorten(text: str, width: int = 90) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= width else flat[: width - 1] + "…"
+
+
+def _indent(text: str, prefix: str) -> str:
+    return "\n".join(prefix + line for line in text.splitlines())
+
+
+# -- backtest --------------------------------------------------------------------------------
+
+
+def _register_backtest(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    backtest = commands.add_parser(
+        "backtest",
+        help="replay rules over stored articles, sending nothing",
+        description="Run rules (all, or those named) over the archive "
+        "and print what would have fired, with passages and counts, "
+        "and how that differs from what fired when articles arrived.",
+    )
+    backtest.add_argument("rule_ids", nargs="*", metavar="RULE_ID", help="only these rules")
+    backtest.add_argument(
+        "--since", default="30d", help="how far back (default 30d; 'all' for everything)"
+    )
+    backtest.add_argument("--passages", type=int, default=1, help="passages shown per article")
+    backtest.set_defaults(handler=cmd_backtest)
+
+
+def cmd_backtest(args: argparse.Namespace, settings: Settings) -> int:
+    from monitor.app import database_url
+    from monitor.backtest import render, run_backtest
+    from monitor.config.units import parse_duration
+    from monitor.notify.render import format_date
+    from monitor.store import Store, upgrade
+
+    config = load(settings)
+    rule_ids = args.rule_ids or [r.id for r in config.rules]
+    unknown = sorted(set(rule_ids) - {r.id for r in config.rules})
+    if unknown:
+        print(f"unknown or disabled rule: {', '.join(unknown)}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        since = None if args.since == "all" else datetime.now(UTC) - parse_duration(args.since)
+    except ValueError as exc:
+        print(f"--since: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    url = database_url(settings, config)
+    upgrade(url)
+
+    async def replay() -> list[str]:
+        store = Store.open(url)
+        try:
+            total = await store.count_articles(since)
+            with _progress(total) as advance:
+                result = await run_backtest(store, config, rule_ids, since, advance)
+        finally:
+            await store.close()
+        return render(result, args.passages, format_date)
+
+    print("\n".join(asyncio.run(replay())))
+    return EXIT_OK
+
+
+@contextmanager
+def _progress(total: int) -> Iterator[Callable[[int], None]]:
+    """A progress bar on standard error when it is a terminal and the run is long."""
+    if total < 2000 or not sys.stderr.isatty():
+        yield lambda _n: None
+        return
+    from rich.progress import Progress
+
+    with Progress(transient=True) as bar:
+        task = bar.add_task("replaying", total=total)
+        yield lambda n: bar.advance(task, n)
+
+
+# -- digest ----------------------------------------------------------------------------------
+
+
+def _register_digest(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    digest = commands.add_parser(
+        "digest",
+        help="preview or send a digest now",
+        description="Digests are sent by `monitor run` on their cron "
+        "schedule. This command shows the next one, or sends it now "
+        "(the next scheduled digest then starts from here).",
+    )
+    digest.add_argument("name", nargs="?", help="which digest (default: the only one)")
+    action = digest.add_mutually_exclusive_group(required=True)
+    action.add_argument(
+        "--preview",
+        metavar="FILE",
+        type=Path,
+        help="write the HTML of what the next digest would hold to FILE",
+    )
+    action.add_argument("--send", action="store_true", help="send it now")
+    digest.set_defaults(handler=cmd_digest)
+
+
+def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
+    from monitor.app import Service
+
+    config = load(settings)
+    if not config.digests:
+        print("no digest is configured (see alerts/digests.toml)", file=sys.stderr)
+        return EXIT_USAGE
+    name: str = args.name or (next(iter(config.digests)) if len(config.digests) == 1 else "")
+    if name not in config.digests:
+        print(f"which digest? one of: {', '.join(sorted(config.digests))}", file=sys.stderr)
+        return EXIT_USAGE
+
+    async def act() -> int:
+        async with Service(settings, config) as service:
+            if args.preview:
+                content = await service.digests.preview(name)
+                rendered = service.digests.render(content, "html")
+                args.preview.write_text(rendered.body, encoding="utf-8")
+                print(f"{rendered.subject}\nwritten to {args.preview}")
+                return EXIT_OK
+            run = await service.digests.send_now(name)
+            summary = await service.dispatcher.drain()
+        print(
+            f"digest {name}: run {run}, {summary.sent} sent, {summary.retrying} to retry, "
+            f"{summary.failed} failed"
+        )
+        return EXIT_OK if not summary.failed else EXIT_FAILED
+
+    return asyncio.run(act())
+
+
+# -- alerts and sources ----------------------------------------------------------------------
+
+
+def _register_alerts(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    alerts = commands.add_parser(
+        "alerts",
+        help="list recent deliveries (alerts, digests, notices)",
+        description="What was sent, what waits for a retry, what failed.",
+    )
+    alerts.add_argument(
+        "--failed", action="store_true", help="only deliveries that failed for good"
+    )
+    alerts.add_argument("--pending", action="store_true", help="only deliveries waiting to be sent")
+    alerts.add_argument("--limit", type=int, default=50)
+    alerts.set_defaults(handler=cmd_alerts)
+
+
+def cmd_alerts(args: argparse.Namespace, settings: Settings) -> int:
+    from monitor.report import deliveries_table, print_table
+
+    status = "failed" if args.failed else ("pending" if args.pending else None)
+    records = asyncio.run(_with_store(settings, lambda store: store.deliveries(status, args.limit)))
+    print_table(deliveries_table(records, status))
+    return EXIT_FAILED if args.failed and records else EXIT_OK
+
+
+def _register_sources(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    sources = commands.add_parser(
+        "sources",
+        help="the health of every source",
+        description="Last attempt and success, consecutive failures, "
+        "last error, items seen and a status per source.",
+    )
+    sources.add_argument("--failing", action="store_true", help="only sources in error")
+    sources.set_defaults(handler=cmd_sources)
+
+
+def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
+    from monitor.report import print_table, sources_table
+
+    config = load(settings)
+    states = asyncio.run(_with_store(settings, lambda store: store.source_states(), config))
+    configured = {s.id for s in config.sources}
+    shown = [
+        s for s in states if s.id in configured and (s.consecutive_failures or not args.failing)
+    ]
+    print_table(sources_table(shown, config, datetime.now(UTC)))
+    never = sorted(configured - {s.id for s in states})
+    if never:
+        print(f"never polled yet: {', '.join(never)}")
+    return EXIT_OK
+
+
+async def _with_store(
+    settings: Settings, query: Callable[[Any], Awaitable[T]], config: Config | None = None
+) -> T:
+    from monitor.app import database_url
+    from monitor.store import Store, upgrade_async
+
+    url = database_url(settings, config or load(settings))
+    await upgrade_async(url)
+    store = Store.open(url)
+    try:
+        return await query(store)
+    finally:
+        await store.close()
+
+
+_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [  # type: ignore[type-arg]
+    _register_run,
+    _register_check,
+    _register_rules,
+    _register_backtest,
+    _register_digest,
+    _register_alerts,
+    _register_sources,
+    _register_db,
+    _register_demo,
+]

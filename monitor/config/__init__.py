@@ -1,0 +1,252 @@
+"""Load and validate the operator's configuration, once, at the edge.
+
+`load_config` reads `sources.toml`, `alerts/**.toml` and the optional
+`monitor.toml` of a config directory, checks every cross-reference (a rule's
+channels, a digest's rules, the queries themselves) and returns one typed
+`Config`, or raises `ConfigError` listing every problem with file and line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from monitor.config.alerts import (
+    CONSOLE,
+    AlertsConfig,
+    ChannelConfig,
+    DigestConfig,
+    Example,
+    Origin,
+    Routing,
+    RuleConfig,
+    load_alerts,
+)
+from monitor.config.service import ServiceFile, load_service
+from monitor.config.sources import FetchSettings, SourceConfig, load_sources
+from monitor.config.toml import read_toml
+from monitor.errors import ConfigError, ConfigProblem
+from monitor.match import Document, RuleSet, RuleSetError, RuleSpec, compile_rules
+
+__all__ = [
+    "CONSOLE",
+    "ChannelConfig",
+    "Config",
+    "DigestConfig",
+    "Example",
+    "FetchSettings",
+    "Routing",
+    "RuleConfig",
+    "SourceConfig",
+    "load_config",
+]
+
+CONSOLE_CHANNEL = ChannelConfig(name=CONSOLE, url="console://", format="text")
+
+
+@dataclass(frozen=True)
+class Config:
+    root: Path
+    fetch: FetchSettings
+    sources: tuple[SourceConfig, ...]
+    rules: tuple[RuleConfig, ...]  # enabled rules only
+    lists: Mapping[str, tuple[str, ...]]
+    ruleset: RuleSet
+    channels: Mapping[str, ChannelConfig]
+    digests: Mapping[str, DigestConfig]
+    routing: Routing
+    service: ServiceFile
+    database_url: str | None = None
+    templates_dir: Path | None = None
+    origins: Mapping[str, Origin] = field(default_factory=dict)
+
+    def rule(self, rule_id: str) -> RuleConfig:
+        return next(r for r in self.rules if r.id == rule_id)
+
+    def source(self, source_id: str) -> SourceConfig:
+        return next(s for s in self.sources if s.id == source_id)
+
+    def channels_for(self, rule: RuleConfig) -> tuple[str, ...]:
+        """Channels that get an immediate alert for this rule (none when digest-only)."""
+        if self.mode_of(rule) == "digest":
+            return ()
+        return rule.channels if rule.channels is not None else self.routing.channels
+
+    def mode_of(self, rule: RuleConfig) -> str:
+        return rule.mode or self.routing.mode
+
+
+def load_config(root: str | Path, environ: Mapping[str, str]) -> Config:
+    root = Path(root)
+    problems: list[ConfigProblem] = []
+    fetch, sources = FetchSettings(), tuple[SourceConfig, ...]()
+    try:
+        fetch, sources, errors = load_sources(read_toml(root / "sources.toml", "sources.toml"))
+        problems += errors
+    except ConfigError as exc:
+        problems += exc.problems
+    alerts, errors = load_alerts(root / "alerts", root, environ)
+    problems += errors
+    service, database_url, errors = _load_service(root, environ)
+    problems += errors
+    channels = {CONSOLE: CONSOLE_CHANNEL, **alerts.channels}
+    problems += _check_references(alerts, channels, {s.id for s in sources})
+    problems += [
+        ConfigProblem("monitor.toml", f"[health] notice_channels names unknown channel {name!r}")
+        for name in service.health.notice_channels
+        if name not in channels
+    ]
+    problems += _check_channel_urls(alerts, channels)
+    problems += _check_digests(alerts)
+    enabled = tuple(r for r in alerts.rules if r.enabled)
+    ruleset, errors = _compile(enabled, alerts)
+    problems += errors
+    templates = root / "alerts" / "templates"
+    problems += _check_templates(templates)
+    if problems:
+        raise ConfigError(problems)
+    assert ruleset is not None
+    return Config(
+        root=root,
+        fetch=fetch,
+        sources=sources,
+        rules=enabled,
+        lists=alerts.lists,
+        ruleset=ruleset,
+        channels=channels,
+        digests=alerts.digests,
+        routing=alerts.routing,
+        service=service,
+        database_url=database_url,
+        templates_dir=templates if templates.is_dir() else None,
+        origins=alerts.origins,
+    )
+
+
+def _load_service(
+    root: Path, environ: Mapping[str, str]
+) -> tuple[ServiceFile, str | None, list[ConfigProblem]]:
+    try:
+        return load_service(root / "monitor.toml", "monitor.toml", environ)
+    except ConfigError as exc:
+        return ServiceFile(), None, exc.problems
+
+
+def _problem_at(alerts: AlertsConfig, key: str, message: str) -> ConfigProblem:
+    origin = alerts.origins.get(key, Origin("alerts", None))
+    return ConfigProblem(origin.file, message, line=origin.line)
+
+
+def _check_references(
+    alerts: AlertsConfig, channels: Mapping[str, ChannelConfig], source_ids: set[str]
+) -> list[ConfigProblem]:
+    problems: list[ConfigProblem] = []
+    rule_ids = {r.id for r in alerts.rules}
+
+    def unknown_channels(names: tuple[str, ...], key: str, what: str) -> None:
+        for name in names:
+            if name not in channels:
+                known = ", ".join(sorted(channels))
+                problems.append(
+                    _problem_at(
+                        alerts, key, f"{what} routes to unknown channel {name!r} (known: {known})"
+                    )
+                )
+
+    unknown_channels(alerts.routing.channels, "routing:", "[routing]")
+    for rule in alerts.rules:
+        unknown_channels(rule.channels or (), f"rule:{rule.id}", f"rule {rule.id!r}")
+        for source in rule.sources:
+            if source_ids and source not in source_ids:
+                problems.append(
+                    _problem_at(
+                        alerts,
+                        f"rule:{rule.id}",
+                        f"rule {rule.id!r} filters on unknown source {source!r}",
+                    )
+                )
+    for digest in alerts.digests.values():
+        unknown_channels(digest.channels, f"digest:{digest.name}", f"digest {digest.name!r}")
+        for rule_id in digest.rules:
+            if rule_id not in rule_ids:
+                problems.append(
+                    _problem_at(
+                        alerts,
+                        f"digest:{digest.name}",
+                        f"digest {digest.name!r} names unknown rule {rule_id!r}",
+                    )
+                )
+    return problems
+
+
+def _check_channel_urls(
+    alerts: AlertsConfig, channels: Mapping[str, ChannelConfig]
+) -> list[ConfigProblem]:
+    from monitor.notify.services import check_url
+
+    problems = []
+    for channel in channels.values():
+        error = check_url(channel.url)
+        if error:
+            problems.append(
+                _problem_at(alerts, f"channel:{channel.name}", f"channel {channel.name!r}: {error}")
+            )
+    return problems
+
+
+def _check_digests(alerts: AlertsConfig) -> list[ConfigProblem]:
+    from monitor.schedule.cron import parse_cron
+
+    problems = []
+    for digest in alerts.digests.values():
+        try:
+            parse_cron(digest.cron, digest.timezone)
+        except ValueError as exc:
+            problems.append(
+                _problem_at(
+                    alerts,
+                    f"digest:{digest.name}",
+                    f"digest {digest.name!r}: invalid cron {digest.cron!r}: {exc}",
+                )
+            )
+    return problems
+
+
+def _check_templates(templates: Path) -> list[ConfigProblem]:
+    from monitor.notify.samples import check_templates
+
+    found = check_templates(templates if templates.is_dir() else None)
+    return [ConfigProblem("alerts/templates", message) for message in found]
+
+
+def _compile(
+    rules: tuple[RuleConfig, ...], alerts: AlertsConfig
+) -> tuple[RuleSet | None, list[ConfigProblem]]:
+    specs = [rule_spec(r) for r in rules]
+    try:
+        return compile_rules(specs, alerts.lists), []
+    except RuleSetError as exc:
+        return None, [
+            _problem_at(
+                alerts, f"rule:{rule_id}", f"rule {rule_id!r}: {error.message}\n{error.caret()}"
+            )
+            for rule_id, error in exc.errors
+        ]
+
+
+def rule_spec(rule: RuleConfig) -> RuleSpec:
+    return RuleSpec(
+        id=rule.id,
+        query=rule.query,
+        title=rule.title,
+        languages=rule.languages,
+        sources=rule.sources,
+        tags=rule.tags,
+    )
+
+
+def example_document(example: str | Example) -> Document:
+    if isinstance(example, str):
+        return Document(title="", text=example)
+    return Document(title=example.title, text=example.text)

@@ -1,0 +1,300 @@
+"""alerts/: watch-rules, term lists, channels, digests and routing.
+
+Every `*.toml` file below `alerts/` (one file or a folder of them) may hold any
+of the tables `[lists]`, `[[rule]]`, `[channels.NAME]`, `[digests.NAME]` and
+`[routing]`; they are merged, and a name defined twice is an error.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, field_validator
+
+from monitor.config.interpolate import MissingVariable, interpolate
+from monitor.config.toml import TomlDoc, read_toml
+from monitor.config.units import parse_duration
+from monitor.config.validation import Strict, validate
+from monitor.errors import ConfigError, ConfigProblem
+
+Mode = Literal["immediate", "digest", "both"]
+Format = Literal["html", "markdown", "text"]
+Severity = Literal["low", "normal", "high", "critical"]
+CONSOLE = "console"
+_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+_RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d*\s*[a-z]+)\s*$")
+
+
+class Example(Strict):
+    title: str = ""
+    text: str = ""
+
+
+class RuleConfig(Strict):
+    id: str
+    title: str
+    query: str
+    description: str = ""
+    languages: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    severity: Severity = "normal"
+    channels: tuple[str, ...] | None = None  # immediate channels; None = [routing] channels
+    mode: Mode | None = None  # None = [routing] mode
+    enabled: bool = True
+    should_match: tuple[str | Example, ...] = ()
+    should_not_match: tuple[str | Example, ...] = ()
+
+    @field_validator("id")
+    @classmethod
+    def _slug(cls, value: str) -> str:
+        return check_name(value, "rule id")
+
+
+class RateLimit(Strict):
+    count: int = Field(ge=1)
+    per: timedelta
+
+
+class ChannelConfig(Strict):
+    """One named destination. One URL per channel, so that a retry never resends to a
+    target that already got the message; route a rule to several channels instead."""
+
+    name: str
+    url: str
+    format: Format | None = None  # None: what suits the service (see notify.services)
+    rate_limit: RateLimit | None = None
+
+
+class ChannelTable(Strict):
+    url: str
+    format: Format | None = None
+    rate_limit: str | None = None  # "20/h", "5/10m"
+
+    @field_validator("rate_limit")
+    @classmethod
+    def _rate(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_rate(value)
+        return value
+
+
+class DigestConfig(Strict):
+    name: str = ""
+    channels: tuple[str, ...]
+    cron: str = "30 7 * * *"
+    timezone: str = "Europe/Paris"
+    rules: tuple[str, ...] = ()  # empty: every rule routed to digests
+    send_empty: bool = False
+    title: str = "Veille : synthèse quotidienne"
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {value!r} (use a name like 'Europe/Paris')"
+            ) from None
+        return value
+
+
+class Routing(Strict):
+    channels: tuple[str, ...] = (CONSOLE,)
+    mode: Mode = "both"  # immediate alerts, and a place in the digests
+
+
+class AlertsFile(Strict):
+    lists: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    rule: tuple[dict[str, Any], ...] = ()
+    channels: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    digests: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    routing: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Origin:
+    file: str
+    line: int | None
+
+    def __str__(self) -> str:
+        return self.file if self.line is None else f"{self.file}:{self.line}"
+
+
+@dataclass
+class AlertsConfig:
+    rules: list[RuleConfig] = field(default_factory=list)
+    lists: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    channels: dict[str, ChannelConfig] = field(default_factory=dict)
+    digests: dict[str, DigestConfig] = field(default_factory=dict)
+    routing: Routing = field(default_factory=Routing)
+    origins: dict[str, Origin] = field(default_factory=dict)  # "rule:ID", "channel:NAME", ...
+
+
+def check_name(value: str, what: str) -> str:
+    if not _NAME.match(value):
+        raise ValueError(
+            f"invalid {what} {value!r}: use lowercase letters, digits, '-' or '_' (at most 64)"
+        )
+    return value
+
+
+def parse_rate(value: str) -> RateLimit:
+    found = _RATE.match(value)
+    if not found:
+        raise ValueError(f'invalid rate_limit {value!r}: use COUNT/PERIOD such as "20/h"')
+    period = found.group(2).replace(" ", "")
+    return RateLimit(
+        count=int(found.group(1)),
+        per=parse_duration(period if period[0].isdigit() else "1" + period),
+    )
+
+
+def alert_files(alerts_dir: Path) -> list[Path]:
+    templates = alerts_dir / "templates"
+    return sorted(p for p in alerts_dir.rglob("*.toml") if templates not in p.parents)
+
+
+def load_alerts(
+    alerts_dir: Path, root: Path, environ: Mapping[str, str]
+) -> tuple[AlertsConfig, list[ConfigProblem]]:
+    config, problems = AlertsConfig(), []
+    if not alerts_dir.is_dir():
+        return config, [ConfigProblem(_display(alerts_dir, root), "directory not found")]
+    for path in alert_files(alerts_dir):
+        try:
+            doc = read_toml(path, _display(path, root))
+        except ConfigError as exc:
+            problems += exc.problems
+            continue
+        problems += _merge_file(config, doc, environ)
+    return config, problems
+
+
+def _display(path: Path, root: Path) -> str:
+    try:
+        return str(path.relative_to(root))
+    except ValueError:
+        return str(path)
+
+
+def _merge_file(
+    config: AlertsConfig, doc: TomlDoc, environ: Mapping[str, str]
+) -> list[ConfigProblem]:
+    top, problems = validate(AlertsFile, doc.data, doc)
+    if top is None:
+        return problems
+    problems += _merge_lists(config, doc, top.lists)
+    problems += _merge_rules(config, doc, top.rule)
+    problems += _merge_channels(config, doc, top.channels, environ)
+    problems += _merge_digests(config, doc, top.digests)
+    if top.routing is not None:
+        routing, errors = validate(Routing, top.routing, doc, ("routing",))
+        problems += errors
+        if routing is not None:
+            problems += _claim(config, doc, "routing", "", ("routing",))
+            config.routing = routing
+    return problems
+
+
+def _claim(
+    config: AlertsConfig, doc: TomlDoc, kind: str, name: str, loc: tuple[str | int, ...]
+) -> list[ConfigProblem]:
+    """Record where a named thing is defined; a second definition is an error."""
+    key = f"{kind}:{name}"
+    origin = Origin(doc.display, doc.line_of(loc))
+    if key in config.origins:
+        what = f"{kind} {name!r}" if name else f"[{kind}]"
+        return [
+            ConfigProblem(
+                doc.display, f"{what} is already defined at {config.origins[key]}", line=origin.line
+            )
+        ]
+    config.origins[key] = origin
+    return []
+
+
+def _merge_lists(
+    config: AlertsConfig, doc: TomlDoc, lists: dict[str, tuple[str, ...]]
+) -> list[ConfigProblem]:
+    problems: list[ConfigProblem] = []
+    for name, terms in lists.items():
+        loc = ("lists", name)
+        clash = _claim(config, doc, "list", name, loc)
+        if clash:
+            problems += clash
+        elif not terms:
+            problems.append(doc.problem(f"list {name!r} is empty", loc))
+        else:
+            config.lists[name] = terms
+    return problems
+
+
+def _merge_rules(
+    config: AlertsConfig, doc: TomlDoc, rules: tuple[dict[str, Any], ...]
+) -> list[ConfigProblem]:
+    problems: list[ConfigProblem] = []
+    for index, raw in enumerate(rules):
+        label = f"rule {raw.get('id', index + 1)!r}"
+        rule, errors = validate(RuleConfig, raw, doc, ("rule", index), label)
+        problems += errors
+        if rule is None:
+            continue
+        clash = _claim(config, doc, "rule", rule.id, ("rule", index))
+        problems += clash
+        if not clash:
+            config.rules.append(rule)
+    return problems
+
+
+def _merge_channels(
+    config: AlertsConfig,
+    doc: TomlDoc,
+    tables: dict[str, dict[str, Any]],
+    environ: Mapping[str, str],
+) -> list[ConfigProblem]:
+    problems: list[ConfigProblem] = []
+    for name, raw in tables.items():
+        loc = ("channels", name)
+        table, errors = validate(ChannelTable, raw, doc, loc, f"channel {name!r}")
+        problems += errors
+        if table is None:
+            continue
+        try:
+            check_name(name, "channel name")
+            url = interpolate(table.url, environ)
+        except (MissingVariable, ValueError) as exc:
+            problems.append(doc.problem(f"channel {name!r}: {exc}", (*loc, "url")))
+            continue
+        rate = parse_rate(table.rate_limit) if table.rate_limit else None
+        clash = _claim(config, doc, "channel", name, loc)
+        problems += clash
+        if not clash:
+            config.channels[name] = ChannelConfig(
+                name=name, url=url, format=table.format, rate_limit=rate
+            )
+    return problems
+
+
+def _merge_digests(
+    config: AlertsConfig, doc: TomlDoc, tables: dict[str, dict[str, Any]]
+) -> list[ConfigProblem]:
+    problems: list[ConfigProblem] = []
+    for name, raw in tables.items():
+        loc = ("digests", name)
+        digest, errors = validate(DigestConfig, {**raw, "name": name}, doc, loc, f"digest {name!r}")
+        problems += errors
+        if digest is None:
+            continue
+        clash = _claim(config, doc, "digest", name, loc)
+        problems += clash
+        if not clash:
+            config.digests[name] = digest
+    return problems

@@ -1,0 +1,139 @@
+"""Article text and metadata with trafilatura; runs inside the worker pool."""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import UTC, datetime
+
+import lxml.html
+import trafilatura
+from lxml import etree
+
+from monitor.parse.encoding import decode
+from monitor.parse.text import clean_text
+from monitor.records import ExtractedPage
+
+log = logging.getLogger(__name__)
+MIN_TEXT = 200  # characters; below this, extraction most likely missed the article
+LEAD_MAX = 1000  # a longer feed summary is the article itself, not its lead
+_LANGS = ("fr", "en")
+# htmldate (through trafilatura): the publication date, not the last update, with its time.
+_DATE_PARAMS = {
+    "outputformat": "%Y-%m-%dT%H:%M:%S%z",
+    "original_date": True,
+    "extensive_search": True,
+}
+
+# schema.org's flag for paywalled articles (Le Monde, Les Echos, Le Figaro, Mediapart...),
+# and the Open Graph tier of the same thing.
+_NOT_FREE = re.compile(rb""""isAccessibleForFree"\s*:\s*"?false""", re.IGNORECASE)
+_LOCKED_TIER = re.compile(
+    rb"""<meta[^>]+property=["']article:content_tier["'][^>]+content=["'](locked|metered)""",
+    re.IGNORECASE,
+)
+# What a truncated article says at its end, once extracted (not the "subscribers only"
+# badges of related-article lists, which sit outside the article text).
+_PAYWALL_TEXT = re.compile(
+    r"(il vous reste \d+\s?% de cet article|la suite (de cet article )?est réservée? aux abonnés"
+    r"|réservé aux abonnés|abonnez-vous pour (lire|accéder)|pour lire la suite"
+    r"|cet article est réservé|subscribe to (continue|read)|this article is for subscribers)",
+    re.IGNORECASE,
+)
+_ELLIPSIS = re.compile(
+    r"(\s*(\[(…|\.\.\.)\]|\((…|\.\.\.)\)|…|\.\.\.|lire la suite\W*|read more\W*))+\s*$",
+    re.IGNORECASE,
+)
+_NON_WORD = re.compile(r"\W+")
+
+
+def extract_page(body: bytes, *, url: str, charset: str | None = None) -> ExtractedPage | None:
+    """Clean text and metadata of an article page, or None if no article text was found."""
+    html, _ = decode(body, charset)
+    if not html.strip():
+        return None
+    try:
+        document = trafilatura.bare_extraction(
+            html,
+            url=url,
+            with_metadata=True,
+            include_comments=False,
+            include_tables=True,
+            favor_precision=True,
+            date_extraction_params=dict(_DATE_PARAMS),
+        )
+    except (ValueError, TypeError, AttributeError, etree.LxmlError, RecursionError) as exc:
+        # A page that trips the extractor is a page without text, not a failed source.
+        log.warning("extraction failed on %s: %r", url, exc)
+        return None
+    if document is None or isinstance(document, dict):  # dict: only when asked for one
+        return None
+    text = clean_text(document.text or "")
+    if not text:
+        return None
+    return ExtractedPage(
+        text=text,
+        title=clean_text(document.title or "") or None,
+        author=clean_text(document.author or "") or None,
+        published=_date(document.date),
+        site_name=clean_text(document.sitename or "") or None,
+        lang=_html_lang(html) or detect_language(text),
+        description=clean_text(document.description or "") or None,
+        paywalled=is_paywalled(body, text),
+    )
+
+
+def is_paywalled(body: bytes, text: str) -> bool:
+    head = body[:500_000]
+    if _NOT_FREE.search(head) or _LOCKED_TIER.search(head):
+        return True
+    return bool(_PAYWALL_TEXT.search(text[-600:]))
+
+
+def with_lead(text: str, lead: str | None) -> str | None:
+    """`text` with `lead` (a chapô: the feed summary or og:description) put first, or None
+    when the text already contains it or it is no lead (empty, or a whole article).
+
+    Many French sites print the chapô outside the article body, where trafilatura does
+    not look; the chapô is what says what happened, so it must be in the text."""
+    lead = _ELLIPSIS.sub("", clean_text(lead or ""))
+    if len(lead) < 20 or len(lead) > LEAD_MAX:
+        return None
+    probe = _words(lead)[:120].rsplit(" ", 1)[0] if len(_words(lead)) > 120 else _words(lead)
+    if probe in _words(text):
+        return None
+    return f"{lead}\n\n{text}"
+
+
+def _words(text: str) -> str:
+    return _NON_WORD.sub(" ", text.casefold()).strip()
+
+
+def _date(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _html_lang(html: str) -> str | None:
+    try:
+        root = lxml.html.document_fromstring(html[:20000])
+    except (etree.ParserError, ValueError):
+        return None
+    lang = (
+        root.get("lang") or root.get("{http://www.w3.org/XML/1998/namespace}lang") or ""
+    ).strip()
+    return lang.split("-")[0].lower() or None
+
+
+def detect_language(text: str) -> str | None:
+    """fr or en (the languages of this service's sources), when the text tells clearly."""
+    from simplemma import langdetect
+
+    scores = langdetect(text[:3000], lang=_LANGS)
+    best, score = scores[0]
+    return best if best in _LANGS and score >= 0.3 else None

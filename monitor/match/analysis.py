@@ -1,0 +1,116 @@
+"""A document cut into sentences and tokens once, shared by every rule.
+
+Sentence 0 is always the title (possibly empty); sentences 1.. are the text's. Token
+positions are global across both fields, and every matching operation keeps to one
+sentence, so a span of tokens never mixes sentences. Character offsets of tokens are
+only needed for passages, which few documents get, so they are computed on demand.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from itertools import accumulate
+from typing import cast
+
+from monitor.match.normalize import (
+    Sentence,
+    split_sentences,
+    surface,
+    surface_cache,
+    token_pattern,
+)
+from monitor.match.types import Document
+
+DEFAULT_LEAD_SENTENCES = 3
+
+
+class Analysis:
+    """Tokens (raw and folded) and sentences of a document."""
+
+    def __init__(self, doc: Document, lead_sentences: int = DEFAULT_LEAD_SENTENCES) -> None:
+        self.doc = doc
+        self.raws: list[str] = []
+        self.surfaces: list[str] = []
+        self.sent_of: list[int] = []
+        self.sentences: list[Sentence] = []
+        title = doc.title or ""
+        text = doc.text or ""
+        self._patterns = {"title": token_pattern(title), "text": token_pattern(text)}
+        stripped = title.strip()
+        offset = title.find(stripped) if stripped else 0
+        self._add_sentence("title", title, offset, offset + len(stripped))
+        for start, end in split_sentences(text):
+            self._add_sentence("text", text, start, end)
+        count = len(self.sentences)
+        self.title_region = frozenset({0})
+        self.text_region = frozenset(range(1, count))
+        self.lead_region = frozenset(range(min(lead_sentences, count - 1) + 1))
+        self._offsets: dict[int, list[tuple[int, int]]] = {}
+        self._surface_text: str | None = None
+        self._surface_starts: list[int] | None = None
+
+    def _add_sentence(self, field: str, text: str, start: int, end: int) -> None:
+        raws = self._patterns[field].findall(text, start, end)
+        cached = list(map(surface_cache().get, raws))  # map: the hot loop stays in C
+        surfaces = (
+            [s if s is not None else surface(r) for r, s in zip(raws, cached, strict=True)]
+            if None in cached
+            else cast(list[str], cached)  # the common case: every token already cached
+        )
+        if "" in surfaces:  # runs of invisible characters only: not words
+            raws = [r for r, s in zip(raws, surfaces, strict=True) if s]
+            surfaces = [s for s in surfaces if s]
+        index = len(self.sentences)
+        first = len(self.surfaces)
+        self.raws += raws
+        self.surfaces += surfaces
+        self.sent_of += [index] * len(surfaces)
+        self.sentences.append(Sentence(index, field, start, end, first, len(self.surfaces)))
+
+    def field_text(self, field: str) -> str:
+        return (self.doc.title if field == "title" else self.doc.text) or ""
+
+    def sentence_text(self, index: int) -> str:
+        sentence = self.sentences[index]
+        return self.field_text(sentence.field)[sentence.char_start : sentence.char_end]
+
+    def token_chars(self, index: int) -> list[tuple[int, int]]:
+        """Character spans, relative to the sentence text, of sentence ``index``'s tokens."""
+        spans = self._offsets.get(index)
+        if spans is None:
+            sentence = self.sentences[index]
+            text = self.sentence_text(index)
+            spans = []
+            cursor = 0
+            # Tokens are maximal runs of word characters, so each one is the first
+            # occurrence of its raw form after the previous token.
+            for raw in self.raws[sentence.tok_start : sentence.tok_end]:
+                start = text.find(raw, cursor)
+                cursor = start + len(raw)
+                spans.append((start, cursor))
+            self._offsets[index] = spans
+        return spans
+
+    def surface_text(self) -> str:
+        """The folded tokens as one string, for the phrase automaton.
+
+        Each sentence is written ``\\n tok tok tok `` (a newline, then each token
+        preceded by a space, then a space), so a pattern `` a b `` only matches within
+        a sentence and token ``i`` starts at ``2 * sentence + 2 + sum(len + 1)`` of the
+        tokens before it.
+        """
+        if self._surface_text is None:
+            parts = []
+            for sentence in self.sentences:
+                words = self.surfaces[sentence.tok_start : sentence.tok_end]
+                parts.append("\n " + " ".join(words) + " " if words else "\n ")
+            self._surface_text = "".join(parts)
+        return self._surface_text
+
+    def token_at(self, char: int) -> int:
+        """The position of the token starting at offset ``char`` of ``surface_text``."""
+        if self._surface_starts is None:
+            before = accumulate((len(word) + 1 for word in self.surfaces), initial=0)
+            pairs = zip(self.sent_of, before, strict=False)  # ``before`` has one more item
+            self._surface_starts = [2 * sentence + 2 + chars for sentence, chars in pairs]
+        return bisect_left(self._surface_starts, char)

@@ -1,0 +1,100 @@
+"""Lemma keys of words (French and English, via simplemma), cached.
+
+A bare query word matches a token when they share a *lemma key*. The keys of a word
+are its folded surface form plus the folded French and English lemmas of its
+lower-cased form, so ``obtenu``, ``obtient`` and ``obtiendra`` all share ``obtenir``
+and ``chosen`` shares ``choose`` with ``chose``; present forms of French -er verbs get
+their infinitive too (see ``french_verb_of``), and so do past participles in all their
+agreements (see ``french_participle_verb``). Lemmatizing happens before folding
+because simplemma needs the accents (``qualifiées`` -> ``qualifié``).
+"""
+
+from __future__ import annotations
+
+import simplemma
+
+from monitor.match.normalize import fold, remember
+
+LEMMA_LANGUAGES = ("fr", "en")
+
+_KEYS_CACHE: dict[str, frozenset[str]] = {}
+
+
+def french_verb_of(lower: str) -> str | None:
+    """The infinitive of an -er verb whose present singular is ``lower``, if it is one.
+
+    simplemma takes many such forms for the homonymous noun or leaves them as they are
+    (``signe``, ``quitte``, ``renonce``, ``conteste``), which would keep ``signer`` from
+    matching "le ministère signe". The infinitive is accepted when simplemma maps the
+    plural of the same form (``signent``) to it, which a noun does not have.
+    """
+    if len(lower) < 4 or not lower.endswith("e"):
+        return None
+    infinitive = lower + "r"
+    if simplemma.lemmatize(lower + "nt", lang="fr") == infinitive:
+        return infinitive
+    return None
+
+
+def french_participle_verb(lower: str) -> str | None:
+    """The infinitive of a French past participle (``signée`` -> ``signer``), if it is one.
+
+    simplemma knows many participles only in some of their forms (``signées`` but not
+    ``signée``, ``choisi`` but not ``choisie``), so the agreement is taken off first and
+    the infinitive is accepted when the dictionary confirms the verb: through its present
+    plural for -er and -ir verbs (``signent``, ``choisissent``), else through the
+    masculine singular (``retenu`` -> ``retenir``).
+    """
+    masculine = lower
+    for ending in ("es", "e", "s"):
+        if lower.endswith(ending) and lower[: -len(ending)][-1:] in ("é", "i", "u"):
+            masculine = lower[: -len(ending)]
+            break
+    if len(masculine) < 4:
+        return None
+    stem, last = masculine[:-1], masculine[-1]
+    if last == "é" and simplemma.lemmatize(stem + "ent", lang="fr") == stem + "er":
+        return stem + "er"
+    if last == "i" and simplemma.lemmatize(masculine + "ssent", lang="fr") == masculine + "r":
+        return masculine + "r"
+    if last in ("i", "u"):
+        lemma = simplemma.lemmatize(masculine, lang="fr")
+        if lemma != masculine and lemma.endswith(("ir", "re", "oir")):
+            return lemma
+    return None
+
+
+def _compute_keys(lower: str) -> frozenset[str]:
+    keys = {fold(lower)}
+    for lang in LEMMA_LANGUAGES:
+        keys.add(fold(simplemma.lemmatize(lower, lang=lang)))
+    for verb in (french_verb_of(lower), french_participle_verb(lower)):
+        if verb:
+            keys.add(fold(verb))
+    keys.discard("")
+    return frozenset(keys)
+
+
+def lemma_keys(word: str) -> frozenset[str]:
+    """The lemma keys of one token (simplemma is slow per call, so results are cached)."""
+    lower = word.lower()
+    keys = _KEYS_CACHE.get(lower)
+    return keys if keys is not None else remember(_KEYS_CACHE, lower, _compute_keys(lower))
+
+
+# Very frequent French and English lemmas. Only used to guess which term of an AND is
+# the rarest, so that a rule is looked at for as few articles as possible.
+_COMMON_TEXT = """le la les l un une des de du d et ou a au aux en dans sur pour par avec sans
+    ce cet cette ces se s son sa ses leur leurs qui que qu quoi dont ne pas plus
+    etre avoir faire pouvoir devoir aller dire voir il elle ils elles on nous vous
+    je tu y est sont ete fait tout tous toute comme mais si bien aussi deja encore
+    annee an jour fois selon apres avant entre depuis the of and to in on for with
+    by at from as is be have do it this that these those or not but are was were
+    will would can could has had an its their his her they we you he she which who
+    what when there more new also one two year said says"""
+COMMON_LEMMAS = frozenset(_COMMON_TEXT.split())
+
+
+def is_common(key: str) -> bool:
+    """True for lemma keys so frequent that they are poor evidence for a rule."""
+    return key in COMMON_LEMMAS

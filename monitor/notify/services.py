@@ -1,0 +1,67 @@
+"""What veille knows about channel URLs: which are valid, how to show them, which format suits."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import urlsplit
+
+import apprise
+
+CONSOLE_SCHEMES = frozenset({"console"})
+EMAIL_SCHEMES = frozenset({"mailto", "mailtos"})
+_DEFAULT_FORMATS = {
+    "mailto": "html",
+    "mailtos": "html",
+    "matrix": "html",
+    "matrixs": "html",
+    "slack": "markdown",
+    "console": "text",
+}
+_USERINFO = re.compile(r"(?<=://)[^/@]*@")
+
+
+def scheme(url: str) -> str:
+    return urlsplit(url).scheme.lower()
+
+
+def asset() -> apprise.AppriseAsset:
+    return apprise.AppriseAsset(app_id="veille", app_desc="veille news monitoring")
+
+
+def instantiate(url: str) -> Any:
+    """An apprise plugin object for `url`, or None if apprise cannot use it."""
+    return apprise.Apprise.instantiate(url, asset=asset(), suppress_exceptions=True)
+
+
+def check_url(url: str) -> str | None:
+    """Why `url` cannot be used as a channel, or None when it can."""
+    if scheme(url) in CONSOLE_SCHEMES:
+        return None
+    if "://" not in url:
+        return f"not a URL: {mask(url)!r} (expected e.g. mailtos://..., matrixs://..., slack://...)"
+    plugin = instantiate(url)
+    if plugin is None:
+        return (
+            f"apprise cannot use {mask(url)!r}: unknown scheme or missing parts "
+            "(see apprise's URL documentation)"
+        )
+    if scheme(url) in EMAIL_SCHEMES and not plugin.targets:
+        return f"no recipient in {mask(url)!r}: add ?to=someone@example.org"
+    return None
+
+
+def mask(url: str) -> str:
+    """The URL without its credentials, for messages and logs."""
+    return _USERINFO.sub("***@", url)
+
+
+def privacy_url(url: str) -> str:
+    if scheme(url) in CONSOLE_SCHEMES:
+        return url
+    plugin = instantiate(url)
+    return plugin.url(privacy=True) if plugin is not None else mask(url)
+
+
+def default_format(url: str) -> str:
+    return _DEFAULT_FORMATS.get(scheme(url), "text")

@@ -1,0 +1,75 @@
+"""JSON Feed 1.0 and 1.1 (https://www.jsonfeed.org/version/1.1/), which feedparser does not read."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urljoin
+
+from monitor.errors import ParseError
+from monitor.parse.identity import entry_key
+from monitor.parse.text import clean_text, html_to_text
+from monitor.records import FeedItem
+
+JSON_FEED_PREFIX = "https://jsonfeed.org/version/"
+
+
+def looks_like_json(body: bytes, content_type: str) -> bool:
+    return "json" in content_type or body.lstrip()[:1] == b"{"
+
+
+def parse_json_feed(body: bytes, url: str, source_id: str) -> tuple[str, list[FeedItem], list[str]]:
+    """Title, items and warnings of a JSON Feed document."""
+    try:
+        document = json.loads(body.decode("utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ParseError(source_id, f"invalid JSON from {url}: {exc}") from exc
+    if not isinstance(document, dict) or not str(document.get("version", "")).startswith(
+        JSON_FEED_PREFIX
+    ):
+        raise ParseError(source_id, f"JSON from {url} is not a JSON Feed (no jsonfeed.org version)")
+    warnings: list[str] = []
+    raw_items = document.get("items")
+    if not isinstance(raw_items, list):
+        warnings.append("JSON Feed without an 'items' list")
+        raw_items = []
+    base = document.get("home_page_url") or url
+    items = [_item(raw, base) for raw in raw_items if isinstance(raw, dict)]
+    return clean_text(str(document.get("title", ""))), items, warnings
+
+
+def _item(raw: dict[str, Any], base: str) -> FeedItem:
+    link = raw.get("url") or raw.get("external_url")
+    url = urljoin(base, str(link)) if link else None
+    title = clean_text(str(raw.get("title") or ""))
+    summary = html_to_text(str(raw.get("content_html") or "")) or clean_text(
+        str(raw.get("content_text") or raw.get("summary") or "")
+    )
+    guid = str(raw["id"]) if raw.get("id") not in (None, "") else None
+    return FeedItem(
+        key=entry_key(guid, url, title, summary),
+        url=url,
+        title=title,
+        summary=summary,
+        guid=guid,
+        author=_author(raw),
+        published=_date(raw.get("date_published")),
+        updated=_date(raw.get("date_modified")),
+    )
+
+
+def _author(raw: dict[str, Any]) -> str | None:
+    authors = raw.get("authors") or ([raw["author"]] if isinstance(raw.get("author"), dict) else [])
+    names = [str(a.get("name")) for a in authors if isinstance(a, dict) and a.get("name")]
+    return ", ".join(names) or None
+
+
+def _date(value: object) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)

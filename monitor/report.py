@@ -1,0 +1,112 @@
+"""Tables for the terminal (`monitor sources`, `monitor alerts`), with rich."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from rich.console import Console
+from rich.table import Table
+
+from monitor.config import Config
+from monitor.notify.render import format_date
+from monitor.store import DeliveryRecord, SourceState
+
+_STATUS_STYLE = {
+    "error": "red",
+    "ok": "green",
+    "warning": "yellow",
+    "failing": "red",
+    "never": "dim",
+    "sent": "green",
+    "pending": "yellow",
+    "failed": "red",
+}
+
+
+def styled(status: str) -> str:
+    style = _STATUS_STYLE.get(status)
+    return f"[{style}]{status}[/]" if style else status
+
+
+def source_status(state: SourceState, config: Config, now: datetime) -> str:
+    if state.last_attempt_at is None:
+        return "never"
+    if state.consecutive_failures:
+        failing_for = now - (state.failing_since or now)
+        return "failing" if failing_for >= config.service.health.failing_after else "error"
+    return "warning" if state.warning or state.moved_to else "ok"
+
+
+def per_day(state: SourceState, now: datetime) -> str:
+    days = max((now - state.first_seen_at).total_seconds() / 86400, 1.0)
+    return f"{state.items_seen / days:.1f}"
+
+
+def sources_table(states: Sequence[SourceState], config: Config, now: datetime) -> Table:
+    table = Table(title="sources", header_style="bold")
+    for column in (
+        "id",
+        "status",
+        "last attempt",
+        "last success",
+        "next check",
+        "failures",
+        "items",
+        "per day",
+        "last error / warning",
+    ):
+        table.add_column(column, overflow="fold")
+    for state in states:
+        status = source_status(state, config, now)
+        note = (
+            f"[{state.last_error_kind}] {state.last_error}"
+            if state.consecutive_failures
+            else state.warning or (f"moved to {state.moved_to}" if state.moved_to else "")
+        )
+        table.add_row(
+            state.id,
+            styled(status),
+            format_date(state.last_attempt_at),
+            format_date(state.last_success_at),
+            format_date(state.next_check_at),
+            str(state.consecutive_failures),
+            str(state.items_seen),
+            per_day(state, now),
+            (note or "")[:300],
+        )
+    return table
+
+
+def deliveries_table(records: Sequence[DeliveryRecord], status: str | None) -> Table:
+    table = Table(title=f"deliveries ({status or 'all'})", header_style="bold")
+    for column in (
+        "id",
+        "kind",
+        "channel",
+        "status",
+        "attempts",
+        "created",
+        "sent",
+        "about",
+        "last error",
+    ):
+        table.add_column(column, overflow="fold")
+    for record in records:
+        table.add_row(
+            str(record.id),
+            record.kind,
+            record.channel,
+            styled(record.status),
+            str(record.attempts),
+            format_date(record.created_at),
+            format_date(record.sent_at),
+            record.subject[:120],
+            (record.last_error or "")[:300],
+        )
+    return table
+
+
+def print_table(table: Table) -> None:
+    # Wide enough for errors in logs and pipes, where rich would otherwise assume 80 columns.
+    Console(width=None if Console().is_terminal else 200).print(table)

@@ -1,0 +1,1 @@
+"""When things run: the only package that imports APScheduler."""

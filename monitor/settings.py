@@ -1,0 +1,42 @@
+"""Process settings from the environment.
+
+This is the only module that reads ``os.environ``; everything else receives a
+`Settings` object (and config interpolation receives its ``environ`` copy).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
+
+
+@dataclass(frozen=True)
+class Settings:
+    config_dir: Path
+    data_dir: Path
+    database_url: str | None
+    allow_private_networks: bool
+    log_level: str
+    workers: int | None
+    environ: Mapping[str, str] = field(repr=False, default_factory=dict)
+
+    @classmethod
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, config_dir: str | Path | None = None
+    ) -> Settings:
+        env = dict(os.environ if environ is None else environ)
+        workers = env.get("MONITOR_WORKERS")
+        return cls(
+            config_dir=Path(config_dir or env.get("MONITOR_CONFIG_DIR") or "."),
+            data_dir=Path(env.get("MONITOR_DATA_DIR") or "data"),
+            database_url=env.get("MONITOR_DATABASE_URL") or None,
+            allow_private_networks=env.get("MONITOR_ALLOW_PRIVATE_NETWORKS", "").lower()
+            in TRUE_WORDS,
+            log_level=(env.get("MONITOR_LOG_LEVEL") or "INFO").upper(),
+            workers=int(workers) if workers else None,
+            environ=env,
+        )

@@ -1,0 +1,210 @@
+"""Stage 4: persistence. The only package that imports SQLAlchemy.
+
+`Store` is a thin facade: each method runs one function of the modules below
+in its own transaction, and returns plain records (`monitor.store.views`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import Any, Concatenate, ParamSpec, TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from monitor.config.sources import SourceConfig
+from monitor.store import articles, digests, outbox, sources
+from monitor.store.db import create_engine, display_url
+from monitor.store.migrate import upgrade, upgrade_async
+from monitor.store.views import (
+    AlertView,
+    ArticleView,
+    ArticleWrite,
+    DeliveryRecord,
+    DigestEntry,
+    DigestRun,
+    FailedDelivery,
+    FailingSource,
+    KnownArticle,
+    PendingDelivery,
+    RuleHit,
+    SourceState,
+    StoredArticle,
+    WriteOutcome,
+)
+
+__all__ = [
+    "AlertView",
+    "ArticleView",
+    "ArticleWrite",
+    "DeliveryRecord",
+    "DigestEntry",
+    "DigestRun",
+    "FailedDelivery",
+    "FailingSource",
+    "KnownArticle",
+    "PendingDelivery",
+    "RuleHit",
+    "SourceState",
+    "Store",
+    "StoredArticle",
+    "WriteOutcome",
+    "display_url",
+    "upgrade",
+    "upgrade_async",
+]
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+class Store:
+    def __init__(self, engine: AsyncEngine, *, message_domain: str = "veille.localhost") -> None:
+        self.engine = engine
+        self.message_domain = message_domain
+        self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+
+    @classmethod
+    def open(cls, url: str, **options: Any) -> Store:
+        return cls(create_engine(url), **options)
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        async with self._sessions.begin() as session:
+            yield session
+
+    async def _run(
+        self,
+        function: Callable[Concatenate[AsyncSession, P], Awaitable[T]],
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> T:
+        async with self.transaction() as session:
+            return await function(session, *args, **kwargs)
+
+    # sources
+    async def sync_sources(self, configured: Sequence[SourceConfig], now: datetime) -> None:
+        await self._run(sources.sync_sources, configured, now)
+
+    async def source_states(self, ids: Sequence[str] | None = None) -> list[SourceState]:
+        return await self._run(sources.source_states, ids)
+
+    async def source_state(self, source_id: str) -> SourceState:
+        (state,) = await self.source_states([source_id])
+        return state
+
+    async def record_success(self, source_id: str, now: datetime, **fields: Any) -> None:
+        await self._run(sources.record_success, source_id, now, **fields)
+
+    async def record_failure(self, source_id: str, now: datetime, **fields: Any) -> None:
+        await self._run(sources.record_failure, source_id, now, **fields)
+
+    async def raise_failure_notices(
+        self, failing_before: datetime, channels: Sequence[str], now: datetime
+    ) -> list[str]:
+        return await self._run(
+            sources.raise_failure_notices, failing_before, channels, now, self.message_domain
+        )
+
+    # articles
+    async def seen_entries(self, source_id: str, keys: Iterable[str]) -> dict[str, tuple[str, int]]:
+        return await self._run(articles.seen_entries, source_id, keys)
+
+    async def known_article(self, canonical_url: str) -> KnownArticle | None:
+        return await self._run(articles.known_article, canonical_url)
+
+    async def add_sighting(
+        self, source_id: str, entry_key: str, item_hash: str, article_id: int, now: datetime
+    ) -> None:
+        await self._run(articles.add_sighting, source_id, entry_key, item_hash, article_id, now)
+
+    async def write_article(self, write: ArticleWrite) -> WriteOutcome:
+        return await self._run(articles.write_article, write, domain=self.message_domain)
+
+    async def recent_fingerprints(
+        self, since: datetime
+    ) -> Sequence[tuple[int, int, bytes, datetime, str]]:
+        return await self._run(articles.recent_fingerprints, since)
+
+    async def matched_rules(self) -> dict[str, set[str]]:
+        return await self._run(articles.matched_rules)
+
+    async def stored_articles(
+        self, since: datetime | None, batch: int = 500
+    ) -> AsyncIterator[StoredArticle]:
+        """Every archived article since `since`, fetched in keyset pages."""
+        after = 0
+        while page := await self._run(articles.stored_articles, since, after, batch):
+            for article in page:
+                yield article
+            after = page[-1].id
+
+    async def count_articles(self, since: datetime | None) -> int:
+        return await self._run(articles.count_articles, since)
+
+    async def stored_matches(self, since: datetime | None) -> dict[int, set[str]]:
+        return await self._run(articles.stored_matches, since)
+
+    # digests
+    async def last_digest_run(self, digest: str) -> DigestRun | None:
+        return await self._run(digests.last_run, digest)
+
+    async def digest_run(self, run_id: int) -> DigestRun:
+        return await self._run(digests.get_run, run_id)
+
+    async def create_digest_run(
+        self,
+        digest: str,
+        start: datetime,
+        end: datetime,
+        items: int,
+        channels: Sequence[str],
+        now: datetime,
+    ) -> int | None:
+        return await self._run(
+            digests.create_run, digest, start, end, items, channels, now, self.message_domain
+        )
+
+    async def digest_entries(
+        self, start: datetime, end: datetime, rule_ids: Sequence[str]
+    ) -> list[DigestEntry]:
+        return await self._run(digests.entries, start, end, rule_ids)
+
+    async def failing_sources(self, since: datetime) -> list[FailingSource]:
+        return await self._run(digests.failing_sources, since)
+
+    async def failed_deliveries(self, since: datetime | None = None) -> list[FailedDelivery]:
+        return await self._run(digests.failed_deliveries, since)
+
+    # outbox
+    async def due_deliveries(self, now: datetime, limit: int = 100) -> list[PendingDelivery]:
+        return await self._run(outbox.due, now, limit)
+
+    async def record_attempt(
+        self,
+        delivery_id: int,
+        now: datetime,
+        *,
+        ok: bool,
+        error: str | None,
+        retry_at: datetime | None,
+    ) -> None:
+        await self._run(
+            outbox.record_attempt, delivery_id, now, ok=ok, error=error, retry_at=retry_at
+        )
+
+    async def sent_count(self, channel: str, since: datetime) -> int:
+        return await self._run(outbox.sent_count, channel, since)
+
+    async def defer_delivery(self, delivery_id: int, until: datetime) -> None:
+        await self._run(outbox.defer, delivery_id, until)
+
+    async def alert_view(self, alert_id: int) -> AlertView:
+        return await self._run(outbox.alert_view, alert_id)
+
+    async def deliveries(self, status: str | None = None, limit: int = 200) -> list[DeliveryRecord]:
+        return await self._run(outbox.deliveries, status, limit)

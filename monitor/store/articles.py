@@ -1,0 +1,254 @@
+"""Articles, where they were seen, the rules they matched, and the alerts they raised."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from monitor.records import Article
+from monitor.store.outbox import enqueue
+from monitor.store.tables import AlertRow, ArticleRow, MatchRow, SightingRow, SourceRow, StoryRow
+from monitor.store.views import ArticleWrite, KnownArticle, RuleHit, StoredArticle, WriteOutcome
+
+
+async def seen_entries(
+    session: AsyncSession, source_id: str, keys: Iterable[str]
+) -> dict[str, tuple[str, int]]:
+    """For entry keys this source already gave: (item hash, article id)."""
+    keys = list(keys)
+    found: dict[str, tuple[str, int]] = {}
+    for start in range(0, len(keys), 500):  # stay under SQLite's bound-parameter limit
+        chunk = keys[start : start + 500]
+        query = select(SightingRow.entry_key, SightingRow.item_hash, SightingRow.article_id).where(
+            SightingRow.source_id == source_id, SightingRow.entry_key.in_(chunk)
+        )
+        found.update(
+            {
+                key: (item_hash, article)
+                for key, item_hash, article in (await session.execute(query)).all()
+            }
+        )
+    return found
+
+
+async def known_article(session: AsyncSession, canonical_url: str) -> KnownArticle | None:
+    row = await session.scalar(select(ArticleRow).where(ArticleRow.canonical_url == canonical_url))
+    if row is None:
+        return None
+    rules = await session.scalars(select(MatchRow.rule_id).where(MatchRow.article_id == row.id))
+    return KnownArticle(
+        row.id, row.source_id, row.story_id, row.content_hash, frozenset(rules.all())
+    )
+
+
+async def add_sighting(
+    session: AsyncSession,
+    source_id: str,
+    entry_key: str,
+    item_hash: str,
+    article_id: int,
+    now: datetime,
+) -> None:
+    row = await session.scalar(
+        select(SightingRow).where(
+            SightingRow.source_id == source_id, SightingRow.entry_key == entry_key
+        )
+    )
+    if row is None:
+        session.add(
+            SightingRow(
+                source_id=source_id,
+                entry_key=entry_key,
+                item_hash=item_hash,
+                article_id=article_id,
+                seen_at=now,
+            )
+        )
+    else:
+        row.item_hash, row.article_id, row.seen_at = item_hash, article_id, now
+
+
+async def write_article(session: AsyncSession, write: ArticleWrite, *, domain: str) -> WriteOutcome:
+    """Store an article with its matches, alerts and deliveries, inside the caller's transaction."""
+    row = await _upsert_article(session, write)
+    story_id = await _story_for(session, row, write)
+    await add_sighting(
+        session, write.article.source_id, write.entry_key, write.item_hash, row.id, write.seen_at
+    )
+    already = write.existing.rules if write.existing else frozenset()
+    new_hits = [hit for hit in write.hits if hit.rule_id not in already]
+    alerts: list[int] = []
+    deliveries = 0
+    for hit in new_hits:
+        match = MatchRow(
+            article_id=row.id,
+            rule_id=hit.rule_id,
+            matched_at=write.seen_at,
+            details=json.dumps(hit.details, ensure_ascii=False),
+        )
+        session.add(match)
+        await session.flush()
+        alert_id = await _raise_alert(session, story_id, hit, match.id, write.seen_at)
+        if alert_id is not None:
+            alerts.append(alert_id)
+            for channel in hit.channels:
+                deliveries += await enqueue(
+                    session,
+                    kind="alert",
+                    channel=channel,
+                    now=write.seen_at,
+                    domain=domain,
+                    alert_id=alert_id,
+                )
+    return WriteOutcome(
+        row.id,
+        story_id,
+        write.existing is None,
+        tuple(h.rule_id for h in new_hits),
+        tuple(alerts),
+        deliveries,
+    )
+
+
+async def _upsert_article(session: AsyncSession, write: ArticleWrite) -> ArticleRow:
+    article = write.article
+    if write.existing is not None:
+        row = await session.get_one(ArticleRow, write.existing.id)
+    else:
+        row = ArticleRow(
+            canonical_url=article.canonical_url,
+            source_id=article.source_id,
+            first_seen_at=write.seen_at,
+        )
+        session.add(row)
+    _copy_article(row, article, write)
+    await session.flush()
+    return row
+
+
+def _copy_article(row: ArticleRow, article: Article, write: ArticleWrite) -> None:
+    row.url, row.guid, row.title = article.url, article.guid, article.title
+    row.author, row.site_name, row.lang = article.author, article.site_name, article.lang
+    row.published_at = article.published
+    row.summary, row.text, row.content_hash = article.summary, article.text, article.content_hash
+    row.extraction, row.flags = article.extraction.value, ",".join(article.flags)
+    row.updated_at = write.seen_at
+    if write.fingerprint is not None:
+        row.fingerprint = write.fingerprint
+
+
+async def _story_for(session: AsyncSession, row: ArticleRow, write: ArticleWrite) -> int:
+    story_id = row.story_id or write.story_id
+    if story_id is None:
+        story = StoryRow(title=row.title, first_seen_at=write.seen_at, last_seen_at=write.seen_at)
+        session.add(story)
+        await session.flush()
+        story_id = story.id
+    else:
+        story = await session.get_one(StoryRow, story_id)
+        story.last_seen_at = max(story.last_seen_at, write.seen_at)
+    row.story_id = story_id
+    return story_id
+
+
+async def _raise_alert(
+    session: AsyncSession, story_id: int, hit: RuleHit, match_id: int, now: datetime
+) -> int | None:
+    """A new alert for (story, rule), or None when the story already alerted for this rule."""
+    exists = await session.scalar(
+        select(AlertRow.id).where(AlertRow.story_id == story_id, AlertRow.rule_id == hit.rule_id)
+    )
+    if exists is not None:
+        return None
+    alert = AlertRow(story_id=story_id, rule_id=hit.rule_id, match_id=match_id, created_at=now)
+    session.add(alert)
+    await session.flush()
+    return alert.id
+
+
+async def recent_fingerprints(
+    session: AsyncSession, since: datetime
+) -> Sequence[tuple[int, int, bytes, datetime, str]]:
+    """(article id, story id, fingerprint, date, source) of recent articles, for the story index."""
+    query = select(
+        ArticleRow.id,
+        ArticleRow.story_id,
+        ArticleRow.fingerprint,
+        ArticleRow.published_at,
+        ArticleRow.first_seen_at,
+        ArticleRow.source_id,
+    ).where(
+        ArticleRow.first_seen_at >= since,
+        ArticleRow.fingerprint.is_not(None),
+        ArticleRow.story_id.is_not(None),
+    )
+    rows = (await session.execute(query)).all()
+    return [
+        (r.id, r.story_id, r.fingerprint, r.published_at or r.first_seen_at, r.source_id)
+        for r in rows
+    ]
+
+
+async def matched_rules(session: AsyncSession) -> dict[str, set[str]]:
+    """Rule ids that matched each article, by article URL (the demo's report and tests)."""
+    query = select(ArticleRow.url, MatchRow.rule_id).outerjoin(
+        MatchRow, MatchRow.article_id == ArticleRow.id
+    )
+    result: dict[str, set[str]] = {}
+    for url, rule_id in (await session.execute(query)).all():
+        result.setdefault(url, set())
+        if rule_id:
+            result[url].add(rule_id)
+    return result
+
+
+async def stored_articles(
+    session: AsyncSession, since: datetime | None, after_id: int, limit: int
+) -> list[StoredArticle]:
+    """Articles first seen since `since`, in id order, after `after_id` (keyset pages)."""
+    query = (
+        select(ArticleRow, SourceRow.name)
+        .join(SourceRow, SourceRow.id == ArticleRow.source_id)
+        .where(ArticleRow.id > after_id)
+        .order_by(ArticleRow.id)
+        .limit(limit)
+    )
+    if since is not None:
+        query = query.where(ArticleRow.first_seen_at >= since)
+    return [
+        StoredArticle(
+            row.id,
+            row.url,
+            row.title,
+            row.text,
+            row.source_id,
+            name,
+            row.lang,
+            row.published_at or row.first_seen_at,
+            row.story_id,
+        )
+        for row, name in (await session.execute(query)).all()
+    ]
+
+
+async def count_articles(session: AsyncSession, since: datetime | None) -> int:
+    query = select(func.count(ArticleRow.id))
+    if since is not None:
+        query = query.where(ArticleRow.first_seen_at >= since)
+    return int(await session.scalar(query) or 0)
+
+
+async def stored_matches(session: AsyncSession, since: datetime | None) -> dict[int, set[str]]:
+    query = select(MatchRow.article_id, MatchRow.rule_id).join(
+        ArticleRow, ArticleRow.id == MatchRow.article_id
+    )
+    if since is not None:
+        query = query.where(ArticleRow.first_seen_at >= since)
+    found: dict[int, set[str]] = {}
+    for article_id, rule_id in (await session.execute(query)).all():
+        found.setdefault(article_id, set()).add(rule_id)
+    return found

@@ -1,0 +1,202 @@
+"""The delivery outbox: pending messages, their attempts, and what they are about."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from monitor.store.tables import (
+    AlertRow,
+    ArticleRow,
+    AttemptRow,
+    DeliveryRow,
+    DigestRunRow,
+    MatchRow,
+    SourceRow,
+)
+from monitor.store.views import AlertView, ArticleView, DeliveryRecord, PendingDelivery
+
+
+def message_id(dedupe_key: str, domain: str) -> str:
+    """A Message-ID that is the same on every attempt, so mail clients fold a resend."""
+    token = hashlib.sha256(dedupe_key.encode()).hexdigest()[:24]
+    return f"<veille.{token}@{domain}>"
+
+
+async def enqueue(
+    session: AsyncSession,
+    *,
+    kind: str,
+    channel: str,
+    now: datetime,
+    domain: str,
+    alert_id: int | None = None,
+    digest_run_id: int | None = None,
+    payload: dict[str, object] | None = None,
+    key: str | None = None,
+) -> int:
+    """Add one delivery unless the same one exists; returns how many were added (0 or 1)."""
+    dedupe_key = key or f"{kind}:{alert_id or digest_run_id}:{channel}"
+    if await session.scalar(select(DeliveryRow.id).where(DeliveryRow.dedupe_key == dedupe_key)):
+        return 0
+    session.add(
+        DeliveryRow(
+            dedupe_key=dedupe_key,
+            kind=kind,
+            channel=channel,
+            alert_id=alert_id,
+            digest_run_id=digest_run_id,
+            payload=json.dumps(payload, ensure_ascii=False) if payload else None,
+            status="pending",
+            attempts=0,
+            created_at=now,
+            next_attempt_at=now,
+            message_id=message_id(dedupe_key, domain),
+        )
+    )
+    await session.flush()
+    return 1
+
+
+async def due(session: AsyncSession, now: datetime, limit: int = 100) -> list[PendingDelivery]:
+    query = (
+        select(DeliveryRow)
+        .where(DeliveryRow.status == "pending", DeliveryRow.next_attempt_at <= now)
+        .order_by(DeliveryRow.next_attempt_at, DeliveryRow.id)
+        .limit(limit)
+    )
+    return [
+        PendingDelivery(
+            r.id,
+            r.kind,
+            r.channel,
+            r.alert_id,
+            r.digest_run_id,
+            r.payload,
+            r.attempts,
+            r.message_id,
+            r.created_at,
+        )
+        for r in (await session.scalars(query)).all()
+    ]
+
+
+async def record_attempt(
+    session: AsyncSession,
+    delivery_id: int,
+    now: datetime,
+    *,
+    ok: bool,
+    error: str | None,
+    retry_at: datetime | None,
+) -> None:
+    """Log an attempt; ok → sent, failed with retry_at → pending later, else failed for good."""
+    session.add(AttemptRow(delivery_id=delivery_id, attempted_at=now, ok=ok, error=error))
+    values: dict[str, object] = {"attempts": DeliveryRow.attempts + 1, "last_error": error}
+    if ok:
+        values |= {"status": "sent", "sent_at": now}
+    elif retry_at is not None:
+        values |= {"next_attempt_at": retry_at}
+    else:
+        values |= {"status": "failed"}
+    await session.execute(update(DeliveryRow).where(DeliveryRow.id == delivery_id).values(**values))
+
+
+async def alert_view(session: AsyncSession, alert_id: int) -> AlertView:
+    alert = await session.get_one(AlertRow, alert_id)
+    match = await session.get_one(MatchRow, alert.match_id)
+    article = await article_view(session, match.article_id)
+    story_rows = await session.execute(
+        select(ArticleRow, SourceRow.name)
+        .join(SourceRow, SourceRow.id == ArticleRow.source_id)
+        .where(ArticleRow.story_id == alert.story_id, ArticleRow.id != article.id)
+        .order_by(ArticleRow.first_seen_at, ArticleRow.id)
+    )
+    also = tuple(_article_view(row, name) for row, name in story_rows.all())
+    return AlertView(
+        alert.id,
+        alert.rule_id,
+        alert.story_id,
+        alert.created_at,
+        article,
+        json.loads(match.details),
+        also,
+    )
+
+
+async def article_view(session: AsyncSession, article_id: int) -> ArticleView:
+    row, name = (
+        await session.execute(
+            select(ArticleRow, SourceRow.name)
+            .join(SourceRow, SourceRow.id == ArticleRow.source_id)
+            .where(ArticleRow.id == article_id)
+        )
+    ).one()
+    return _article_view(row, name)
+
+
+def _article_view(row: ArticleRow, source_name: str) -> ArticleView:
+    return ArticleView(
+        row.id,
+        row.url,
+        row.title,
+        row.source_id,
+        source_name,
+        row.published_at,
+        row.first_seen_at,
+        row.lang,
+        row.summary,
+        row.extraction,
+        tuple(f for f in row.flags.split(",") if f),
+    )
+
+
+async def deliveries(
+    session: AsyncSession, status: str | None = None, limit: int = 200
+) -> list[DeliveryRecord]:
+    query = (
+        select(DeliveryRow, AlertRow.rule_id, ArticleRow.title, DigestRunRow.digest)
+        .outerjoin(AlertRow, AlertRow.id == DeliveryRow.alert_id)
+        .outerjoin(MatchRow, MatchRow.id == AlertRow.match_id)
+        .outerjoin(ArticleRow, ArticleRow.id == MatchRow.article_id)
+        .outerjoin(DigestRunRow, DigestRunRow.id == DeliveryRow.digest_run_id)
+        .order_by(DeliveryRow.created_at.desc(), DeliveryRow.id.desc())
+        .limit(limit)
+    )
+    if status:
+        query = query.where(DeliveryRow.status == status)
+    records = []
+    for row, rule_id, title, digest in (await session.execute(query)).all():
+        subject = f"{rule_id}: {title}" if rule_id else (f"digest {digest}" if digest else row.kind)
+        records.append(
+            DeliveryRecord(
+                row.id,
+                row.kind,
+                row.channel,
+                row.status,
+                row.attempts,
+                row.created_at,
+                row.sent_at,
+                row.last_error,
+                subject,
+            )
+        )
+    return records
+
+
+async def sent_count(session: AsyncSession, channel: str, since: datetime) -> int:
+    query = select(func.count(DeliveryRow.id)).where(
+        DeliveryRow.channel == channel, DeliveryRow.status == "sent", DeliveryRow.sent_at >= since
+    )
+    return int(await session.scalar(query) or 0)
+
+
+async def defer(session: AsyncSession, delivery_id: int, until: datetime) -> None:
+    """Postpone without counting an attempt (a channel's rate limit, not a failure)."""
+    await session.execute(
+        update(DeliveryRow).where(DeliveryRow.id == delivery_id).values(next_attempt_at=until)
+    )

@@ -1,0 +1,187 @@
+"""What the store hands out: plain records, never ORM rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from monitor.records import Article, CacheValidators
+
+
+@dataclass(frozen=True)
+class SourceState:
+    id: str
+    name: str
+    url: str
+    kind: str
+    validators: CacheValidators
+    first_seen_at: datetime
+    last_attempt_at: datetime | None
+    last_success_at: datetime | None
+    next_check_at: datetime | None
+    failing_since: datetime | None
+    consecutive_failures: int
+    last_error_kind: str | None
+    last_error: str | None
+    warning: str | None
+    items_seen: int
+    moved_to: str | None
+    notice_sent_at: datetime | None
+    state: str | None
+
+
+@dataclass(frozen=True)
+class KnownArticle:
+    id: int
+    source_id: str
+    story_id: int | None
+    content_hash: str
+    rules: frozenset[str]  # rules that already matched it
+
+
+@dataclass(frozen=True)
+class RuleHit:
+    rule_id: str
+    details: dict[str, Any]  # RuleMatch.to_dict()
+    channels: tuple[str, ...]  # immediate channels; empty when digest-only
+
+
+@dataclass(frozen=True)
+class ArticleWrite:
+    """Everything about one article that must be stored in one transaction (the outbox rule)."""
+
+    article: Article
+    entry_key: str
+    item_hash: str
+    seen_at: datetime
+    hits: tuple[RuleHit, ...] = ()
+    story_id: int | None = None  # join this story; None: a new one
+    fingerprint: bytes | None = None
+    existing: KnownArticle | None = None  # an update of this article
+
+
+@dataclass(frozen=True)
+class WriteOutcome:
+    article_id: int
+    story_id: int
+    created: bool
+    new_rules: tuple[str, ...]
+    new_alerts: tuple[int, ...]
+    deliveries: int
+
+
+@dataclass(frozen=True)
+class ArticleView:
+    id: int
+    url: str
+    title: str
+    source_id: str
+    source_name: str
+    published: datetime | None
+    first_seen_at: datetime
+    lang: str | None
+    summary: str
+    extraction: str
+    flags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class AlertView:
+    alert_id: int
+    rule_id: str
+    story_id: int
+    created_at: datetime
+    article: ArticleView
+    details: dict[str, Any]
+    also: tuple[ArticleView, ...] = field(default=())  # other articles of the story
+
+
+@dataclass(frozen=True)
+class PendingDelivery:
+    id: int
+    kind: str
+    channel: str
+    alert_id: int | None
+    digest_run_id: int | None
+    payload: str | None
+    attempts: int
+    message_id: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class DeliveryRecord:
+    id: int
+    kind: str
+    channel: str
+    status: str
+    attempts: int
+    created_at: datetime
+    sent_at: datetime | None
+    last_error: str | None
+    subject: str  # rule and article title, or digest name, for listings
+
+
+@dataclass(frozen=True)
+class StoredArticle:
+    """An archived article as the rules see it again (backtests)."""
+
+    id: int
+    url: str
+    title: str
+    text: str
+    source_id: str
+    source_name: str
+    lang: str | None
+    date: datetime
+    story_id: int | None
+
+
+@dataclass(frozen=True)
+class DigestRun:
+    id: int
+    digest: str
+    period_start: datetime
+    period_end: datetime
+    created_at: datetime
+    items: int
+
+
+@dataclass(frozen=True)
+class DigestEntry:
+    """One story that a rule alerted on, as a digest lists it."""
+
+    rule_id: str
+    story_id: int
+    title: str
+    url: str
+    date: datetime
+    outlet_links: tuple[tuple[str, str], ...]  # (outlet, URL of its first article), in order
+    articles: int
+    details: dict[str, Any]  # the alert's RuleMatch.to_dict()
+    new: bool  # alerted in the period (else: an earlier story that grew)
+
+    @property
+    def outlets(self) -> tuple[str, ...]:
+        return tuple(name for name, _ in self.outlet_links)
+
+
+@dataclass(frozen=True)
+class FailingSource:
+    id: str
+    name: str
+    failing_since: datetime
+    failures: int
+    error_kind: str | None
+    error: str | None
+
+
+@dataclass(frozen=True)
+class FailedDelivery:
+    id: int
+    kind: str
+    channel: str
+    created_at: datetime
+    attempts: int
+    error: str | None

@@ -1,0 +1,106 @@
+"""Helpers for tests (not fixtures): corpus location, config directories, ports."""
+
+from __future__ import annotations
+
+import os
+import socket
+import textwrap
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from monitor.app import Service
+from monitor.config import load_config
+from monitor.demo.server import load_index
+from monitor.extract import WorkerPool
+from monitor.settings import Settings
+
+REPO = Path(__file__).resolve().parents[1]
+CORPUS = Path(os.environ.get("MONITOR_CORPUS_DIR") or REPO.parent / "shared" / "corpus")
+
+
+def corpus_path(*parts: str) -> Path:
+    path = CORPUS.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"corpus not found at {path} (set MONITOR_CORPUS_DIR)")
+    return path
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+    return path
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+# -- the demo's articles as real pages, and services built on temporary configs ---------------
+
+DEMO = {a.slug: a for a in load_index().articles}
+EVENT = "armees-renouvelle-accord-cadre-microsoft"
+OTHER_OUTLET = "armees-microsoft-reconduit-jusqu-en-2030"
+OFF_TOPIC = "koral-k3-smartphone-durci-assemble-bretagne"
+
+
+def rss(items: list[tuple[str, str]]) -> str:
+    entries = "".join(
+        f"<item><title>{DEMO[slug].title}</title><link>{url}</link><guid>{url}</guid>"
+        f"<description>{DEMO[slug].summary}</description></item>"
+        for slug, url in items
+    )
+    return (
+        '<?xml version="1.0" encoding="utf-8"?>'
+        f'<rss version="2.0"><channel><title>t</title>{entries}</channel></rss>'
+    )
+
+
+def serve_articles(web_server: Any, *slugs: str) -> dict[str, str]:
+    return {slug: web_server.add(f"/articles/{slug}", DEMO[slug].html) for slug in slugs}
+
+
+class CountingPool(WorkerPool):
+    """The real process pool, counting what it is asked to do."""
+
+    def __init__(self) -> None:
+        super().__init__(2)
+        self.calls: list[str] = []
+
+    async def run(self, function: Any, /, *args: Any, **kwargs: Any) -> Any:
+        self.calls.append(function.__name__)
+        return await super().run(function, *args, **kwargs)
+
+
+class Clock:
+    """A clock that tests move by hand."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+def service(
+    tmp_path: Path,
+    config_dir: Path,
+    pool: WorkerPool,
+    db_url: str | None = None,
+    clock: Callable[[], datetime] | None = None,
+    environ: dict[str, str] | None = None,
+) -> Service:
+    settings = Settings.from_env(
+        {"MONITOR_DATABASE_URL": db_url or f"sqlite:///{tmp_path / 'db.sqlite3'}"},
+        config_dir=config_dir,
+    )
+    config = load_config(config_dir, environ or {})
+    return Service(settings, config, pool=pool, **({"clock": clock} if clock else {}))

@@ -1,0 +1,199 @@
+"""Configuration: the shipped files load, and every mistake is reported with its place."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from monitor.cli import main
+from monitor.config import load_config
+from monitor.config.interpolate import MissingVariable, interpolate
+from monitor.config.units import parse_duration, parse_size
+from monitor.errors import ConfigError
+
+from support import REPO, write
+
+SOURCES = """
+[defaults]
+interval = "20m"
+
+[[source]]
+id = "lemagit"
+name = "LeMagIT"
+url = "https://www.lemagit.fr/rss/ContentSyndication.xml"
+"""
+
+RULES = """
+[[rule]]
+id = "ministry-microsoft"
+title = "Un ministère choisit Microsoft"
+query = 'ministère AND Microsoft'
+"""
+
+
+def make_config(
+    tmp_path: Path, sources: str = SOURCES, rules: str = RULES, channels: str = ""
+) -> Path:
+    write(tmp_path / "sources.toml", sources)
+    write(tmp_path / "alerts" / "rules.toml", rules)
+    if channels:
+        write(tmp_path / "alerts" / "channels.toml", channels)
+    return tmp_path
+
+
+def problems(tmp_path: Path, environ: dict[str, str] | None = None) -> list[str]:
+    with pytest.raises(ConfigError) as error:
+        load_config(tmp_path, environ or {})
+    return [str(p) for p in error.value.problems]
+
+
+def test_shipped_configuration_loads() -> None:
+    config = load_config(REPO, {})
+    assert len(config.sources) >= 20
+    assert {"ministry-microsoft", "secnumcloud-qualification"} <= {r.id for r in config.rules}
+    assert "console" in config.channels
+    assert all(s.url.startswith("https://") for s in config.sources)
+
+
+def test_defaults_apply_and_sources_are_typed(tmp_path: Path) -> None:
+    config = load_config(make_config(tmp_path), {})
+    (source,) = config.sources
+    assert (
+        source.interval == timedelta(minutes=20)
+        and source.kind == "feed"
+        and source.host == "www.lemagit.fr"
+    )
+    assert config.channels_for(config.rule("ministry-microsoft")) == ("console",)
+
+
+def test_missing_sources_file(tmp_path: Path) -> None:
+    write(tmp_path / "alerts" / "rules.toml", RULES)
+    assert problems(tmp_path) == ["sources.toml: file not found"]
+
+
+def test_bad_toml_names_the_line(tmp_path: Path) -> None:
+    make_config(tmp_path, sources=SOURCES + '\n[[source]]\nid = "x"\nname = LeMonde\n')
+    (problem,) = problems(tmp_path)
+    assert problem.startswith("sources.toml:11: invalid TOML: Invalid value")
+
+
+def test_unknown_key_names_file_line_and_key(tmp_path: Path) -> None:
+    make_config(tmp_path, sources=SOURCES + 'intervall = "1h"\n')
+    assert problems(tmp_path) == [
+        "sources.toml:8: [source.0.intervall] source 'lemagit': unknown key 'intervall'"
+    ]
+
+
+def test_invalid_values_are_explained(tmp_path: Path) -> None:
+    make_config(
+        tmp_path,
+        sources=SOURCES
+        + 'interval = "quinze minutes"\n'
+        + '\n[[source]]\nid = "Bad Id"\nname = "x"\nurl = "ftp://example.org/"\n',
+    )
+    found = problems(tmp_path)
+    assert found[0].startswith(
+        "sources.toml:8: [source.0.interval] source 'lemagit': invalid duration"
+    )
+    assert "sources.toml:11: [source.1.id] source 'Bad Id': invalid id 'Bad Id'" in found[1]
+    assert (
+        "sources.toml:13: [source.1.url]" in found[2]
+        and "expected an http:// or https://" in found[2]
+    )
+
+
+def test_rule_routed_to_unknown_channel(tmp_path: Path) -> None:
+    make_config(tmp_path, rules=RULES + 'channels = ["equipe"]\n')
+    (problem,) = problems(tmp_path)
+    assert problem == (
+        "alerts/rules.toml:1: rule 'ministry-microsoft' routes to unknown channel "
+        "'equipe' (known: console)"
+    )
+
+
+def test_unset_environment_variable_names_the_variable_and_place(tmp_path: Path) -> None:
+    make_config(
+        tmp_path,
+        channels="""
+        [channels.equipe]
+        format = "html"
+        url = "mailtos://veille:${SMTP_PASSWORD}@smtp.example.org?to=a@example.org"
+        """,
+    )
+    (problem,) = problems(tmp_path)
+    assert problem == (
+        "alerts/channels.toml:3: channel 'equipe': environment variable SMTP_PASSWORD not set"
+    )
+    config = load_config(tmp_path, {"SMTP_PASSWORD": "s3cret"})
+    assert config.channels["equipe"].url.startswith("mailtos://veille:s3cret@")
+
+
+def test_unusable_channel_url(tmp_path: Path) -> None:
+    make_config(tmp_path, channels='[channels.bad]\nurl = "nosuchservice://x:secret@host"\n')
+    (problem,) = problems(tmp_path)
+    assert "channel 'bad': apprise cannot use 'nosuchservice://***@host'" in problem
+    assert "secret" not in problem
+
+
+def test_query_error_points_at_the_position(tmp_path: Path) -> None:
+    make_config(
+        tmp_path, rules=RULES.replace("ministère AND Microsoft", "ministère AND (Microsoft")
+    )
+    (problem,) = problems(tmp_path)
+    assert problem.startswith("alerts/rules.toml:1: rule 'ministry-microsoft': ")
+    assert "^" in problem.splitlines()[-1]
+
+
+def test_duplicate_rule_ids_across_files(tmp_path: Path) -> None:
+    make_config(tmp_path)
+    write(tmp_path / "alerts" / "more" / "extra.toml", RULES)
+    (problem,) = problems(tmp_path)
+    # Files are read in sorted order, so the second definition is the one in rules.toml.
+    assert problem == (
+        "alerts/rules.toml:1: rule 'ministry-microsoft' is already defined at "
+        "alerts/more/extra.toml:1"
+    )
+
+
+def test_all_problems_are_reported_at_once(tmp_path: Path) -> None:
+    make_config(tmp_path, sources=SOURCES + "oops = 1\n", rules=RULES + 'channels = ["nope"]\n')
+    assert len(problems(tmp_path)) == 2
+
+
+def test_check_command_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--config", str(make_config(tmp_path)), "check"]) == 0
+    assert "configuration OK" in capsys.readouterr().out
+    write(tmp_path / "sources.toml", SOURCES + "bogus = true\n")
+    assert main(["--config", str(tmp_path), "check"]) == 1
+    assert (
+        "sources.toml:8: [source.0.bogus] source 'lemagit': unknown key 'bogus'"
+        in capsys.readouterr().err
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"), [("15m", 900), ("1h30m", 5400), ("2d", 172800), ("45s", 45), (90, 90)]
+)
+def test_durations(text: str | int, seconds: int) -> None:
+    assert parse_duration(text).total_seconds() == seconds
+
+
+@pytest.mark.parametrize("bad", ["", "15", "m", "1h 30x", "-5m"])
+def test_bad_durations(bad: str) -> None:
+    with pytest.raises(ValueError, match="invalid duration"):
+        parse_duration(bad)
+
+
+def test_sizes() -> None:
+    assert (
+        parse_size("5MB") == 5_000_000 and parse_size("512KiB") == 524_288 and parse_size(10) == 10
+    )
+
+
+def test_interpolation() -> None:
+    env = {"A": "1", "EMPTY": ""}
+    assert interpolate("x${A}y${B:-def}z$${A}", env) == "x1ydefz${A}"
+    with pytest.raises(MissingVariable, match="environment variables EMPTY, C not set"):
+        interpolate("${EMPTY}${C}", env)

@@ -1,0 +1,93 @@
+"""Real feeds and real French article pages from the shared corpus, served on loopback and run
+through whole passes. Skipped when the corpus is absent."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from datetime import UTC, datetime
+
+import pytest
+from test_ingest_pipeline import articles, build, rss, source, states
+
+from monitor.parse import parse_feed
+
+from support import CORPUS, corpus_path
+
+FRENCH_FEEDS = ["next_inpact_full.xml", "pcinpact.xml", "univers_freebox.xml"]
+
+
+@pytest.mark.parametrize("name", FRENCH_FEEDS)
+async def test_real_french_feed_through_a_pass(tmp_path, web_server, pool, name: str) -> None:
+    body = corpus_path("feeds", "picofeed", "fr", name).read_bytes()
+    expected = parse_feed(body, url="https://corpus.example/feed", max_items=50)
+    url = web_server.add("/feed.xml", body, content_type="application/rss+xml")
+    sources = source("real", url, allow_private_networks=True, extract=False, max_items=50)
+    async with build(tmp_path, sources, pool) as svc:
+        summary = await svc.run_pass()
+        stored = await articles(svc)
+    (outcome,) = summary.outcomes
+    assert outcome.ok and outcome.new_articles == len(stored)
+    # Items that point at the same canonical URL are one article (sightings), so stored
+    # articles are the distinct canonical links of the feed.
+    assert {row.title for row in stored} <= {item.title for item in expected.items}
+    assert len(stored) >= len(expected.items) * 0.9
+    assert all(row.extraction == "summary" for row in stored)
+
+
+async def test_latin1_feed_without_declaration_served_with_a_lying_header(
+    tmp_path, web_server, pool
+) -> None:
+    body = corpus_path("feeds", "miniflux", "no_encoding_ISO-8859-1.xml").read_bytes()
+    assert not body.isascii()
+    honest = parse_feed(body, url="https://corpus.example/f")
+    url = web_server.add(
+        "/feed.xml", body, content_type="application/rss+xml; charset=utf-8"
+    )  # the header says UTF-8; the bytes are Latin-1
+    sources = source("psy", url, allow_private_networks=True, extract=False)
+    async with build(tmp_path, sources, pool) as svc:
+        await svc.run_pass()
+        stored = await articles(svc)
+    titles = sorted(row.title for row in stored)
+    assert titles == sorted({item.title or "(sans titre)" for item in honest.items})
+    assert any("é" in title for title in titles) and not any("\ufffd" in t for t in titles)
+
+
+FUNDUS = ["LeMonde_2023_09_01", "LesEchos_2024_07_18", "LeFigaro_2024_11_22"]
+
+
+async def test_real_french_articles_extracted_with_lead_date_and_paywall(
+    tmp_path, web_server, pool
+) -> None:
+    folder = corpus_path("articles", "fundus")
+    gold = {name: json.loads((folder / f"{name}.json").read_text()) for name in FUNDUS}
+    items = []
+    for name in FUNDUS:
+        html = gzip.decompress((folder / f"{name}.html.gz").read_bytes())
+        link = web_server.add(f"/articles/{name}", html)
+        items.append({"title": gold[name]["expected"]["title"], "link": link, "guid": name})
+    feed = web_server.add("/feed.xml", rss(*items), content_type="application/rss+xml")
+    sources = source("presse", feed, allow_private_networks=True)
+    async with build(tmp_path, sources, pool) as svc:
+        summary = await svc.run_pass()
+        rows = await articles(svc)
+        stored = {row.url.rsplit("/", 1)[1]: row for row in rows}
+        state = (await states(svc))["presse"]
+    assert summary.outcomes[0].new_articles == 3 and state.warning is None
+    for name in FUNDUS:
+        row = stored[name]
+        expected = gold[name]["expected"]
+        chapo = " ".join(" ".join(expected["body"]["summary"]).split())
+        assert (row.extraction, row.lang) == ("page", "fr")
+        assert chapo[:80] in " ".join(row.text.split()), name
+        published = datetime.fromisoformat(expected["publishing_date"]).astimezone(UTC)
+        assert row.published_at is not None
+        assert row.published_at.date() == published.date(), name
+    assert set(stored["LeMonde_2023_09_01"].flags.split(",")) == {"lead-added", "paywall"}
+    assert stored["LesEchos_2024_07_18"].flags == "lead-added"
+    assert stored["LeFigaro_2024_11_22"].flags == ""
+
+
+def test_corpus_location_is_where_the_manifest_says() -> None:
+    manifest = corpus_path("MANIFEST.md").read_text(encoding="utf-8")
+    assert manifest.startswith("# Shared test corpus") and CORPUS.name == "corpus"

@@ -1,0 +1,567 @@
+"""Ingestion end to end under faults: real servers on loopback, a real database, whole passes."""
+
+from __future__ import annotations
+
+import gzip
+import inspect
+import io
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+from sqlalchemy import select
+
+from monitor.app import Service
+from monitor.config import load_config
+from monitor.extract import WorkerPool
+from monitor.records import SourceMemo
+from monitor.settings import Settings
+from monitor.store.tables import ArticleRow
+
+from support import write
+
+NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+RULES = """
+[[rule]]
+id = "secnumcloud"
+title = "SecNumCloud"
+query = 'SecNumCloud'
+"""
+FETCH = """
+[fetch]
+timeout = "2s"
+read_timeout = "1s"
+max_body = "1MB"
+host_delay = "0s"
+per_host = 8
+"""
+ARTICLE = """<!DOCTYPE html><html lang="fr"><head><title>{title}</title>
+<meta property="og:description" content="{lead}">
+<meta property="og:site_name" content="Le Journal">
+<meta property="article:published_time" content="2026-11-20T08:00:00+00:00">{head}</head>
+<body><p class="chapo">{lead}</p><article><h1>{title}</h1>
+<p>{body}</p><p>Le ministère précise que la migration concernera plusieurs directions et
+s'étalera sur les deux prochaines années, avec un premier lot au printemps.</p>
+<p>Les syndicats demandent des garanties sur la réversibilité et le coût total du projet,
+ainsi qu'un calendrier détaillé des étapes de la bascule.</p></article></body></html>"""
+
+
+def article_html(
+    title: str = "Un hébergeur qualifié",
+    body: str = "L'offre a obtenu la qualification SecNumCloud de l'ANSSI cette semaine.",
+    lead: str = "Le chapô qui dit l'essentiel de l'événement annoncé ce matin.",
+    head: str = "",
+) -> str:
+    return ARTICLE.format(title=title, body=body, lead=lead, head=head)
+
+
+def rss(*items: dict[str, str]) -> str:
+    entries = "".join(
+        "<item>" + "".join(f"<{k}>{v}</{k}>" for k, v in item.items()) + "</item>" for item in items
+    )
+    return (
+        '<?xml version="1.0" encoding="utf-8"?>'
+        f'<rss version="2.0"><channel><title>t</title>{entries}</channel></rss>'
+    )
+
+
+def urlset_of(*entries: tuple[str, str, str]) -> str:
+    """A news sitemap of (URL, publication date, title)."""
+    urls = "".join(
+        f"<url><loc>{loc}</loc><news:news><news:publication_date>{date}</news:publication_date>"
+        f"<news:title>{title}</news:title></news:news></url>"
+        for loc, date, title in entries
+    )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" '
+        f'xmlns:news="http://www.google.com/schemas/sitemap-news/0.9">{urls}</urlset>'
+    )
+
+
+class Clock:
+    def __init__(self, now: datetime = NOW) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+def source(sid: str, url: str, **extra: Any) -> str:
+    lines = ["[[source]]", f'id = "{sid}"', f'name = "Source {sid}"', f'url = "{url}"']
+    lines += [f"{key} = {json.dumps(value)}" for key, value in extra.items()]
+    return "\n".join(lines) + "\n\n"
+
+
+def build(
+    tmp_path: Path,
+    sources: str,
+    pool: WorkerPool,
+    *,
+    db_url: str | None = None,
+    clock: Clock | None = None,
+    fetch: str = FETCH,
+    env: dict[str, str] | None = None,
+) -> Service:
+    """A Service on a temporary config directory, sharing the test session's worker pool."""
+    config_dir = tmp_path / "config"
+    write(config_dir / "sources.toml", fetch + "\n" + sources)
+    write(config_dir / "alerts" / "rules.toml", RULES)
+    settings = Settings.from_env(
+        {"MONITOR_DATABASE_URL": db_url or f"sqlite:///{tmp_path / 'db.sqlite3'}", **(env or {})},
+        config_dir=config_dir,
+    )
+    options: dict[str, Any] = {"console": io.StringIO(), "clock": clock or Clock()}
+    if "pool" in inspect.signature(Service).parameters:
+        options["pool"] = pool
+    built = Service(settings, load_config(config_dir, {}), **options)
+    if built.pool is not pool:
+        built.pool.close()
+        built.pool = built.pipeline.pool = pool
+    return built
+
+
+async def articles(svc: Service) -> list[ArticleRow]:
+    async with svc.store.transaction() as session:
+        return list((await session.scalars(select(ArticleRow).order_by(ArticleRow.id))).all())
+
+
+async def states(svc: Service) -> dict[str, Any]:
+    return {state.id: state for state in await svc.store.source_states()}
+
+
+@dataclass
+class OtherHost:
+    """A second loopback server on 127.0.0.2: a "public" host for the guard tests."""
+
+    server: TestServer
+    routes: dict[str, tuple[str, str]]
+
+    def url(self, path: str) -> str:
+        return str(self.server.make_url(path))
+
+
+@asynccontextmanager
+async def second_host() -> AsyncIterator[OtherHost]:
+    routes: dict[str, tuple[str, str]] = {}
+
+    async def handle(request: web.Request) -> web.Response:
+        if request.path not in routes:
+            return web.Response(status=404)
+        body, content_type = routes[request.path]
+        return web.Response(text=body, content_type=content_type)
+
+    app = web.Application()
+    app.router.add_route("GET", "/{tail:.*}", handle)
+    server = TestServer(app, host="127.0.0.2")
+    await server.start_server()
+    try:
+        yield OtherHost(server, routes)
+    finally:
+        await server.close()
+
+
+@pytest.fixture
+async def other_host() -> AsyncIterator[OtherHost]:
+    async with second_host() as host:
+        yield host
+
+
+# -- one pass, every fault at once --------------------------------------------------------------
+
+
+async def test_faulty_sources_fail_clearly_and_the_others_go_on(
+    tmp_path, web_server, other_host, pool, db_url
+) -> None:
+    import asyncio
+
+    async def slow(request: web.Request) -> web.Response:
+        await asyncio.sleep(10)
+        return web.Response(text=rss())
+
+    page = web_server.add("/articles/qualifie", article_html())
+    secret = web_server.add("/articles/secret", article_html(title="Interne"))
+    feeds = {
+        "good": web_server.add(
+            "/good.xml",
+            rss({"title": "Hébergeur qualifié", "link": page, "description": "Résumé."}),
+            content_type="application/rss+xml",
+        ),
+        "slow": web_server.add("/slow.xml", handler=slow),
+        "down": web_server.add("/down.xml", "oops", status=500),
+        "limited": web_server.add(
+            "/limited.xml", "", status=429, headers={"Retry-After": "7200"}
+        ).replace("127.0.0.1", "localhost"),  # another host: its Retry-After is its own
+        "loop": web_server.add("/loop", "", status=302, headers={"Location": "/loop2"}),
+        "big": web_server.add("/big.xml", "<rss>" + "x" * 2_000_000 + "</rss>"),
+        "bomb": web_server.add(
+            "/bomb.xml",
+            gzip.compress(b"<rss>" + b" " * 40_000_000),
+            headers={"Content-Encoding": "gzip"},
+        ),
+        "lying": web_server.add(
+            "/lying.xml",
+            rss({"title": "Qualifiée SecNumCloud à 100 €", "guid": "l-1"}).encode("utf-8"),
+            content_type="application/rss+xml; charset=windows-1252",
+        ),
+        "malformed": web_server.add(
+            "/malformed.xml",
+            rss({"title": "Avant la coupure", "guid": "m-1"})[:-30],
+            content_type="application/rss+xml",
+        ),
+        "empty": web_server.add("/empty.xml", rss(), content_type="application/rss+xml"),
+        "html": web_server.add("/html.xml", "<!DOCTYPE html><html><body>Maintenance</body></html>"),
+    }
+    web_server.add("/loop2", "", status=302, headers={"Location": "/loop"})
+    other_host.routes["/feed.xml"] = (
+        rss(
+            {"title": "Lien interne", "link": secret, "description": "Résumé interne."},
+            {
+                "title": "Métadonnées",
+                "link": "http://169.254.169.254/latest/meta-data/",
+                "description": "Résumé métadonnées.",
+            },
+        ),
+        "application/rss+xml",
+    )
+    sources = "".join(
+        source(sid, url, allow_private_networks=True, interval="15m") for sid, url in feeds.items()
+    )
+    sources += source("guarded", other_host.url("/feed.xml"), interval="15m")  # guard on
+    fetch = FETCH + 'allow_networks = ["127.0.0.2/32"]\n'
+    clock = Clock()
+    async with build(tmp_path, sources, pool, db_url=db_url, clock=clock, fetch=fetch) as svc:
+        summary = await svc.run_pass()
+        stored = await articles(svc)
+        health = await states(svc)
+
+    by_id = {o.source_id: o for o in summary.outcomes}
+    assert {sid: (o.ok, o.error_kind) for sid, o in by_id.items()} == {
+        "good": (True, None),
+        "slow": (False, "timeout"),
+        "down": (False, "http"),
+        "limited": (False, "rate-limited"),
+        "loop": (False, "fetch"),
+        "big": (False, "too-large"),
+        "bomb": (False, "too-large"),
+        "lying": (True, None),
+        "malformed": (True, None),
+        "empty": (True, None),
+        "html": (False, "parse"),
+        "guarded": (True, None),
+    }
+    assert by_id["good"].new_articles == 1 and by_id["good"].alerts == 1
+    assert "redirect loop" in (by_id["loop"].error or "")
+    assert "decompressed body larger than the 1,000,000 byte limit" in (by_id["bomb"].error or "")
+    assert "got an HTML page, not a feed" in (by_id["html"].error or "")
+    assert health["down"].last_error == f"HTTP 500 from {feeds['down']}"
+    assert health["limited"].next_check_at == NOW + timedelta(hours=2)  # Retry-After
+    assert health["down"].next_check_at == NOW + timedelta(minutes=15)  # first failure
+    assert all(health[s].consecutive_failures == 1 for s in ("slow", "down", "big", "html"))
+    assert health["good"].consecutive_failures == 0
+
+    titles = {row.source_id: row.title for row in stored if row.source_id in ("lying", "malformed")}
+    assert titles == {"lying": "Qualifiée SecNumCloud à 100 €", "malformed": "Avant la coupure"}
+    assert "but the feed is utf-8" in (health["lying"].warning or "")
+    assert (health["malformed"].warning or "").startswith("ill-formed feed")
+    assert health["empty"].warning == "the feed has no items"
+
+    # The guard: a "public" feed's links to loopback and to the metadata service are refused
+    # after resolution, the articles keep the feed's summary, and the source says why.
+    guarded = sorted(
+        (r.title, r.extraction, r.flags, r.text) for r in stored if r.source_id == "guarded"
+    )
+    assert guarded == [
+        ("Lien interne", "summary", "extract-failed,short", "Résumé interne."),
+        ("Métadonnées", "summary", "extract-failed,short", "Résumé métadonnées."),
+    ]
+    assert web_server.hits("/articles/secret") == []
+    warning = health["guarded"].warning or ""
+    assert warning.startswith("2 article page(s) not used, feed summary kept:")
+    assert "refusing non-public address 127.0.0.1" in warning
+    assert "refusing non-public address 169.254.169.254" in warning
+    assert by_id["guarded"].summary_fallbacks == 2
+
+
+async def test_guard_refuses_private_feed_unless_allowed(tmp_path, web_server, pool) -> None:
+    feed = web_server.add("/feed.xml", rss(), content_type="application/rss+xml")
+    sources = source("private", feed) + source("allowed", feed, allow_private_networks=True)
+    async with build(tmp_path, sources, pool) as svc:
+        summary = await svc.run_pass()
+    by_id = {o.source_id: o for o in summary.outcomes}
+    assert (by_id["private"].error_kind, by_id["allowed"].ok) == ("blocked", True)
+    assert "refusing non-public address 127.0.0.1" in (by_id["private"].error or "")
+    assert len(web_server.hits("/feed.xml")) == 1  # only the allowed source reached it
+
+
+@pytest.mark.parametrize(
+    ("defaults", "env"),
+    [
+        ("[defaults]\nallow_private_networks = true\n", {}),
+        ("", {"MONITOR_ALLOW_PRIVATE_NETWORKS": "1"}),
+    ],
+)
+async def test_private_networks_allowed_by_defaults_or_environment(
+    tmp_path, web_server, pool, defaults: str, env: dict[str, str]
+) -> None:
+    page = web_server.add("/a", article_html())
+    feed = web_server.add(
+        "/feed.xml", rss({"title": "Local", "link": page}), content_type="application/rss+xml"
+    )
+    async with build(tmp_path, defaults + source("local", feed), pool, env=env) as svc:
+        summary = await svc.run_pass()
+        (row,) = await articles(svc)
+    assert summary.outcomes[0].ok and row.extraction == "page"
+    assert len(web_server.hits("/a")) == 1
+
+
+# -- the next poll ------------------------------------------------------------------------------
+
+
+async def test_backoff_grows_skips_the_source_and_resets_on_success(
+    tmp_path, web_server, pool
+) -> None:
+    web_server.add("/feed.xml", "", status=500)
+    clock = Clock()
+    sources = source(
+        "flaky", web_server.url("/feed.xml"), allow_private_networks=True, interval="15m"
+    )
+    async with build(tmp_path, sources, pool, clock=clock) as svc:
+        await svc.run_pass()
+        first = (await states(svc))["flaky"]
+        clock.advance(minutes=16)
+        await svc.run_pass()
+        second = (await states(svc))["flaky"]
+        clock.advance(minutes=5)
+        skipped = await svc.run_pass()
+        assert len(web_server.hits("/feed.xml")) == 2  # the skipped pass sent nothing
+        web_server.add("/feed.xml", rss(), content_type="application/rss+xml")
+        clock.advance(minutes=30)
+        recovered = await svc.run_pass()
+        third = (await states(svc))["flaky"]
+    assert first.next_check_at == NOW + timedelta(minutes=15)
+    assert second.consecutive_failures == 2
+    assert second.next_check_at == NOW + timedelta(minutes=16 + 30)
+    (outcome,) = skipped.outcomes
+    assert (outcome.ok, outcome.skipped, outcome.next_check_at) == (
+        True,
+        "backoff",
+        second.next_check_at,
+    )
+    assert recovered.outcomes[0].ok and third.consecutive_failures == 0
+    assert third.next_check_at == clock.now + timedelta(minutes=15)
+
+
+async def test_max_age_is_a_floor_for_the_next_poll(tmp_path, web_server, pool) -> None:
+    feed = web_server.add(
+        "/feed.xml",
+        rss(),
+        content_type="application/rss+xml",
+        headers={"Cache-Control": "public, max-age=7200", "ETag": '"v1"'},
+    )
+    clock = Clock()
+    sources = source("cached", feed, allow_private_networks=True, interval="15m")
+    async with build(tmp_path, sources, pool, clock=clock) as svc:
+        await svc.run_pass()
+        state = (await states(svc))["cached"]
+        clock.advance(minutes=20)
+        held = await svc.run_pass()
+        clock.advance(hours=2)
+        again = await svc.run_pass()
+    assert state.next_check_at == NOW + timedelta(hours=2)
+    assert SourceMemo.from_json(state.state).hold == "max-age"
+    assert held.outcomes[0].skipped == "max-age"
+    assert again.outcomes[0].not_modified
+    assert [h.get("If-None-Match") for h in web_server.hits("/feed.xml")] == [None, '"v1"']
+
+
+async def test_rate_limited_article_page_falls_back_without_waiting(
+    tmp_path, web_server, pool
+) -> None:
+    import time
+
+    page = web_server.add("/a/1", "", status=429, headers={"Retry-After": "3600"})
+    page = page.replace("127.0.0.1", "localhost")
+    second = web_server.url("/a/2").replace("127.0.0.1", "localhost")
+    web_server.add("/a/2", article_html())
+    feed = web_server.add(
+        "/feed.xml",
+        rss(
+            {"title": "Un", "link": page, "description": "Résumé un SecNumCloud."},
+            {"title": "Deux", "link": second, "description": "Résumé deux."},
+        ),
+        content_type="application/rss+xml",
+    )
+    clock = Clock()
+    sources = source("news", feed, allow_private_networks=True, interval="15m", robots=False)
+    started = time.monotonic()
+    async with build(tmp_path, sources, pool, clock=clock) as svc:
+        summary = await svc.run_pass()
+        stored = await articles(svc)
+        state = (await states(svc))["news"]
+    assert time.monotonic() - started < 10
+    (outcome,) = summary.outcomes
+    assert (outcome.new_articles, outcome.summary_fallbacks, outcome.alerts) == (2, 2, 1)
+    assert sorted((r.title, r.flags) for r in stored) == [
+        ("Deux", "extract-failed,rate-limited,short"),  # not even sent: the host said wait
+        ("Un", "extract-failed,rate-limited,short"),
+    ]
+    assert len(web_server.hits("/a/1")) + len(web_server.hits("/a/2")) == 1
+    assert state.next_check_at == NOW + timedelta(hours=1)  # the pages' Retry-After
+    assert SourceMemo.from_json(state.state).hold == "retry-after"
+    assert "article page(s) not used" in (state.warning or "")
+
+
+async def test_page_that_failed_for_a_passing_reason_is_retried_as_an_update(
+    tmp_path, web_server, pool, db_url
+) -> None:
+    page = web_server.add("/a/1", "maintenance", status=503)
+    feed = web_server.add(
+        "/feed.xml",
+        rss({"title": "Qualification", "link": page, "guid": "g1", "description": "Résumé."}),
+        content_type="application/rss+xml",
+        headers={"ETag": '"f1"'},
+    )
+    clock = Clock()
+    sources = source("news", feed, allow_private_networks=True, interval="15m")
+    async with build(tmp_path, sources, pool, db_url=db_url, clock=clock) as svc:
+        first = await svc.run_pass()
+        memo = SourceMemo.from_json((await states(svc))["news"].state)
+        web_server.add("/a/1", article_html())
+        clock.advance(minutes=16)
+        second = await svc.run_pass()
+        stored = await articles(svc)
+        memo_after = SourceMemo.from_json((await states(svc))["news"].state)
+    assert (first.outcomes[0].new_articles, first.outcomes[0].alerts) == (1, 0)
+    assert list(memo.retry.values()) == [1]
+    assert (second.outcomes[0].new_articles, second.outcomes[0].updated_articles) == (0, 1)
+    assert second.outcomes[0].alerts == 1  # the page's text is what mentions SecNumCloud
+    (row,) = stored
+    assert (row.extraction, row.flags) == ("page", "lead-added")
+    assert memo_after.retry == {}
+    # The retry asked for the whole feed again, not a 304.
+    assert [h.get("If-None-Match") for h in web_server.hits("/feed.xml")] == [None, None]
+
+
+async def test_changed_item_is_an_update_of_the_same_article(
+    tmp_path, web_server, pool, db_url
+) -> None:
+    page = web_server.add("/a/1", article_html(body="Première version du texte, sans le mot."))
+    item = {"title": "Version 1", "link": page, "guid": "g1", "description": "Résumé 1."}
+    feed = web_server.add("/feed.xml", rss(item), content_type="application/rss+xml")
+    clock = Clock()
+    sources = source("news", feed, allow_private_networks=True)
+    async with build(tmp_path, sources, pool, db_url=db_url, clock=clock) as svc:
+        first = await svc.run_pass()
+        web_server.add(
+            "/a/1", article_html(body="Mise à jour : l'offre est qualifiée SecNumCloud.")
+        )
+        web_server.add(
+            "/feed.xml",
+            rss({**item, "title": "Version 2", "description": "Résumé 2."}),
+            content_type="application/rss+xml",
+        )
+        clock.advance(hours=1)
+        second = await svc.run_pass()
+        clock.advance(hours=1)
+        third = await svc.run_pass()  # nothing changed: nothing fetched but the feed
+        stored = await articles(svc)
+    assert (first.outcomes[0].new_articles, second.outcomes[0].new_articles) == (1, 0)
+    assert (second.outcomes[0].updated_articles, second.outcomes[0].alerts) == (1, 1)
+    assert (third.outcomes[0].new_articles, third.outcomes[0].updated_articles) == (0, 0)
+    (row,) = stored
+    assert row.title == "Version 2" and "qualifiée SecNumCloud" in row.text
+    assert len(web_server.hits("/a/1")) == 2
+
+
+async def test_robots_txt_is_honoured_unless_switched_off(tmp_path, web_server, pool) -> None:
+    web_server.add("/robots.txt", "User-agent: *\nDisallow: /prive/\n", content_type="text/plain")
+    page = web_server.add("/prive/a", article_html())
+    feed = web_server.add(
+        "/feed.xml",
+        rss({"title": "Privé", "link": page, "description": "Résumé du flux."}),
+        content_type="application/rss+xml",
+    )
+    sources = source("polite", feed, allow_private_networks=True) + source(
+        "rude", feed.replace("127.0.0.1", "localhost"), allow_private_networks=True, robots=False
+    )
+    async with build(tmp_path, sources, pool) as svc:
+        polite = await svc.run_pass([svc.config.source("polite")])
+        stored = await articles(svc)
+    (row,) = stored
+    assert (row.extraction, row.flags, row.text) == (
+        "summary",
+        "extract-failed,robots,short",
+        "Résumé du flux.",
+    )
+    assert web_server.hits("/prive/a") == []
+    assert f"{page}: robots.txt disallows it" in polite.outcomes[0].warnings[0]
+
+    async with build(tmp_path / "rude", sources, pool) as svc:
+        await svc.run_pass([svc.config.source("rude")])
+        (row,) = await articles(svc)
+    assert row.extraction == "page" and len(web_server.hits("/prive/a")) == 1
+
+
+async def test_permanent_redirect_is_remembered_and_reported(tmp_path, web_server, pool) -> None:
+    web_server.add("/old.xml", "", status=301, headers={"Location": "/new.xml"})
+    new = web_server.add("/new.xml", rss(), content_type="application/rss+xml")
+    clock = Clock()
+    sources = source("moved", web_server.url("/old.xml"), allow_private_networks=True)
+    async with build(tmp_path, sources, pool, clock=clock) as svc:
+        first = await svc.run_pass()
+        clock.advance(hours=1)
+        second = await svc.run_pass()
+        state = (await states(svc))["moved"]
+    assert first.outcomes[0].moved_to == new and second.outcomes[0].moved_to == new
+    assert state.moved_to == new
+    assert f"moved permanently to {new}: update its url in sources.toml" in (state.warning or "")
+    assert len(web_server.hits("/old.xml")) == 1 and len(web_server.hits("/new.xml")) == 2
+
+
+async def test_extraction_flags_dates_and_lead(tmp_path, web_server, pool) -> None:
+    paywalled = web_server.add(
+        "/a/pay",
+        article_html(
+            title="Réservé",
+            head='<script type="application/ld+json">{"@type":"NewsArticle",'
+            '"isAccessibleForFree": false}</script>',
+        ),
+    )
+    future = web_server.add("/a/future", article_html(title="Daté"))
+    short = web_server.add("/a/short", "<html><body><p>Bref.</p></body></html>")
+    feed = web_server.add(
+        "/feed.xml",
+        rss(
+            {"title": "Réservé", "link": paywalled, "description": "Un chapô venu du flux, court."},
+            {"title": "Daté", "link": future, "pubDate": "Fri, 20 Nov 2099 07:30:00 GMT"},
+            {"title": "Bref", "link": short, "description": "Le flux donne tout le texte. " * 10},
+        ),
+        content_type="application/rss+xml",
+    )
+    sources = source("news", feed, allow_private_networks=True)
+    async with build(tmp_path, sources, pool) as svc:
+        await svc.run_pass()
+        stored = {row.title: row for row in await articles(svc)}
+    pay = stored["Réservé"]
+    assert pay.flags == "lead-added,paywall" and pay.text.startswith(
+        "Un chapô venu du flux, court.\n\n"
+    )
+    assert (pay.lang, pay.site_name, pay.extraction) == ("fr", "Le Journal", "page")
+    dated = stored["Daté"]  # the feed's date is in 2099: the page's own date wins
+    assert dated.published_at == datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
+    assert dated.text.startswith("Le chapô qui dit l'essentiel")  # og:description as the lead
+    # The page gave a scrap and the feed the whole text: the feed's text is kept.
+    brief = stored["Bref"]
+    assert (brief.flags, brief.extraction) == ("extract-failed", "summary")
+    assert brief.text.startswith("Le flux donne tout le texte.") and len(brief.text) > 200

@@ -1,0 +1,185 @@
+"""Each operator, scope, list and filter, with cases that must and must not match."""
+
+import pytest
+
+from monitor.match import Document, RuleSpec, compile_rules
+
+LISTS = {
+    "us_hyperscalers": ["Microsoft", "Azure", "Office 365", "Microsoft 365", '"Teams"', "AWS"],
+    "counter": ["quitter", "abandonner", "renoncer", "attaquer en justice"],
+}
+
+
+def fires(query: str, text: str, title: str = "", **meta) -> bool:
+    ruleset = compile_rules([RuleSpec("r", query)], LISTS)
+    return bool(ruleset.match(Document(title=title, text=text, **meta)))
+
+
+CASES = [
+    # AND, implicit AND, OR, NOT
+    ("Microsoft AND ministère", "Le ministère choisit Microsoft.", True),
+    ("Microsoft AND ministère", "Microsoft publie ses résultats.", False),
+    ("Microsoft ministère", "Le ministère choisit Microsoft.", True),
+    ("Microsoft OR Azure", "Un contrat Azure.", True),
+    ("Microsoft OR Azure", "Un contrat Google.", False),
+    ("Microsoft NOT Azure", "Microsoft et Azure.", False),
+    ("Microsoft NOT Azure", "Microsoft et Google.", True),
+    ("a OR ministère Microsoft", "Le ministère seul.", False),
+    ("Azure OR ministère Microsoft", "Le ministère choisit Microsoft.", True),
+    # NEAR: at most n words between, either order, within one sentence
+    ("ministère NEAR/3 Microsoft", "Le ministère a signé avec Microsoft.", True),
+    ("ministère NEAR/2 Microsoft", "Le ministère a signé avec Microsoft.", False),
+    ("ministère NEAR/3 Microsoft", "Microsoft a signé avec ce ministère.", False),
+    ("ministère NEAR/4 Microsoft", "Microsoft a signé avec ce ministère.", True),
+    ("ministère NEAR/0 Microsoft", "ministère Microsoft", True),
+    ("ministère NEAR/5 Microsoft", "Le ministère signe. Microsoft se réjouit.", False),
+    ("ministère NEAR/5 Microsoft", "Le ministère signe\nMicrosoft se réjouit", False),
+    ("ministère NEAR/5 Microsoft", "Microsoft", False),
+    # ONEAR: left operand first
+    ("Microsoft ONEAR/4 ministère", "Microsoft a signé avec le ministère.", True),
+    ("Microsoft ONEAR/4 ministère", "Le ministère a signé avec Microsoft.", False),
+    # NEAR with phrases, lists, OR-groups and chains
+    ('"Office 365" NEAR/2 (déploie OR généralise)', "Le rectorat généralise Office 365.", True),
+    ("@us_hyperscalers NEAR/1 contrat", "Un contrat Microsoft 365 signé.", True),
+    ("@us_hyperscalers NEAR/1 contrat", "Un contrat de plusieurs années avec Azure.", False),
+    ("ministère NEAR/2 signe NEAR/2 Microsoft", "Le ministère signe avec Microsoft.", True),
+    (
+        "ministère NEAR/2 signe NEAR/2 Microsoft",
+        "Le ministère signe un accord avec Microsoft.",
+        False,
+    ),
+    # Overlapping operands do not count as near each other
+    ("Microsoft NEAR/3 @us_hyperscalers", "Microsoft publie ses résultats.", False),
+    # Wildcards match folded prefixes, exact words do not inflect
+    ("qualifi*", "La qualification SecNumCloud.", True),
+    ("qualifi*", "Une requalification.", False),
+    ('"Office 3*"', "Office 365 partout.", True),
+    ('"obtenu"', "Il a obtenu le label.", True),
+    ('"obtenu"', "Il obtient le label.", False),
+    # ATLEAST counts mentions (a list mention inside a longer one counts once)
+    ("ATLEAST/3(Microsoft)", "Microsoft, Microsoft et encore Microsoft.", True),
+    ("ATLEAST/3(Microsoft)", "Microsoft et Microsoft.", False),
+    ("ATLEAST/2(@us_hyperscalers)", "Microsoft 365 partout.", False),
+    ("ATLEAST/2(@us_hyperscalers)", "Microsoft 365 et Azure.", True),
+    ("ATLEAST/2(Microsoft OR Azure)", "Azure. Puis Microsoft.", True),
+    ("ATLEAST/2(title:Microsoft)", "Microsoft et Microsoft.", False),
+    # Lists: single words lemma-aware, quoted entries exact, phrases exact
+    ("@us_hyperscalers", "Le rectorat passe à Office 365.", True),
+    ("@us_hyperscalers", "La team du rectorat.", False),
+    ("@us_hyperscalers", "Les Teams du rectorat.", True),
+    ("@us_hyperscalers", "Office et 365.", False),
+    ("@counter", "Ils ont attaqué en justice.", False),
+    ("@counter", "Ils vont attaquer en justice le contrat.", True),
+    ("@counter", "Le ministère renonce.", True),
+]
+
+
+@pytest.mark.parametrize(("query", "text", "expected"), CASES)
+def test_operator(query, text, expected):
+    assert fires(query, text) is expected
+
+
+SENTENCE_RULE = "SENTENCE(ministère AND Microsoft AND NOT @counter)"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Le ministère signe avec Microsoft.", True),
+        ("Le ministère signe. Microsoft se réjouit.", False),
+        ("Le ministère va quitter Microsoft.", False),
+        # The counter-verb elsewhere in the article does not cancel the event.
+        ("Le ministère signe avec Microsoft. Un autre ministère va quitter Google.", True),
+        ("Le ministère va quitter Microsoft. Le ministère signe avec Microsoft.", True),
+    ],
+)
+def test_sentence_scope_with_scoped_negation(text, expected):
+    assert fires(SENTENCE_RULE, text) is expected
+
+
+def test_document_level_not_cancels_anywhere():
+    text = "Le ministère signe avec Microsoft. Un autre ministère va quitter Google."
+    assert not fires("ministère Microsoft NOT @counter", text)
+
+
+@pytest.mark.parametrize(
+    ("query", "title", "text", "expected"),
+    [
+        ("title:Microsoft", "Microsoft au ministère", "Rien.", True),
+        ("title:Microsoft", "Le ministère", "Microsoft.", False),
+        ("text:Microsoft", "Microsoft au ministère", "Rien.", False),
+        ("text:Microsoft", "Rien", "Microsoft.", True),
+        ("title:(Microsoft OR Azure) ministère", "Azure", "Le ministère.", True),
+        ('title:"Office 365"', "Office 365 déployé", "", True),
+        ("lead:Microsoft", "Titre", "Un. Deux. Microsoft.", True),
+        ("lead:Microsoft", "Titre", "Un. Deux. Trois. Microsoft.", False),
+        ("lead:Microsoft", "Microsoft", "Un. Deux. Trois. Quatre.", True),
+        ("SENTENCE(Microsoft AND ministère)", "Microsoft", "Le ministère.", False),
+        ("Microsoft NEAR/5 ministère", "Microsoft", "Le ministère.", False),
+        ("title:Microsoft NEAR/3 ministère", "Microsoft et le ministère", "", True),
+        ("lead:SENTENCE(Microsoft NOT quitter)", "Titre", "Un. Deux. Trois. Microsoft.", False),
+    ],
+)
+def test_field_scopes(query, title, text, expected):
+    assert fires(query, text, title=title) is expected
+
+
+def test_lead_length_is_configurable():
+    rules = [RuleSpec("r", "lead:Microsoft")]
+    doc = Document(title="", text="Un. Microsoft.")
+    assert compile_rules(rules, LISTS, lead_sentences=1).match(doc) == []
+    assert len(compile_rules(rules, LISTS, lead_sentences=2).match(doc)) == 1
+
+
+@pytest.mark.parametrize(
+    ("query", "meta", "expected"),
+    [
+        ("Microsoft lang:fr", {"lang": "fr"}, True),
+        ("Microsoft lang:fr", {"lang": "fr-FR"}, True),
+        ("Microsoft lang:fr", {"lang": "en"}, False),
+        ("Microsoft lang:fr", {}, False),
+        ("Microsoft source:lemonde", {"source_id": "LeMonde"}, True),
+        ("Microsoft source:lemonde", {"source_id": "lemonde-pixels"}, False),
+        ("Microsoft source:lemonde*", {"source_id": "lemonde-pixels"}, True),
+        ("Microsoft (source:a OR source:b)", {"source_id": "b"}, True),
+        ("Microsoft NOT source:b", {"source_id": "b"}, False),
+    ],
+)
+def test_metadata_fields(query, meta, expected):
+    assert fires(query, "Microsoft.", **meta) is expected
+
+
+@pytest.mark.parametrize(
+    ("spec", "meta", "expected"),
+    [
+        ({"languages": ("fr",)}, {"lang": "fr"}, True),
+        ({"languages": ("fr",)}, {"lang": "en"}, False),
+        ({"languages": ("fr",)}, {}, False),
+        ({"languages": ("fr", "en")}, {"lang": "en-GB"}, True),
+        ({"sources": ("numerama",)}, {"source_id": "numerama"}, True),
+        ({"sources": ("numerama",)}, {"source_id": "zdnet"}, False),
+        ({"tags": ("tech",)}, {"tags": ("politique", "tech")}, True),
+        ({"tags": ("tech",)}, {"tags": ("politique",)}, False),
+        ({}, {}, True),
+    ],
+)
+def test_rule_filters(spec, meta, expected):
+    ruleset = compile_rules([RuleSpec("r", "Microsoft", **spec)], LISTS)
+    matches = ruleset.match(Document(title="", text="Microsoft.", **meta))
+    assert bool(matches) is expected
+
+
+def test_match_returns_rules_in_rule_order_and_match_rules_a_subset():
+    rules = [
+        RuleSpec("c", "Azure"),
+        RuleSpec("a", "Microsoft"),
+        RuleSpec("b", "Google"),
+        RuleSpec("d", "Microsoft NEAR/1 Azure"),
+    ]
+    ruleset = compile_rules(rules, LISTS)
+    doc = Document(title="", text="Microsoft Azure et Google.")
+    assert ruleset.rule_ids == ("c", "a", "b", "d")
+    assert [m.rule_id for m in ruleset.match(doc)] == ["c", "a", "b", "d"]
+    assert [m.rule_id for m in ruleset.match_rules(doc, ["d", "a"])] == ["a", "d"]
+    with pytest.raises(KeyError):
+        ruleset.match_rules(doc, ["nope"])

@@ -1,0 +1,64 @@
+"""Alembic migrations: they run on an empty database and match the models."""
+
+from __future__ import annotations
+
+import tomllib
+
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import inspect
+
+from alembic import command
+from monitor.store.db import create_engine
+from monitor.store.migrate import alembic_config, current_revision, head_revision, upgrade
+from monitor.store.tables import metadata
+
+from support import REPO
+
+
+async def _schema_state(url: str) -> tuple[list[object], set[str], str | None]:
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as connection:
+            diff = await connection.run_sync(
+                lambda sync: compare_metadata(MigrationContext.configure(sync), metadata)
+            )
+            tables = await connection.run_sync(lambda sync: set(inspect(sync).get_table_names()))
+        return diff, tables, await current_revision(engine)
+    finally:
+        await engine.dispose()
+
+
+async def test_upgrade_head_on_an_empty_database_matches_the_models(db_url: str) -> None:
+    import asyncio
+
+    await asyncio.to_thread(upgrade, db_url)
+    diff, tables, revision = await _schema_state(db_url)
+    assert diff == []
+    assert {"sources", "articles", "sightings", "matches", "alerts", "deliveries"} <= tables
+    assert revision == head_revision()
+
+
+async def test_downgrade_to_base_and_back(db_url: str) -> None:
+    import asyncio
+
+    await asyncio.to_thread(upgrade, db_url)
+    await asyncio.to_thread(command.downgrade, alembic_config(db_url), "base")
+    _, tables, revision = await _schema_state(db_url)
+    assert tables <= {"alembic_version"} and revision is None
+    await asyncio.to_thread(upgrade, db_url)
+    diff, _, revision = await _schema_state(db_url)
+    assert diff == [] and revision == head_revision()
+
+
+def test_every_package_is_listed_for_the_wheel() -> None:
+    listed = set(
+        tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
+    )
+    on_disk = {
+        ".".join(p.parent.relative_to(REPO).parts) for p in (REPO / "monitor").rglob("__init__.py")
+    }
+    assert on_disk <= listed, (
+        f"add to pyproject.toml [tool.setuptools] packages: {on_disk - listed}"
+    )
+    assert {"monitor._alembic", "monitor._alembic.versions"} <= listed

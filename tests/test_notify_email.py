@@ -1,0 +1,202 @@
+"""Email: what a real SMTP server (aiosmtpd on loopback) receives from veille.
+
+The received bytes are parsed back into MIME: both parts, the headers, the
+envelope, and the Message-ID, which must be the same on every attempt at one
+delivery so that mail clients fold a resend into the first copy.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import pytest
+from test_end_to_end import make_config
+
+from monitor.config.alerts import ChannelConfig
+from monitor.notify.channels import Message, SendResult, build_channel
+
+from notify_support import (
+    HOSTILE_HTML_TAGS,
+    INVISIBLE,
+    MESSAGE_ID,
+    alert_message,
+    article,
+    hostile_message,
+    notice_message,
+    tags_but_marks,
+)
+from support import EVENT, Clock, rss, serve_articles, service
+
+HOSTILE_SUBJECT = (
+    "[veille] Cloud souverain : <script>alert(1)</script><img src=x onerror=alert(2)> "
+    "‹!channel> ‹!here> ‹@U123> ＠room ＠everyone [click](javascript:alert(3)) "
+    "[x](https://evil.example) `tick` *bold* _it_ zerowidth bidi iso ctl[31m AT&T "
+    "Bcc: victim@example.org"
+)
+
+
+async def send(url: str, message: Message, fmt: str) -> None:
+    channel = build_channel(ChannelConfig(name="mail", url=url, format=fmt))
+    result = await channel.send(message)
+    assert result.ok, result.error
+
+
+def content(part: EmailMessage) -> str:
+    """A part's text with the SMTP line ends (CR LF) back to newlines."""
+    return str(part.get_content()).replace("\r\n", "\n")
+
+
+async def test_html_alert_has_both_parts_and_the_headers(smtp_server: Any) -> None:
+    message = alert_message("html")
+    await send(smtp_server.url(), message, "html")
+
+    (received,) = smtp_server.messages
+    assert smtp_server.mailbox.envelopes == [("veille@example.org", ["team@example.org"])]
+    assert received["Subject"] == "[veille] Cloud souverain : Le cloud souverain avance"
+    assert received["From"] == "veille <veille@example.org>"
+    assert received["To"] == "team@example.org"
+    assert received["Message-ID"] == MESSAGE_ID
+    assert received["X-Mailer"] == "veille" and received["Auto-Submitted"] == "auto-generated"
+    assert received.get_content_type() == "multipart/alternative"
+    plain, html = received.iter_parts()
+    assert plain.get_content_type() == "text/plain" and html.get_content_type() == "text/html"
+    assert content(plain) == message.text
+    assert content(html) == message.body
+    assert content(plain) == (
+        "Cloud souverain\nLe cloud souverain avance\n\n"
+        "Source : Le Monde Numérique\nDate   : 04/03/2026 12:30\n"
+        "Lien   : https://news.example/2026/03/cloud?id=7&ref=rss\n\n"
+        "Passages qui ont déclenché la règle :\n  « Le *cloud* avance. »\n\n"
+        "-- \nRègle « cloud-souverain » · veille\n"
+    )
+
+
+@pytest.mark.parametrize("fmt", ["text", "markdown"])
+async def test_text_and_markdown_channels_send_the_text_part_only(
+    smtp_server: Any, fmt: str
+) -> None:
+    message = alert_message(fmt)
+    await send(smtp_server.url(), message, fmt)
+
+    (received,) = smtp_server.messages
+    assert received.get_content_type() == "text/plain"
+    assert content(received) == message.text
+
+
+async def test_hostile_alert_is_neutralized_in_both_parts(smtp_server: Any) -> None:
+    message = hostile_message("html")
+    await send(smtp_server.url(), message, "html")
+
+    (received,) = smtp_server.messages
+    # One recipient, one line of subject: the CR LF in the title added no header.
+    assert smtp_server.mailbox.envelopes == [("veille@example.org", ["team@example.org"])]
+    assert received["Subject"] == HOSTILE_SUBJECT
+    assert received["Bcc"] is None and received["Cc"] is None
+    plain, html = (content(part) for part in received.iter_parts())
+    assert html == message.body and plain == message.text
+    # The only tags are the template's: the hostile ones arrived as text.
+    assert tags_but_marks(html) == HOSTILE_HTML_TAGS
+    assert (
+        "&lt;script&gt;alert(1)&lt;/script&gt;&lt;img src=x onerror=alert(2)&gt; "
+        "‹!channel&gt; ‹!here&gt; ‹@U123&gt; ＠room ＠everyone" in html
+    )
+    assert (
+        'Le <strong style="background:#fff3a8">cloud</strong> &lt;b onmouseover=alert(4)&gt;'
+        "souverain&lt;/b&gt; ‹!here&gt; ‹@U123&gt; ‹#C042&gt; "
+        '＠<strong style="background:#fff3a8">room</strong> '
+        "&lt;https://evil.example|Connexion banque&gt;" in html
+    )
+    # The "also" article's javascript: URL is no link at all.
+    assert (
+        '<p style="margin:12px 0 0 0">Aussi publié par : Autre [x](https://evil.example) '
+        "‹@U999&gt;</p>" in html
+    )
+    assert "Autre [x](https://evil.example) ‹@U999> : Autre ‹!channel> ＠here\n" in plain
+    assert "Bcc: victim@example.org\n\nSource : Source <b>＠everyone</b>\n" in plain
+    assert not INVISIBLE.search(plain) and not INVISIBLE.search(html)
+
+
+async def test_a_subject_with_line_breaks_cannot_add_headers(smtp_server: Any) -> None:
+    # Subjects of operator notices are not rendered from templates: the channel itself
+    # keeps a header on one line.
+    message = notice_message("Source en échec\r\nBcc: victim@example.org\r\nX-Evil: 1", "corps")
+    await send(smtp_server.url(), message, "text")
+
+    (received,) = smtp_server.messages
+    assert received["Subject"] == "Source en échec Bcc: victim@example.org X-Evil: 1"
+    assert received["Bcc"] is None and received["X-Evil"] is None
+    assert smtp_server.mailbox.envelopes == [("veille@example.org", ["team@example.org"])]
+
+
+async def test_a_lone_surrogate_cannot_break_the_email(smtp_server: Any) -> None:
+    # JSON feeds can carry "\\ud800": email cannot encode it, so it is dropped.
+    await send(smtp_server.url(), alert_message("html", article("Titre \ud800 cassé")), "html")
+
+    (received,) = smtp_server.messages
+    assert received["Subject"] == "[veille] Cloud souverain : Titre cassé"
+    plain, html = (content(part) for part in received.iter_parts())
+    assert "\nTitre cassé\n" in plain and ">Titre cassé</a>" in html
+
+
+async def test_a_message_email_cannot_carry_is_a_failed_send(smtp_server: Any) -> None:
+    # Whatever slips past the templates, the dispatcher gets a failure to record, not a crash.
+    broken = notice_message("Sujet", "corps \udc80")
+    channel = build_channel(ChannelConfig(name="mail", url=smtp_server.url(), format="text"))
+
+    result = await channel.send(broken)
+
+    assert result == SendResult(
+        ok=False,
+        error="cannot build the email: 'utf-8' codec can't encode character '\\udc80' in "
+        "position 6: surrogates not allowed",
+    )
+    assert smtp_server.messages == []
+
+
+def refuse_first_message(smtp_server: Any) -> None:
+    """The server keeps every message it is given but answers the first with a 451."""
+    keep = smtp_server.mailbox.handle_DATA
+
+    async def handle_DATA(server: Any, session: Any, envelope: Any) -> str:
+        await keep(server, session, envelope)
+        if len(smtp_server.messages) == 1:
+            return "451 4.3.0 Temporary failure, try again later"
+        return "250 Message accepted for delivery"
+
+    smtp_server.mailbox.handle_DATA = handle_DATA
+
+
+async def test_a_retried_delivery_keeps_its_message_id(
+    tmp_path: Path, web_server: Any, smtp_server: Any, pool: Any
+) -> None:
+    refuse_first_message(smtp_server)
+    pages = serve_articles(web_server, EVENT)
+    feed = web_server.add("/feed.xml", rss(list(pages.items())), content_type="application/rss+xml")
+    config = make_config(tmp_path / "config", {"outlet": feed}, smtp_server.url())
+    clock = Clock(datetime.now(UTC))
+
+    async with service(tmp_path, config, pool, clock=clock) as svc:
+        first = await svc.run_pass()
+        clock.advance(minutes=5)  # past the first back-off (30 s, with jitter)
+        second = await svc.deliver()
+
+    assert (first.dispatch.retrying, first.dispatch.sent, second.sent) == (1, 0, 1)
+    refused, accepted = smtp_server.messages
+    assert re.fullmatch(r"<veille\.[0-9a-f]{24}@[^>]+>", accepted["Message-ID"])
+    assert refused["Message-ID"] == accepted["Message-ID"]
+    assert summary(refused) == summary(accepted)
+    assert len(summary(accepted)["parts"]) == 2  # type: ignore[arg-type]
+
+
+def summary(message: EmailMessage) -> dict[str, object]:
+    """Headers (but the date), content type and parts of a received message."""
+    headers = ("Subject", "From", "To", "Message-ID")
+    return {
+        "headers": {h: str(message[h]) for h in headers},
+        "type": message.get_content_type(),
+        "parts": [content(p) for p in message.iter_parts()],
+    }

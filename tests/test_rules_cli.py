@@ -1,0 +1,194 @@
+"""`monitor rules test`, `monitor rules explain` and `monitor backtest`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from monitor.cli import main
+
+from support import DEMO, rss, serve_articles, write
+
+SOURCES = '[[source]]\nid = "src"\nname = "Source"\nurl = "https://example.org/feed"\n'
+RULES = """
+[lists]
+cloud = ["Azure", "AWS", '"Google Cloud"']
+
+[[rule]]
+id = "cloud-contract"
+title = "Contrat cloud"
+query = 'SENTENCE(@cloud AND (contrat OR marché) AND NOT annul*)'
+should_match = [
+    "Le ministère signe un contrat Azure.",
+    { title = "Marché AWS", text = "Un marché de 3 M€ pour AWS." },
+]
+should_not_match = ["Le contrat Azure est annulé."]
+"""
+
+
+def config_dir(tmp_path: Path, rules: str = RULES) -> Path:
+    write(tmp_path / "sources.toml", SOURCES)
+    write(tmp_path / "alerts" / "rules.toml", rules)
+    return tmp_path
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
+    code = main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out + captured.err
+
+
+def test_rules_test_passes_on_good_examples(tmp_path, capsys) -> None:
+    code, out = run(capsys, "--config", str(config_dir(tmp_path)), "rules", "test")
+    assert code == 0
+    assert "ok   cloud-contract: 2 should match, 1 should not" in out
+    assert "0 failing examples out of 3" in out
+
+
+def test_rules_test_fails_with_a_readable_report(tmp_path, capsys) -> None:
+    broken = RULES.replace(
+        'should_not_match = ["Le contrat Azure est annulé."]',
+        'should_not_match = ["Le contrat Azure est annulé.", "Un contrat AWS signé."]',
+    )
+    code, out = run(capsys, "--config", str(config_dir(tmp_path, broken)), "rules", "test")
+    assert code == 1
+    assert "FAIL cloud-contract: 2 should match, 2 should not" in out
+    assert "✘ should not match but does: Un contrat AWS signé." in out
+    assert "rule 'cloud-contract' matches" in out and "[[AWS]]" in out
+    assert "1 failing example out of 4" in out
+
+
+def test_shipped_rules_pass_their_examples(capsys) -> None:
+    from support import REPO
+
+    code, out = run(capsys, "--config", str(REPO), "rules", "test")
+    assert code == 0, out
+
+
+def test_explain_text_match_and_no_match(tmp_path, capsys) -> None:
+    root = str(config_dir(tmp_path))
+    code, out = run(
+        capsys,
+        "--config",
+        root,
+        "rules",
+        "explain",
+        "cloud-contract",
+        "--text",
+        "Bercy signe un marché avec AWS.",
+    )
+    assert code == 0 and out.startswith("rule 'cloud-contract' matches")
+    assert "[[AWS]]" in out and "[[marché]]" in out
+    code, out = run(
+        capsys,
+        "--config",
+        root,
+        "rules",
+        "explain",
+        "cloud-contract",
+        "--text",
+        "Le marché AWS a été annulé.",
+    )
+    assert code == 1 and out.startswith("rule 'cloud-contract' does not match")
+    assert "[no] NOT annul*" in out
+
+
+def test_explain_html_file_is_extracted(tmp_path, capsys) -> None:
+    from monitor.demo.server import load_index
+
+    article = next(
+        a for a in load_index().articles if a.slug == "meteo-france-attribue-google-cloud-marche-ia"
+    )
+    page = tmp_path / "page.html"
+    page.write_bytes(article.html)
+    code, out = run(
+        capsys,
+        "--config",
+        str(config_dir(tmp_path / "c")),
+        "rules",
+        "explain",
+        "cloud-contract",
+        "--file",
+        str(page),
+    )
+    assert code == 0 and "[[Google Cloud]]" in out
+    assert "Menu" not in out  # boilerplate was removed before matching
+
+
+def test_explain_unknown_rule(tmp_path, capsys) -> None:
+    code, out = run(
+        capsys, "--config", str(config_dir(tmp_path)), "rules", "explain", "nope", "--text", "x"
+    )
+    assert code == 2 and "unknown or disabled rule: nope" in out
+
+
+async def test_backtest_replays_the_archive_without_sending(
+    tmp_path, web_server, smtp_server, capsys
+) -> None:
+    import asyncio
+
+    pages = serve_articles(
+        web_server,
+        "meteo-france-attribue-google-cloud-marche-ia",
+        "koral-k3-smartphone-durci-assemble-bretagne",
+    )
+    feed = web_server.add("/feed.xml", rss(list(pages.items())), content_type="application/rss+xml")
+    root = tmp_path / "config"
+    write(
+        root / "sources.toml",
+        f'[[source]]\nid = "src"\nname = "Source"\nurl = "{feed}"\nallow_private_networks = true\n',
+    )
+    write(root / "alerts" / "rules.toml", RULES.replace("'\"Google Cloud\"'", '"Oracle"'))
+    write(
+        root / "alerts" / "channels.toml",
+        f'[channels.mail]\nurl = "{smtp_server.url()}"\n[routing]\nchannels = ["mail"]\n',
+    )
+    db = tmp_path / "db.sqlite3"
+    argv = ["--config", str(root), "-q"]
+    import os
+
+    os.environ["MONITOR_DATABASE_URL"] = f"sqlite:///{db}"
+    try:
+        assert await asyncio.to_thread(main, [*argv, "run", "--once"]) == 0
+        sent_before = len(smtp_server.messages)
+        # The operator widens the rule: Google Cloud contracts now count.
+        write(root / "alerts" / "rules.toml", RULES)
+        capsys.readouterr()
+        code = await asyncio.to_thread(
+            main, [*argv, "backtest", "cloud-contract", "--since", "all"]
+        )
+    finally:
+        del os.environ["MONITOR_DATABASE_URL"]
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "replayed 2 stored articles; nothing was sent" in out
+    assert "cloud-contract: 1 articles in 1 stories (1 new, 0 no longer matching)" in out
+    assert " + " in out and DEMO["meteo-france-attribue-google-cloud-marche-ia"].title in out
+    assert "[[Google Cloud]]" in out
+    assert len(smtp_server.messages) == sent_before
+
+
+async def test_explain_url_fetches_and_extracts_a_page(
+    tmp_path, web_server, capsys, monkeypatch
+) -> None:
+    import asyncio
+
+    slug = "meteo-france-attribue-google-cloud-marche-ia"
+    (url,) = serve_articles(web_server, slug).values()
+    argv = [
+        "--config",
+        str(config_dir(tmp_path)),
+        "rules",
+        "explain",
+        "cloud-contract",
+        "--url",
+        url,
+    ]
+    # The page is on loopback: refused unless private networks are allowed explicitly.
+    assert await asyncio.to_thread(main, argv) == 2
+    assert "refusing non-public address 127.0.0.1" in capsys.readouterr().err
+    monkeypatch.setenv("MONITOR_ALLOW_PRIVATE_NETWORKS", "1")
+    assert await asyncio.to_thread(main, argv) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("rule 'cloud-contract' matches") and "[[Google Cloud]]" in out

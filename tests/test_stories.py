@@ -1,0 +1,135 @@
+"""One alert per story: other outlets attach to it, updates alert only for new rules."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from support import DEMO, EVENT, OTHER_OUTLET, Clock, rss, serve_articles, service, write
+
+RULES = """
+[[rule]]
+id = "ministry-microsoft"
+title = "Un ministère signe avec Microsoft"
+query = 'Microsoft AND (ministère OR Armées)'
+
+[[rule]]
+id = "secnumcloud"
+title = "SecNumCloud"
+query = 'SecNumCloud'
+"""
+
+
+def config(tmp_path: Path, feeds: dict[str, str], mail: str) -> Path:
+    root = tmp_path / "config"
+    write(
+        root / "sources.toml",
+        "".join(
+            f'[[source]]\nid = "{sid}"\nname = "{sid.title()}"\nurl = "{url}"\n'
+            "allow_private_networks = true\n\n"
+            for sid, url in feeds.items()
+        ),
+    )
+    write(root / "alerts" / "rules.toml", RULES)
+    write(
+        root / "alerts" / "channels.toml",
+        f'[channels.mail]\nurl = "{mail}"\n\n[routing]\nchannels = ["mail"]\nmode = "immediate"\n',
+    )
+    return root
+
+
+async def test_another_outlet_joins_the_story_without_a_new_ping(
+    tmp_path, web_server, smtp_server, pool, db_url
+) -> None:
+    pages = serve_articles(web_server, EVENT, OTHER_OUTLET)
+    fil = web_server.add(
+        "/fil.xml", rss([(EVENT, pages[EVENT])]), content_type="application/rss+xml"
+    )
+    hebdo = web_server.add("/hebdo.xml", rss([]), content_type="application/rss+xml")
+    clock = Clock(datetime(2026, 11, 20, 9, 0, tzinfo=UTC))
+    root = config(tmp_path, {"fil": fil, "hebdo": hebdo}, smtp_server.url())
+    async with service(tmp_path, root, pool, db_url, clock) as svc:
+        first = await svc.run_pass()
+        # Two hours later the other outlet publishes its own article on the same deal.
+        web_server.add(
+            "/hebdo.xml",
+            rss([(OTHER_OUTLET, pages[OTHER_OUTLET])]),
+            content_type="application/rss+xml",
+        )
+        clock.advance(hours=2)
+        second = await svc.run_pass()
+        fired = await svc.store.matched_rules()
+        view = await svc.store.alert_view(1)
+        assert len(svc.pipeline.stories) == 2
+        clock.advance(days=10)  # past the story window: the index lets go of old articles
+        await svc.run_pass()
+        assert len(svc.pipeline.stories) == 0
+    assert first.dispatch.sent == 1 and second.dispatch.sent == 0
+    assert (
+        sum(o.new_articles for o in second.outcomes) == 1
+        and sum(o.alerts for o in second.outcomes) == 0
+    )
+    # Both articles matched the rule; they are one story, and the alert lists the other outlet.
+    assert fired[pages[EVENT]] >= {"ministry-microsoft"} and fired[pages[OTHER_OUTLET]] >= {
+        "ministry-microsoft"
+    }
+    assert [a.source_name for a in view.also] == ["Hebdo"] and view.also[0].url == pages[
+        OTHER_OUTLET
+    ]
+    (message,) = smtp_server.messages
+    assert DEMO[EVENT].title in message["Subject"]
+
+
+def page(body: str) -> str:
+    return (
+        f"<!doctype html><html lang='fr'><head><meta charset='utf-8'><title>Cloud</title></head>"
+        f"<body><article><h1>Cloud public</h1>{body}</article></body></html>"
+    )
+
+
+FIRST = (
+    "<p>Le ministère de l'Intérieur a signé mardi un accord avec Microsoft pour sa "
+    "messagerie. Le contrat porte sur trois ans et sur quarante mille postes de travail.</p>"
+    "<p>La direction du numérique du ministère précise que les données resteront en "
+    "France, dans des centres de données dédiés, sous le contrôle de ses équipes.</p>"
+) * 2
+UPDATE = FIRST + (
+    "<p>Mise à jour : l'offre retenue a entre-temps obtenu la qualification "
+    "SecNumCloud, a précisé le ministère dans la soirée.</p>"
+)
+
+
+def item_feed(url: str, summary: str) -> str:
+    return (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>t</title>'
+        f"<item><title>L'Intérieur signe avec Microsoft</title><link>{url}</link>"
+        f"<guid>{url}</guid><description>{summary}</description></item></channel></rss>"
+    )
+
+
+async def test_an_updated_article_alerts_only_for_a_rule_that_now_matches(
+    tmp_path, web_server, smtp_server, pool
+) -> None:
+    url = web_server.add("/article", page(FIRST))
+    feed = web_server.add(
+        "/feed.xml", item_feed(url, "Un accord de trois ans."), content_type="application/rss+xml"
+    )
+    root = config(tmp_path, {"fil": feed}, smtp_server.url())
+    async with service(tmp_path, root, pool) as svc:
+        first = await svc.run_pass()
+        web_server.add("/article", page(UPDATE))
+        web_server.add(
+            "/feed.xml",
+            item_feed(url, "Un accord de trois ans, mis à jour."),
+            content_type="application/rss+xml",
+        )
+        second = await svc.run_pass()
+        third = await svc.run_pass()
+        fired = await svc.store.matched_rules()
+    assert (first.outcomes[0].new_articles, first.dispatch.sent) == (1, 1)
+    assert (second.outcomes[0].updated_articles, second.outcomes[0].new_articles) == (1, 0)
+    assert second.dispatch.sent == 1 and third.dispatch.sent == 0
+    assert fired == {url: {"ministry-microsoft", "secnumcloud"}}
+    subjects = [m["Subject"] for m in smtp_server.messages]
+    assert subjects[0].startswith("[veille] Un ministère signe avec Microsoft")
+    assert subjects[1].startswith("[veille] SecNumCloud")
