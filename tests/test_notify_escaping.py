@@ -61,6 +61,12 @@ def test_one_line() -> None:
     assert one_line(None) == ""
 
 
+def test_one_line_keeps_french_no_break_spaces() -> None:
+    title = "Armées\u00a0: Microsoft reconduit «\u202fjusqu’en 2030\u202f»"
+    assert one_line(f" {title}\n") == title
+    assert one_line("a\u00a0\n b") == "a\u00a0 b"
+
+
 @pytest.mark.parametrize(
     ("text", "escaped"),
     [

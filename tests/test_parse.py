@@ -118,7 +118,12 @@ def test_identity_fallbacks_and_content_hash() -> None:
 
 def test_html_to_text_keeps_paragraphs_and_drops_scripts() -> None:
     html = "<p>Un&nbsp;paragraphe</p><script>alert(1)</script><p>Deux\u200b</p>"
-    assert html_to_text(html) == "Un paragraphe\nDeux\u200b"
+    assert html_to_text(html) == "Un\u00a0paragraphe\nDeux\u200b"
+
+
+def test_html_to_text_keeps_french_no_break_spaces_and_collapses_padding() -> None:
+    assert html_to_text("Armées&nbsp;: «\u202fcloud\u202f»") == "Armées\u00a0: «\u202fcloud\u202f»"
+    assert html_to_text("Microsoft&nbsp;&nbsp; \t 365&nbsp;") == "Microsoft 365"
 
 
 @pytest.mark.parametrize(

@@ -90,9 +90,14 @@ def sanitize_segments(segments: Iterable[tuple[str, bool]]) -> list[tuple[str, b
     return result
 
 
+# Any whitespace run but the no-break spaces of French typography ("Armées\u00a0:"),
+# which keep a title's punctuation on its word.
+_BREAKABLE_SPACE = re.compile(r"[^\S\u00a0\u202f\u2007]+")
+
+
 def one_line(text: str | None) -> str:
     """For subjects and titles: sanitized, on one line."""
-    return " ".join(sanitize(text).split())
+    return _BREAKABLE_SPACE.sub(" ", sanitize(text)).strip()
 
 
 def escape_markdown(text: str) -> str:

@@ -24,6 +24,7 @@ _BLOCKS = {
     "section",
 }
 _SPACES = re.compile(r"[ \t\r\f\v\u00a0\u202f]+")
+_NO_BREAK = frozenset("\u00a0\u202f")
 _BLANK_LINES = re.compile(r"\n\s*\n+")
 _CONTROL = {c: None for c in range(32) if c not in (9, 10, 13)} | {0x7F: None}
 
@@ -46,8 +47,15 @@ def html_to_text(fragment: str | None) -> str:
     return clean_text(root.text_content())
 
 
+def _one_space(run: re.Match[str]) -> str:
+    # A lone no-break space is French typography ("Armées\u00a0:") and stays; any
+    # other run, &nbsp; padding included, is one plain space.
+    spaces = run.group()
+    return spaces if len(spaces) == 1 and spaces in _NO_BREAK else " "
+
+
 def clean_text(text: str) -> str:
     """Normalize Unicode (NFC), drop control characters, collapse runs of spaces."""
     text = unicodedata.normalize("NFC", text).translate(_CONTROL)
-    lines = (_SPACES.sub(" ", line).strip() for line in text.splitlines())
+    lines = (_SPACES.sub(_one_space, line).strip() for line in text.splitlines())
     return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
