@@ -28,11 +28,12 @@ from monitor.pipeline import Pipeline, run_sources
 from monitor.records import SourceOutcome
 from monitor.schedule.scheduler import add_cron_job, add_interval_job, create_scheduler
 from monitor.settings import Settings
-from monitor.store import Store, display_url, upgrade_async
+from monitor.store import PruneResult, Store, display_url, upgrade_async
 from monitor.store.db import default_url
 
 log = logging.getLogger(__name__)
 DELIVERY_EVERY = 15  # seconds between outbox checks in the service
+PRUNE_EVERY = timedelta(days=1)
 
 
 @dataclass
@@ -160,6 +161,20 @@ class Service:
             )
         return failing
 
+    async def prune(self) -> PruneResult | None:
+        """Apply `[retention] keep_text`, when it is set."""
+        keep = self.config.service.retention.keep_text
+        if keep is None:
+            return None
+        result = await self.store.prune_texts(self.clock() - keep)
+        if result.articles:
+            log.info(
+                "retention: dropped the text of %d articles first seen before %s",
+                result.articles,
+                result.before.isoformat(timespec="minutes"),
+            )
+        return result
+
     async def serve(self, stop: asyncio.Event | None = None) -> None:
         """Poll every source at its interval until SIGINT/SIGTERM (or `stop` is set)."""
         stop = stop or _stop_on_signals()
@@ -189,10 +204,12 @@ class Service:
                 digest.timezone,
                 self._tracked(self.deliver),
             )
+        if self.config.service.retention.keep_text is not None:
+            add_interval_job(scheduler, "prune", PRUNE_EVERY, 0.1, self._tracked(self.prune))
         scheduler.start()
         log.info(
             "veille running: %d sources, %d rules; Ctrl-C to stop",
-            len(scheduler.get_jobs()) - 1,
+            sum(job.id.startswith("poll:") for job in scheduler.get_jobs()),
             len(self.config.rules),
         )
         try:

@@ -38,6 +38,7 @@ class RuleReport:
 class Backtest:
     articles: int
     reports: dict[str, RuleReport]
+    without_text: int = 0  # skipped: their text was dropped by retention
 
 
 async def run_backtest(
@@ -71,11 +72,16 @@ async def run_backtest(
                 report.lost.append(article)
         if progress:
             progress(1)
-    return Backtest(seen, reports)
+    return Backtest(seen, reports, await store.count_articles(since, pruned=True))
 
 
 def render(result: Backtest, passages: int = 1, date: Callable[[datetime], str] = str) -> list[str]:
     lines = [f"replayed {result.articles} stored articles; nothing was sent"]
+    if result.without_text:
+        lines.append(
+            f"skipped {result.without_text} older articles whose text retention dropped "
+            "([retention] keep_text)"
+        )
     for report in result.reports.values():
         new = sum(h.new for h in report.hits)
         lines.append(

@@ -155,6 +155,23 @@ def _register_db(commands: argparse._SubParsersAction) -> None:  # type: ignore[
         "upgrade", help="migrate the database schema to the latest version"
     )
     upgrade.set_defaults(handler=cmd_db_upgrade)
+    prune = actions.add_parser(
+        "prune",
+        help="drop the text of old articles that matched no rule",
+        description="Blank the text, summary and fingerprint of articles first seen "
+        "before the cutoff that matched no rule. Their rows stay, so they are never "
+        "taken for new articles; articles that matched a rule keep everything. "
+        "`monitor run` does this daily when [retention] keep_text is set in monitor.toml.",
+    )
+    prune.add_argument(
+        "--older-than",
+        metavar="DURATION",
+        help="cutoff, like 365d (default: [retention] keep_text; at least 30d)",
+    )
+    prune.add_argument(
+        "--dry-run", action="store_true", help="count what would be dropped, change nothing"
+    )
+    prune.set_defaults(handler=cmd_db_prune)
 
 
 def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
@@ -170,6 +187,46 @@ def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
             url = default_url(settings.data_dir)
     upgrade(url)
     print(f"database schema up to date: {display_url(url)}")
+    return EXIT_OK
+
+
+def cmd_db_prune(args: argparse.Namespace, settings: Settings) -> int:
+    from monitor.app import database_url
+    from monitor.config.service import check_keep_text
+    from monitor.config.units import parse_duration
+    from monitor.store import Store, upgrade
+
+    config = load(settings)
+    keep = config.service.retention.keep_text
+    if args.older_than:
+        try:
+            keep = check_keep_text(parse_duration(args.older_than))
+        except ValueError as exc:
+            print(f"--older-than: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+    if keep is None:
+        print(
+            "nothing to do: give --older-than, or set [retention] keep_text in monitor.toml",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    url = database_url(settings, config)
+    upgrade(url)
+
+    async def prune() -> str:
+        store = Store.open(url)
+        try:
+            result = await store.prune_texts(datetime.now(UTC) - keep, dry_run=args.dry_run)
+        finally:
+            await store.close()
+        verb = "would drop" if args.dry_run else "dropped"
+        return (
+            f"{verb} the text of {result.articles} articles first seen before "
+            f"{result.before:%Y-%m-%d %H:%M} UTC that matched no rule "
+            f"({result.characters / 1e6:.1f} million characters)"
+        )
+
+    print(asyncio.run(prune()))
     return EXIT_OK
 
 

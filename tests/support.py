@@ -47,6 +47,12 @@ DEMO = {a.slug: a for a in load_index().articles}
 EVENT = "armees-renouvelle-accord-cadre-microsoft"
 OTHER_OUTLET = "armees-microsoft-reconduit-jusqu-en-2030"
 OFF_TOPIC = "koral-k3-smartphone-durci-assemble-bretagne"
+MICROSOFT_RULE = """
+[[rule]]
+id = "ministry-microsoft"
+title = "Un ministère signe avec Microsoft"
+query = 'Microsoft AND (ministère OR Armées)'
+"""
 
 
 def rss(items: list[tuple[str, str]]) -> str:
@@ -58,6 +64,15 @@ def rss(items: list[tuple[str, str]]) -> str:
     return (
         '<?xml version="1.0" encoding="utf-8"?>'
         f'<rss version="2.0"><channel><title>t</title>{entries}</channel></rss>'
+    )
+
+
+def loopback_sources(feeds: dict[str, str], extra: str = "") -> str:
+    """sources.toml with one feed source per (id, URL), allowed to reach loopback."""
+    return "".join(
+        f'[[source]]\nid = "{sid}"\nname = "{sid.title()}"\nurl = "{url}"\n{extra}'
+        "allow_private_networks = true\n\n"
+        for sid, url in feeds.items()
     )
 
 

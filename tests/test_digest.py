@@ -9,7 +9,18 @@ from typing import Any
 
 from monitor.cli import main
 
-from support import DEMO, EVENT, OFF_TOPIC, OTHER_OUTLET, Clock, rss, serve_articles, service, write
+from support import (
+    DEMO,
+    EVENT,
+    OFF_TOPIC,
+    OTHER_OUTLET,
+    Clock,
+    loopback_sources,
+    rss,
+    serve_articles,
+    service,
+    write,
+)
 
 RULES = """
 [[rule]]
@@ -32,12 +43,7 @@ MONDAY = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
 def config(tmp_path: Path, feeds: dict[str, str], mail: str, send_empty: bool = False) -> Path:
     root = tmp_path / "config"
-    sources = "".join(
-        f'[[source]]\nid = "{sid}"\nname = "{sid.title()}"\nurl = "{url}"\n'
-        "allow_private_networks = true\n\n"
-        for sid, url in feeds.items()
-    )
-    write(root / "sources.toml", sources)
+    write(root / "sources.toml", loopback_sources(feeds))
     write(root / "alerts" / "rules.toml", RULES)
     write(root / "alerts" / "channels.toml", f'[channels.mail]\nurl = "{mail}"\n')
     write(

@@ -9,21 +9,14 @@ from monitor.cli import main
 from monitor.notify.dispatch import article_note
 from monitor.store.views import ArticleView
 
-from support import Clock, rss, serve_articles, service, write
+from support import Clock, loopback_sources, rss, serve_articles, service, write
 
 NOON = datetime(2026, 11, 23, 11, 0, tzinfo=UTC)
 
 
 def config(tmp_path, feeds: dict[str, str]):
     root = tmp_path / "config"
-    write(
-        root / "sources.toml",
-        "".join(
-            f'[[source]]\nid = "{sid}"\nname = "{sid.title()}"\nurl = "{url}"\ninterval = "5m"\n'
-            "allow_private_networks = true\n\n"
-            for sid, url in feeds.items()
-        ),
-    )
+    write(root / "sources.toml", loopback_sources(feeds, 'interval = "5m"\n'))
     write(
         root / "alerts" / "rules.toml", '[[rule]]\nid = "r"\ntitle = "R"\nquery = "SecNumCloud"\n'
     )

@@ -5,31 +5,33 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from support import DEMO, EVENT, OTHER_OUTLET, Clock, rss, serve_articles, service, write
+from support import (
+    DEMO,
+    EVENT,
+    MICROSOFT_RULE,
+    OTHER_OUTLET,
+    Clock,
+    loopback_sources,
+    rss,
+    serve_articles,
+    service,
+    write,
+)
 
-RULES = """
-[[rule]]
-id = "ministry-microsoft"
-title = "Un ministère signe avec Microsoft"
-query = 'Microsoft AND (ministère OR Armées)'
-
+RULES = (
+    MICROSOFT_RULE
+    + """
 [[rule]]
 id = "secnumcloud"
 title = "SecNumCloud"
 query = 'SecNumCloud'
 """
+)
 
 
 def config(tmp_path: Path, feeds: dict[str, str], mail: str) -> Path:
     root = tmp_path / "config"
-    write(
-        root / "sources.toml",
-        "".join(
-            f'[[source]]\nid = "{sid}"\nname = "{sid.title()}"\nurl = "{url}"\n'
-            "allow_private_networks = true\n\n"
-            for sid, url in feeds.items()
-        ),
-    )
+    write(root / "sources.toml", loopback_sources(feeds))
     write(root / "alerts" / "rules.toml", RULES)
     write(
         root / "alerts" / "channels.toml",

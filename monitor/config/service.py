@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 
+from pydantic import field_validator
+
 from monitor.config.interpolate import MissingVariable, interpolate
 from monitor.config.toml import read_toml
 from monitor.config.units import Duration
@@ -28,10 +30,34 @@ class HealthTable(Strict):
     notice_channels: tuple[str, ...] = ()
 
 
+# Story clustering and update detection look back a few days; a month is far beyond.
+MIN_KEEP_TEXT = timedelta(days=30)
+
+
+def check_keep_text(value: timedelta) -> timedelta:
+    if value < MIN_KEEP_TEXT:
+        raise ValueError(
+            f"text must be kept at least {MIN_KEEP_TEXT.days}d: story clustering, update "
+            "detection and backtests read it"
+        )
+    return value
+
+
+class RetentionTable(Strict):
+    # Text of articles that matched no rule is dropped after this; None keeps it forever.
+    keep_text: Duration | None = None
+
+    @field_validator("keep_text")
+    @classmethod
+    def _long_enough(cls, value: timedelta | None) -> timedelta | None:
+        return None if value is None else check_keep_text(value)
+
+
 class ServiceFile(Strict):
     database: DatabaseTable = DatabaseTable()
     delivery: DeliveryTable = DeliveryTable()
     health: HealthTable = HealthTable()
+    retention: RetentionTable = RetentionTable()
 
 
 def load_service(

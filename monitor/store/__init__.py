@@ -14,7 +14,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from monitor.config.sources import SourceConfig
-from monitor.store import articles, digests, outbox, sources
+from monitor.store import articles, digests, outbox, retention, sources
 from monitor.store.db import create_engine, display_url
 from monitor.store.migrate import upgrade, upgrade_async
 from monitor.store.views import (
@@ -28,6 +28,7 @@ from monitor.store.views import (
     FailingSource,
     KnownArticle,
     PendingDelivery,
+    PruneResult,
     RuleHit,
     SourceState,
     StoredArticle,
@@ -45,6 +46,7 @@ __all__ = [
     "FailingSource",
     "KnownArticle",
     "PendingDelivery",
+    "PruneResult",
     "RuleHit",
     "SourceState",
     "Store",
@@ -143,11 +145,15 @@ class Store:
                 yield article
             after = page[-1].id
 
-    async def count_articles(self, since: datetime | None) -> int:
-        return await self._run(articles.count_articles, since)
+    async def count_articles(self, since: datetime | None, *, pruned: bool = False) -> int:
+        return await self._run(articles.count_articles, since, pruned)
 
     async def stored_matches(self, since: datetime | None) -> dict[int, set[str]]:
         return await self._run(articles.stored_matches, since)
+
+    # retention
+    async def prune_texts(self, before: datetime, *, dry_run: bool = False) -> PruneResult:
+        return await self._run(retention.prune_texts, before, dry_run=dry_run)
 
     # digests
     async def last_digest_run(self, digest: str) -> DigestRun | None:

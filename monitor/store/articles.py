@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from monitor.records import Article
 from monitor.store.outbox import enqueue
+from monitor.store.retention import is_pruned
 from monitor.store.tables import AlertRow, ArticleRow, MatchRow, SightingRow, SourceRow, StoryRow
 from monitor.store.views import ArticleWrite, KnownArticle, RuleHit, StoredArticle, WriteOutcome
 
@@ -209,11 +210,12 @@ async def matched_rules(session: AsyncSession) -> dict[str, set[str]]:
 async def stored_articles(
     session: AsyncSession, since: datetime | None, after_id: int, limit: int
 ) -> list[StoredArticle]:
-    """Articles first seen since `since`, in id order, after `after_id` (keyset pages)."""
+    """Articles first seen since `since` that still have their text, in id order, after
+    `after_id` (keyset pages)."""
     query = (
         select(ArticleRow, SourceRow.name)
         .join(SourceRow, SourceRow.id == ArticleRow.source_id)
-        .where(ArticleRow.id > after_id)
+        .where(ArticleRow.id > after_id, ~is_pruned())
         .order_by(ArticleRow.id)
         .limit(limit)
     )
@@ -235,8 +237,9 @@ async def stored_articles(
     ]
 
 
-async def count_articles(session: AsyncSession, since: datetime | None) -> int:
-    query = select(func.count(ArticleRow.id))
+async def count_articles(session: AsyncSession, since: datetime | None, pruned: bool) -> int:
+    """Articles first seen since `since` with their text, or (`pruned`) without it."""
+    query = select(func.count(ArticleRow.id)).where(is_pruned() if pruned else ~is_pruned())
     if since is not None:
         query = query.where(ArticleRow.first_seen_at >= since)
     return int(await session.scalar(query) or 0)

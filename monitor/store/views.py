@@ -185,3 +185,10 @@ class FailedDelivery:
     created_at: datetime
     attempts: int
     error: str | None
+
+
+@dataclass(frozen=True)
+class PruneResult:
+    before: datetime
+    articles: int  # whose text was dropped (or would be, in a dry run)
+    characters: int  # of text and summary dropped
