@@ -333,6 +333,7 @@ def cmd_rules_test(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_rules_explain(args: argparse.Namespace, settings: Settings) -> int:
+    from monitor.extract.article import detect_language
     from monitor.match import Document
 
     config = load(settings)
@@ -344,8 +345,17 @@ def cmd_rules_explain(args: argparse.Namespace, settings: Settings) -> int:
     except (OSError, MonitorError) as exc:
         print(f"cannot read the document: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    document = Document(title=args.title or title, text=text, lang=args.lang or lang)
+    title = args.title or title
+    # As the pipeline does for an article whose page and source name no language.
+    if args.lang:
+        lang, origin = args.lang, "given"
+    elif lang:
+        origin = "from the page; --lang to change it"
+    else:
+        lang, origin = detect_language(f"{title}\n{text}"), "detected; --lang to set it"
+    document = Document(title=title, text=text, lang=lang)
     explanation = config.ruleset.explain(args.rule_id, document)
+    print(f"language: {lang or 'unknown'} ({origin})")
     print(explanation.render())
     return EXIT_OK if explanation.matched else EXIT_FAILED
 

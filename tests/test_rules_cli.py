@@ -78,7 +78,7 @@ def test_explain_text_match_and_no_match(tmp_path, capsys) -> None:
         "--text",
         "Bercy signe un marché avec AWS.",
     )
-    assert code == 0 and out.startswith("rule 'cloud-contract' matches")
+    assert code == 0 and "\nrule 'cloud-contract' matches" in out
     assert "[[AWS]]" in out and "[[marché]]" in out
     code, out = run(
         capsys,
@@ -90,8 +90,22 @@ def test_explain_text_match_and_no_match(tmp_path, capsys) -> None:
         "--text",
         "Le marché AWS a été annulé.",
     )
-    assert code == 1 and out.startswith("rule 'cloud-contract' does not match")
+    assert code == 1 and "\nrule 'cloud-contract' does not match" in out
     assert "[no] NOT annul*" in out
+
+
+def test_explain_detects_the_language_for_rules_that_filter_on_it(tmp_path, capsys) -> None:
+    rules = RULES.replace('title = "Contrat cloud"', 'title = "Contrat cloud"\nlanguages = ["fr"]')
+    argv = ["--config", str(config_dir(tmp_path, rules)), "rules", "explain", "cloud-contract"]
+    french = "Le ministère des Armées signe un contrat avec Azure pour héberger ses données."
+    code, out = run(capsys, *argv, "--text", french)
+    assert code == 0 and out.startswith("language: fr (detected; --lang to set it)\n")
+    code, out = run(capsys, *argv, "--text", "The ministry signs an Azure contract for its data.")
+    assert code == 1 and out.startswith("language: en (detected")
+    assert "excluded by filter: language 'en' is not one of: fr" in out
+    english = "The ministry signs an Azure contract."
+    code, out = run(capsys, *argv, "--lang", "fr", "--text", english)
+    assert code == 0 and out.startswith("language: fr (given)\n")
 
 
 def test_explain_html_file_is_extracted(tmp_path, capsys) -> None:
@@ -191,4 +205,5 @@ async def test_explain_url_fetches_and_extracts_a_page(
     monkeypatch.setenv("MONITOR_ALLOW_PRIVATE_NETWORKS", "1")
     assert await asyncio.to_thread(main, argv) == 0
     out = capsys.readouterr().out
-    assert out.startswith("rule 'cloud-contract' matches") and "[[Google Cloud]]" in out
+    assert out.startswith("language: fr (from the page; --lang to change it)\n")
+    assert "\nrule 'cloud-contract' matches" in out and "[[Google Cloud]]" in out
