@@ -29,7 +29,7 @@ OTHERS = (
     "sovereign-cloud-win",
     "free-software-adoption",
 )
-HELD_OUT = ("test", "test2", "test3")  # "dev" is the only split the rules were tuned on
+HELD_OUT = ("test", "test2", "test3", "test4")  # "dev" is the only split the rules were tuned on
 # Floors the current pack meets on the held-out splits: a regression fails the test.
 FLOORS = {rule: (0.9, 0.8) for rule in HEADLINE} | {rule: (0.8, 0.7) for rule in OTHERS}
 # Smallest held-out sets, positives and negatives each, so that a floor means something.
