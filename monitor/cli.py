@@ -191,10 +191,8 @@ def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_db_prune(args: argparse.Namespace, settings: Settings) -> int:
-    from monitor.app import database_url
     from monitor.config.service import check_keep_text
     from monitor.config.units import parse_duration
-    from monitor.store import Store, upgrade
 
     config = load(settings)
     keep = config.service.retention.keep_text
@@ -210,23 +208,15 @@ def cmd_db_prune(args: argparse.Namespace, settings: Settings) -> int:
             file=sys.stderr,
         )
         return EXIT_USAGE
-    url = database_url(settings, config)
-    upgrade(url)
-
-    async def prune() -> str:
-        store = Store.open(url)
-        try:
-            result = await store.prune_texts(datetime.now(UTC) - keep, dry_run=args.dry_run)
-        finally:
-            await store.close()
-        verb = "would drop" if args.dry_run else "dropped"
-        return (
-            f"{verb} the text of {result.articles} articles first seen before "
-            f"{result.before:%Y-%m-%d %H:%M} UTC that matched no rule "
-            f"({result.characters / 1e6:.1f} million characters)"
-        )
-
-    print(asyncio.run(prune()))
+    before = datetime.now(UTC) - keep
+    result = asyncio.run(
+        _with_store(settings, lambda store: store.prune_texts(before, dry_run=args.dry_run), config)
+    )
+    print(
+        f"{'would drop' if args.dry_run else 'dropped'} the text of {result.articles} articles "
+        f"first seen before {result.before:%Y-%m-%d %H:%M} UTC that matched no rule "
+        f"({result.characters / 1e6:.1f} million characters)"
+    )
     return EXIT_OK
 
 

@@ -161,7 +161,7 @@ def test_retention_setting_is_validated_with_its_place(
     assert problem.startswith("monitor.toml:4: [retention.keep_text] ") and message in problem
 
 
-async def test_the_service_prunes_on_start_then_daily(
+async def test_the_service_prunes_as_soon_as_it_starts(
     tmp_path, web_server, smtp_server, pool
 ) -> None:
     root = config(tmp_path, smartphone_feed(web_server), smtp_server.url(), "30d")
