@@ -523,10 +523,17 @@ def _register_alerts(commands: argparse._SubParsersAction) -> None:  # type: ign
         help="list recent deliveries (alerts, digests, notices)",
         description="What was sent, what waits for a retry, what failed.",
     )
-    alerts.add_argument(
-        "--failed", action="store_true", help="only deliveries that failed for good"
+    which = alerts.add_mutually_exclusive_group()
+    which.add_argument("--failed", action="store_true", help="only deliveries that failed for good")
+    which.add_argument("--pending", action="store_true", help="only deliveries waiting to be sent")
+    which.add_argument(
+        "--retry",
+        nargs="*",
+        type=int,
+        metavar="ID",
+        help="send failed deliveries again (all, or these ids), once the cause is fixed: "
+        "they get a fresh round of attempts, sent by `monitor run` or the next `run --once`",
     )
-    alerts.add_argument("--pending", action="store_true", help="only deliveries waiting to be sent")
     alerts.add_argument("--limit", type=int, default=50)
     alerts.set_defaults(handler=cmd_alerts)
 
@@ -534,10 +541,29 @@ def _register_alerts(commands: argparse._SubParsersAction) -> None:  # type: ign
 def cmd_alerts(args: argparse.Namespace, settings: Settings) -> int:
     from monitor.report import deliveries_table, print_table
 
+    if args.retry is not None:
+        return _retry_failed(args.retry or None, settings)
     status = "failed" if args.failed else ("pending" if args.pending else None)
     records = asyncio.run(_with_store(settings, lambda store: store.deliveries(status, args.limit)))
     print_table(deliveries_table(records, status))
     return EXIT_FAILED if args.failed and records else EXIT_OK
+
+
+def _retry_failed(ids: list[int] | None, settings: Settings) -> int:
+    now = datetime.now(UTC)
+    requeued = asyncio.run(_with_store(settings, lambda store: store.requeue_failed(ids, now)))
+    if requeued:
+        print(
+            f"{len(requeued)} failed deliver{'ies' if len(requeued) > 1 else 'y'} queued again "
+            f"({', '.join(map(str, requeued))}): `monitor run` sends them, or `monitor run --once`"
+        )
+    else:
+        print("no failed delivery to send again")
+    missing = sorted(set(ids or ()) - set(requeued))
+    if missing:
+        print(f"not failed, or unknown: {', '.join(map(str, missing))}", file=sys.stderr)
+        return EXIT_FAILED
+    return EXIT_OK
 
 
 def _register_sources(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

@@ -105,6 +105,64 @@ async def test_retries_stop_at_the_limit_and_failures_stay_visible(
     assert "failed" in out and "ConnectionRefusedError" in out
 
 
+async def test_failed_deliveries_are_sent_again_on_request_once_the_cause_is_fixed(
+    tmp_path, web_server, pool, capsys, monkeypatch
+) -> None:
+    mail = SmtpServer()  # down until the operator fixes it
+    clock = Clock(NOON)
+    root = config(
+        tmp_path,
+        demo_feed(web_server, 3),
+        mail.url(),
+        service_toml='[delivery]\nmax_attempts = 2\nbackoff = "1m"\n',
+    )
+    db = tmp_path / "db.sqlite3"
+    monkeypatch.setenv("MONITOR_DATABASE_URL", f"sqlite:///{db}")
+
+    async def alerts(*argv: str) -> tuple[int, str, str]:
+        code = await asyncio.to_thread(main, ["--config", str(root), "-q", "alerts", *argv])
+        captured = capsys.readouterr()
+        return code, captured.out, captured.err
+
+    async with service(tmp_path, root, pool, clock=clock) as svc:
+        await svc.run_pass()
+        clock.advance(hours=1)
+        last_try = await svc.deliver()
+    failed_ids = {d.id for d in await svc.store.deliveries("failed")}
+    failed_message_ids = _message_ids_by_status(db, "failed")
+    assert last_try.failed == len(failed_ids) == len(failed_message_ids) >= 1
+
+    code, out, err = await alerts("--retry", "999")
+    assert code == 1 and "not failed, or unknown: 999" in err and "no failed delivery" in out
+    code, out, _ = await alerts("--retry")
+    assert code == 0 and f"{len(failed_ids)} failed deliveries queued again" in out
+    assert (await alerts("--failed"))[0] == 0  # none left
+    clock.now = datetime.now(UTC)  # the service runs on; the retry is due from now
+    async with service(tmp_path, root, pool, clock=clock) as svc:
+        # Retried too early, while the server is still down: a fresh round of attempts,
+        # so this failure leads to a later retry, not straight back to "failed".
+        early = await svc.deliver()
+        mail.start()
+        try:
+            clock.advance(hours=1)
+            resent = await svc.deliver()
+            again = await svc.deliver()
+            code, out, _ = await alerts("--retry")
+        finally:
+            mail.stop()
+    assert (early.retrying, early.failed) == (len(failed_ids), 0)
+    assert (resent.sent, again.sent) == (len(failed_ids), 0)
+    # Each arrives once, under the Message-ID it had from the start.
+    assert message_ids(mail) == Counter(failed_message_ids)
+    assert code == 0 and "no failed delivery to send again" in out
+
+
+def _message_ids_by_status(db: Path, status: str) -> set[str]:
+    with sqlite3.connect(db) as connection:
+        query = "SELECT message_id FROM deliveries WHERE status = ?"
+        return {row[0] for row in connection.execute(query, (status,))}
+
+
 async def test_rate_limit_defers_instead_of_dropping(
     tmp_path, web_server, smtp_server, pool
 ) -> None:
@@ -144,14 +202,6 @@ async def _monitor(
         )
 
 
-def _sent_message_ids(db: Path) -> set[str]:
-    with sqlite3.connect(db) as connection:
-        return {
-            row[0]
-            for row in connection.execute("SELECT message_id FROM deliveries WHERE status = 'sent'")
-        }
-
-
 async def test_killed_mid_pass_then_restarted_loses_nothing_and_resends_nothing_acknowledged(
     tmp_path, web_server
 ) -> None:
@@ -170,7 +220,7 @@ async def test_killed_mid_pass_then_restarted_loses_nothing_and_resends_nothing_
         assert mail.messages, "no alert was sent before the deadline"
         first.send_signal(signal.SIGKILL)
         await asyncio.wait_for(first.wait(), 30)
-        acknowledged = _sent_message_ids(db)
+        acknowledged = _message_ids_by_status(db, "sent")
         received_before_restart = len(mail.messages)
         second = await _monitor(root, env, log, "run", "--once")
         assert await asyncio.wait_for(second.wait(), 120) == 0, log.read_text()

@@ -2,7 +2,8 @@
 
 A failed send is retried with exponential back-off and jitter, up to
 `[delivery] max_attempts`; then the delivery is marked failed, stays visible
-(`monitor alerts --failed`, the digest's health section) and is never dropped.
+(`monitor alerts --failed`, the digest's health section) and is never dropped;
+`monitor alerts --retry` queues it again.
 """
 
 from __future__ import annotations

@@ -206,6 +206,9 @@ class Store:
     async def sent_count(self, channel: str, since: datetime) -> int:
         return await self._run(outbox.sent_count, channel, since)
 
+    async def requeue_failed(self, ids: Sequence[int] | None, now: datetime) -> list[int]:
+        return await self._run(outbox.requeue_failed, ids, now)
+
     async def defer_delivery(self, delivery_id: int, until: datetime) -> None:
         await self._run(outbox.defer, delivery_id, until)
 

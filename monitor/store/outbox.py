@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import func, select, update
@@ -193,6 +194,25 @@ async def sent_count(session: AsyncSession, channel: str, since: datetime) -> in
         DeliveryRow.channel == channel, DeliveryRow.status == "sent", DeliveryRow.sent_at >= since
     )
     return int(await session.scalar(query) or 0)
+
+
+async def requeue_failed(
+    session: AsyncSession, ids: Sequence[int] | None, now: datetime
+) -> list[int]:
+    """Give failed deliveries (all, or those of `ids`) a fresh round of attempts from now.
+
+    Their earlier attempts stay in the log, and their Message-ID stays the same."""
+    query = select(DeliveryRow.id).where(DeliveryRow.status == "failed")
+    if ids is not None:
+        query = query.where(DeliveryRow.id.in_(ids))
+    found = list(await session.scalars(query.order_by(DeliveryRow.id)))
+    if found:
+        await session.execute(
+            update(DeliveryRow)
+            .where(DeliveryRow.id.in_(found))
+            .values(status="pending", attempts=0, next_attempt_at=now)
+        )
+    return found
 
 
 async def defer(session: AsyncSession, delivery_id: int, until: datetime) -> None:
