@@ -17,8 +17,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TextIO
 
-from monitor.config import Config, SourceConfig
+from monitor.config import Config, SourceConfig, load_config
 from monitor.digest import Digests
+from monitor.errors import ConfigError
 from monitor.extract import WorkerPool
 from monitor.fetch import HttpClient
 from monitor.notify.channels import Channel, ConsoleChannel, build_channel
@@ -34,6 +35,7 @@ from monitor.store.db import default_url
 log = logging.getLogger(__name__)
 DELIVERY_EVERY = 15  # seconds between outbox checks in the service
 PRUNE_EVERY = timedelta(days=1)
+SHUTDOWN_GRACE = timedelta(seconds=30)  # for running jobs to finish, then they are cancelled
 
 
 @dataclass
@@ -175,9 +177,14 @@ class Service:
             )
         return result
 
-    async def serve(self, stop: asyncio.Event | None = None) -> None:
-        """Poll every source at its interval until SIGINT/SIGTERM (or `stop` is set)."""
-        stop = stop or _stop_on_signals()
+    async def serve(self, control: Control | None = None) -> Config | None:
+        """Poll every source at its interval until SIGINT/SIGTERM (`control.stop`).
+
+        On SIGHUP (`control.reload`) the configuration is read again: when it is valid,
+        the jobs stop and it is returned, for the caller to start a service on it; when
+        it is not, its problems are logged and this service runs on unchanged.
+        """
+        control = control or Control.from_signals()
         scheduler = create_scheduler()
         for source in (s for s in self.config.sources if s.enabled):
             add_interval_job(
@@ -213,12 +220,30 @@ class Service:
             len(self.config.rules),
         )
         try:
-            await stop.wait()
+            return await self._until_stop_or_new_config(control)
         finally:
             log.info("stopping: waiting for running jobs")
-            scheduler.shutdown(wait=False)
+            # No new runs, but let the running ones finish: APScheduler's shutdown()
+            # cancels the tasks of running coroutine jobs.
+            scheduler.pause()
             if self._running:
-                await asyncio.wait(self._running, timeout=30)
+                await asyncio.wait(self._running, timeout=SHUTDOWN_GRACE.total_seconds())
+            scheduler.shutdown(wait=False)
+
+    async def _until_stop_or_new_config(self, control: Control) -> Config | None:
+        while True:
+            await _first_set(control.stop, control.reload)
+            if control.stop.is_set():
+                return None
+            control.reload.clear()
+            try:
+                config = load_config(self.settings.config_dir, self.settings.environ)
+            except ConfigError as exc:
+                problems = "\n  ".join(str(p) for p in exc.problems)
+                log.error("configuration not reloaded, running on unchanged:\n  %s", problems)
+                continue
+            log.info("configuration reloaded from %s", config.root)
+            return config
 
     def _tracked(self, job: Callable[[], Awaitable[object]]) -> Callable[[], Awaitable[None]]:
         """Remember the job's task while it runs, so that shutdown can let it finish."""
@@ -244,9 +269,28 @@ class Service:
         return poll
 
 
-def _stop_on_signals() -> asyncio.Event:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    return stop
+@dataclass
+class Control:
+    """What tells a running service to stop, or to read its configuration again."""
+
+    stop: asyncio.Event = field(default_factory=asyncio.Event)
+    reload: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @classmethod
+    def from_signals(cls) -> Control:
+        """SIGINT and SIGTERM stop, SIGHUP reloads."""
+        control = cls()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, control.stop.set)
+        loop.add_signal_handler(signal.SIGHUP, control.reload.set)
+        return control
+
+
+async def _first_set(*events: asyncio.Event) -> None:
+    waiters = [asyncio.ensure_future(event.wait()) for event in events]
+    try:
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()

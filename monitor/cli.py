@@ -79,7 +79,8 @@ def _register_run(commands: argparse._SubParsersAction) -> None:  # type: ignore
         help="poll the sources and send alerts (until stopped)",
         description="Start the service: every source is polled at its "
         "interval, alerts are sent as they come, until SIGINT or SIGTERM. "
-        "The database schema is upgraded first.",
+        "SIGHUP reads the configuration again (kept as it is when the new one has "
+        "errors, which are logged). The database schema is upgraded first.",
     )
     run.add_argument(
         "--once", action="store_true", help="one pass over all sources, print a summary and exit"
@@ -96,7 +97,7 @@ def _register_run(commands: argparse._SubParsersAction) -> None:  # type: ignore
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
-    from monitor.app import Service
+    from monitor.app import Control, Service
 
     config = load(settings)
     sources = config.sources
@@ -114,8 +115,11 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         return EXIT_OK
 
     async def forever() -> int:
-        async with Service(settings, config) as service:
-            await service.serve()
+        control = Control.from_signals()
+        running: Config | None = config
+        while running is not None:  # a SIGHUP with a valid configuration starts it anew
+            async with Service(settings, running) as service:
+                running = await service.serve(control)
         return EXIT_OK
 
     return asyncio.run(once() if args.once else forever())

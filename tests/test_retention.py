@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from test_config import make_config, problems
 
+from monitor.app import Control
 from monitor.backtest import run_backtest
 from monitor.cli import main
 
@@ -168,12 +169,12 @@ async def test_the_service_prunes_as_soon_as_it_starts(
     async with service(tmp_path, root, pool, clock=(clock := Clock(JANUARY))) as svc:
         await svc.run_pass()
         clock.advance(days=31)
-        stop = asyncio.Event()
-        serving = asyncio.create_task(svc.serve(stop))
+        control = Control()
+        serving = asyncio.create_task(svc.serve(control))
         for _ in range(100):  # at most 10 s
             if await svc.store.count_articles(None, pruned=True):
                 break
             await asyncio.sleep(0.1)
-        stop.set()
+        control.stop.set()
         await asyncio.wait_for(serving, 30)
         assert await svc.store.count_articles(None, pruned=True) == 1

@@ -1,7 +1,8 @@
 """The long-running service's clock: APScheduler 3 jobs in memory, one process.
 
 One interval job per source (with jitter, so that sources sharing a host do not
-fire together), one job that drains the outbox, one cron job per digest.
+fire together), one job that drains the outbox, one cron job per digest, and a
+daily retention job when `[retention] keep_text` is set.
 Each job runs at most once at a time; a job that missed its time while the
 process was busy runs once, late, rather than several times (coalesce).
 """

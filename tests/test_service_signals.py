@@ -1,0 +1,130 @@
+"""`monitor run` and its signals: SIGHUP reloads the configuration (and keeps the running one
+when the new one is broken); SIGTERM lets the running jobs finish."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sqlite3
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from support import DEMO, EVENT, OFF_TOPIC, REPO, loopback_sources, rss, serve_articles, write
+
+SILENT_RULE = """
+[[rule]]
+id = "watch"
+title = "Veille"
+query = 'Introuvable'
+"""
+MICROSOFT_RULE = """
+[[rule]]
+id = "watch"
+title = "Un ministère signe avec Microsoft"
+query = 'Microsoft AND (ministère OR Armées)'
+"""
+
+
+async def eventually(check: Callable[[], bool], what: str, seconds: float = 60) -> None:
+    for _ in range(int(seconds * 10)):
+        if check():
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"not within {seconds:.0f} s: {what}")
+
+
+def config_dir(tmp_path: Any, feed: str, mail: str, rules: str) -> Path:
+    root = tmp_path / "config"
+    write(root / "sources.toml", loopback_sources({"fil": feed}))
+    write(root / "alerts" / "rules.toml", rules)
+    write(
+        root / "alerts" / "channels.toml",
+        f'[channels.mail]\nurl = "{mail}"\n\n[routing]\nchannels = ["mail"]\n',
+    )
+    return root
+
+
+async def start_service(tmp_path: Path, root: Path) -> asyncio.subprocess.Process:
+    """`monitor run` in a process of its own, logging to tmp_path/monitor.log."""
+    env = {
+        **os.environ,
+        "MONITOR_DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        "PYTHONPATH": str(REPO),
+    }
+    with (tmp_path / "monitor.log").open("wb") as stderr:
+        return await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "monitor", "--config", str(root), "run",
+            env=env, cwd=str(REPO), stdout=asyncio.subprocess.DEVNULL, stderr=stderr,
+        )  # fmt: skip
+
+
+async def test_sigterm_lets_a_running_poll_finish(tmp_path, web_server, smtp_server) -> None:
+    async def slow_page(request: web.Request) -> web.Response:
+        await asyncio.sleep(2)
+        return web.Response(body=DEMO[EVENT].html, content_type="text/html")
+
+    page = web_server.add(f"/articles/{EVENT}", handler=slow_page)
+    feed = web_server.add("/feed.xml", rss([(EVENT, page)]), content_type="application/rss+xml")
+    root = config_dir(tmp_path, feed, smtp_server.url(), MICROSOFT_RULE)
+    process = await start_service(tmp_path, root)
+    try:
+        await eventually(lambda: bool(web_server.hits(f"/articles/{EVENT}")), "the page fetch")
+    finally:
+        process.send_signal(signal.SIGTERM)  # while the page is still on its way
+        await asyncio.wait_for(process.wait(), 60)
+    log = (tmp_path / "monitor.log").read_text(encoding="utf-8")
+    assert process.returncode == 0, log
+    assert "stopping: waiting for running jobs" in log
+    assert "raised an exception" not in log and "CancelledError" not in log
+    # The poll ran to its end: the article was stored, matched, and its alert sent.
+    with sqlite3.connect(tmp_path / "db.sqlite3") as connection:
+        assert connection.execute("SELECT count(*) FROM articles").fetchone() == (1,)
+    (message,) = smtp_server.messages
+    assert DEMO[EVENT].title in message["Subject"]
+
+
+async def test_sighup_reloads_the_rules_and_a_broken_file_keeps_the_running_ones(
+    tmp_path, web_server, smtp_server
+) -> None:
+    pages = serve_articles(web_server, OFF_TOPIC, EVENT)
+    feed = web_server.add(
+        "/feed.xml", rss([(OFF_TOPIC, pages[OFF_TOPIC])]), content_type="application/rss+xml"
+    )
+    root = config_dir(tmp_path, feed, smtp_server.url(), SILENT_RULE)
+    rules = root / "alerts" / "rules.toml"
+    log = tmp_path / "monitor.log"
+    process = await start_service(tmp_path, root)
+    logged = lambda text: text in log.read_text(encoding="utf-8")  # noqa: E731
+    try:
+        await eventually(lambda: len(web_server.hits("/feed.xml")) == 1, "the first poll")
+
+        # A typo: the service says where, and runs on with the rules it has.
+        write(rules, SILENT_RULE + "severty = 'high'\n")
+        process.send_signal(signal.SIGHUP)
+        await eventually(lambda: logged("configuration not reloaded"), "the reload refused")
+        assert logged("alerts/rules.toml:5: [rule.0.severty] rule 'watch': unknown key")
+        assert process.returncode is None
+
+        # Fixed: the new rule applies to what arrives next.
+        write(rules, MICROSOFT_RULE)
+        web_server.add(
+            "/feed.xml",
+            rss([(OFF_TOPIC, pages[OFF_TOPIC]), (EVENT, pages[EVENT])]),
+            content_type="application/rss+xml",
+        )
+        process.send_signal(signal.SIGHUP)
+        await eventually(lambda: bool(smtp_server.messages), "an alert under the new rule")
+    finally:
+        process.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(process.wait(), 60)
+    text = log.read_text(encoding="utf-8")
+    assert process.returncode == 0, text
+    assert text.count("veille running: 1 sources, 1 rules") == 2  # started, then restarted
+    assert "configuration reloaded from" in text
+    (message,) = smtp_server.messages
+    assert DEMO[EVENT].title in message["Subject"]
