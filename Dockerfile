@@ -27,8 +27,8 @@ USER veille
 WORKDIR /data
 VOLUME ["/data"]
 
-# The configuration must load; `monitor check` exits 1 with the reasons otherwise.
-HEALTHCHECK --interval=5m --timeout=30s CMD ["monitor", "check"]
+# Alive means a heartbeat less than 2 minutes old in /data (written every 30 s).
+HEALTHCHECK --interval=1m --timeout=10s --start-period=2m CMD ["monitor", "health"]
 
 ENTRYPOINT ["monitor"]
 CMD ["run"]

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import TextIO
 
 from monitor.config import Config, SourceConfig, load_config
@@ -27,6 +29,7 @@ from monitor.notify.dispatch import Dispatcher, DispatchSummary, utcnow
 from monitor.notify.render import Renderer
 from monitor.pipeline import Pipeline, run_sources
 from monitor.records import SourceOutcome
+from monitor.schedule.heartbeat import HEARTBEAT_EVERY, HEARTBEAT_FILE, Heartbeat, write_heartbeat
 from monitor.schedule.scheduler import add_cron_job, add_interval_job, create_scheduler
 from monitor.settings import Settings
 from monitor.store import PruneResult, Store, display_url, upgrade_async
@@ -213,11 +216,11 @@ class Service:
             )
         if self.config.service.retention.keep_text is not None:
             add_interval_job(scheduler, "prune", PRUNE_EVERY, 0.1, self._tracked(self.prune))
+        sources = sum(job.id.startswith("poll:") for job in scheduler.get_jobs())
+        add_interval_job(scheduler, "heartbeat", HEARTBEAT_EVERY, 0, self._beat_job(sources))
         scheduler.start()
         log.info(
-            "veille running: %d sources, %d rules; Ctrl-C to stop",
-            sum(job.id.startswith("poll:") for job in scheduler.get_jobs()),
-            len(self.config.rules),
+            "veille running: %d sources, %d rules; Ctrl-C to stop", sources, len(self.config.rules)
         )
         try:
             return await self._until_stop_or_new_config(control)
@@ -229,6 +232,22 @@ class Service:
             if self._running:
                 await asyncio.wait(self._running, timeout=SHUTDOWN_GRACE.total_seconds())
             scheduler.shutdown(wait=False)
+            self.heartbeat_path.unlink(missing_ok=True)
+
+    @property
+    def heartbeat_path(self) -> Path:
+        return self.settings.data_dir / HEARTBEAT_FILE
+
+    def _beat_job(self, sources: int) -> Callable[[], Awaitable[None]]:
+        async def beat() -> None:
+            now = datetime.now(UTC)  # the real time: a health check compares with it
+            pulse = Heartbeat(now, os.getpid(), sources, len(self.config.rules))
+            try:
+                await asyncio.to_thread(write_heartbeat, self.heartbeat_path, pulse)
+            except OSError as exc:
+                log.warning("cannot write the heartbeat file %s: %s", self.heartbeat_path, exc)
+
+        return beat
 
     async def _until_stop_or_new_config(self, control: Control) -> Config | None:
         while True:

@@ -570,6 +570,47 @@ def _retry_failed(ids: list[int] | None, settings: Settings) -> int:
     return EXIT_OK
 
 
+def _register_health(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    health = commands.add_parser(
+        "health",
+        help="is `monitor run` alive? (for health checks and supervisors)",
+        description="Read the heartbeat that `monitor run` writes in the data directory "
+        "every 30 s. Exit 0 when it is fresh, 1 when it is missing (not running) or too old "
+        "(hung or killed).",
+    )
+    health.add_argument(
+        "--max-age", default="2m", metavar="DURATION", help="oldest acceptable beat (default 2m)"
+    )
+    health.set_defaults(handler=cmd_health)
+
+
+def cmd_health(args: argparse.Namespace, settings: Settings) -> int:
+    from monitor.config.units import parse_duration
+    from monitor.schedule.heartbeat import HEARTBEAT_FILE, read_heartbeat
+
+    try:
+        max_age = parse_duration(args.max_age)
+    except ValueError as exc:
+        print(f"--max-age: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    path = settings.data_dir / HEARTBEAT_FILE
+    try:
+        beat = read_heartbeat(path)
+    except ValueError as exc:
+        print(f"unhealthy: {exc}")
+        return EXIT_FAILED
+    if beat is None:
+        print(f"not running: no heartbeat at {path}")
+        return EXIT_FAILED
+    age = beat.age(datetime.now(UTC))
+    state = "running" if age <= max_age else "unhealthy"
+    print(
+        f"{state}: pid {beat.pid}, last heartbeat {age.total_seconds():.0f}s ago "
+        f"(at most {max_age.total_seconds():.0f}s), {beat.sources} sources, {beat.rules} rules"
+    )
+    return EXIT_OK if state == "running" else EXIT_FAILED
+
+
 def _register_sources(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     sources = commands.add_parser(
         "sources",
@@ -620,6 +661,7 @@ _COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [  # type: ignor
     _register_digest,
     _register_alerts,
     _register_sources,
+    _register_health,
     _register_db,
     _register_demo,
 ]

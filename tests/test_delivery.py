@@ -1,4 +1,7 @@
-"""Delivery that loses nothing: outages, retries, rate limits, a killed process, a clean stop."""
+"""Delivery that loses nothing: outages, retries, rate limits, a killed process.
+
+A clean stop of the service is tested with its other signals in test_service_signals.py.
+"""
 
 from __future__ import annotations
 
@@ -237,42 +240,3 @@ async def test_killed_mid_pass_then_restarted_loses_nothing_and_resends_nothing_
         assert received[message_id] == 1  # nothing recorded as sent went out twice
     # At most the one message in flight at the kill is resent, under the same Message-ID.
     assert sum(received.values()) - len(received) <= 1
-
-
-async def test_service_polls_on_schedule_and_stops_cleanly_on_sigterm(
-    tmp_path, web_server, smtp_server
-) -> None:
-    slug = "altanis-obtient-qualification-secnumcloud"
-    pages = serve_articles(web_server, slug)
-    feed = web_server.add("/feed.xml", rss(list(pages.items())), content_type="application/rss+xml")
-    root = config(tmp_path, feed, smtp_server.url())
-    env = {
-        **os.environ,
-        "MONITOR_DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
-        "PYTHONPATH": str(REPO),
-    }
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "monitor",
-        "--config",
-        str(root),
-        "run",
-        env=env,
-        cwd=str(REPO),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    try:
-        for _ in range(600):
-            if smtp_server.messages:
-                break
-            await asyncio.sleep(0.1)
-        assert smtp_server.messages, "the service sent nothing within 60 s"
-    finally:
-        process.send_signal(signal.SIGTERM)
-        _out, err = await asyncio.wait_for(process.communicate(), 60)
-    assert process.returncode == 0, err.decode()
-    log = err.decode()
-    assert "veille running: 1 sources" in log and "stopping" in log
-    assert DEMO[slug].title in smtp_server.messages[0]["Subject"]

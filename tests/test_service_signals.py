@@ -5,14 +5,19 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 import sqlite3
 import sys
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+
+from monitor.cli import main
+from monitor.schedule.heartbeat import Heartbeat, write_heartbeat
 
 from support import DEMO, EVENT, OFF_TOPIC, REPO, loopback_sources, rss, serve_articles, write
 
@@ -54,6 +59,7 @@ async def start_service(tmp_path: Path, root: Path) -> asyncio.subprocess.Proces
     env = {
         **os.environ,
         "MONITOR_DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        "MONITOR_DATA_DIR": str(tmp_path / "data"),
         "PYTHONPATH": str(REPO),
     }
     with (tmp_path / "monitor.log").open("wb") as stderr:
@@ -128,3 +134,38 @@ async def test_sighup_reloads_the_rules_and_a_broken_file_keeps_the_running_ones
     assert "configuration reloaded from" in text
     (message,) = smtp_server.messages
     assert DEMO[EVENT].title in message["Subject"]
+
+
+async def test_health_follows_the_service_heartbeat(
+    tmp_path, web_server, smtp_server, monkeypatch, capsys
+) -> None:
+    feed = web_server.add("/feed.xml", rss([]), content_type="application/rss+xml")
+    root = config_dir(tmp_path, feed, smtp_server.url(), SILENT_RULE)
+    monkeypatch.setenv("MONITOR_DATA_DIR", str(tmp_path / "data"))
+    heartbeat = tmp_path / "data" / "heartbeat.json"
+
+    async def health(*argv: str) -> tuple[int, str]:
+        code = await asyncio.to_thread(main, ["--config", str(root), "health", *argv])
+        return code, capsys.readouterr().out
+
+    assert await health() == (1, f"not running: no heartbeat at {heartbeat}\n")
+    process = await start_service(tmp_path, root)
+    try:
+        await eventually(heartbeat.exists, "the first heartbeat")
+        code, out = await health()
+        assert code == 0 and out.startswith(f"running: pid {process.pid}, last heartbeat ")
+        assert out.endswith("1 sources, 1 rules\n")
+    finally:
+        process.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(process.wait(), 60)
+    assert process.returncode == 0
+    assert (await health())[0] == 1  # a clean stop takes its heartbeat away
+    # A killed or hung service leaves a beat that only grows old.
+    old = datetime.now(UTC) - timedelta(minutes=10)
+    write_heartbeat(heartbeat, Heartbeat(old, 4242, 1, 1))
+    code, out = await health()
+    assert code == 1 and re.match(r"unhealthy: pid 4242, last heartbeat 6\d\ds ago", out)
+    assert (await health("--max-age", "1h"))[0] == 0
+    heartbeat.write_text("{not json", encoding="utf-8")
+    code, out = await health()
+    assert code == 1 and out.startswith(f"unhealthy: unreadable heartbeat file {heartbeat}")

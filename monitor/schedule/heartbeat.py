@@ -1,0 +1,53 @@
+"""The running service's pulse: a small file rewritten by a scheduler job.
+
+A fresh file proves that the process is alive and that its scheduler still runs
+jobs, which is what a container's health check or a supervisor needs to know;
+`monitor health` reads it. The service removes it when it stops cleanly, so a
+file left behind by a killed process goes stale instead.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+HEARTBEAT_EVERY = timedelta(seconds=30)
+HEARTBEAT_FILE = "heartbeat.json"
+
+
+@dataclass(frozen=True)
+class Heartbeat:
+    at: datetime
+    pid: int
+    sources: int
+    rules: int
+
+    def age(self, now: datetime) -> timedelta:
+        return now - self.at
+
+
+def write_heartbeat(path: Path, beat: Heartbeat) -> None:
+    """Replace the file in one step, so that a reader never sees half of it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".tmp")
+    data = asdict(beat) | {"at": beat.at.isoformat()}
+    partial.write_text(json.dumps(data), encoding="utf-8")
+    partial.replace(path)
+
+
+def read_heartbeat(path: Path) -> Heartbeat | None:
+    """The last beat, or None when there is none (never started, or stopped cleanly)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return Heartbeat(
+            datetime.fromisoformat(data["at"]),
+            int(data["pid"]),
+            int(data["sources"]),
+            int(data["rules"]),
+        )
+    except FileNotFoundError:
+        return None
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ValueError(f"unreadable heartbeat file {path}: {exc}") from exc
