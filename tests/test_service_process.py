@@ -1,5 +1,6 @@
-"""`monitor run` and its signals: SIGHUP reloads the configuration (and keeps the running one
-when the new one is broken); SIGTERM lets the running jobs finish."""
+"""`monitor run` as a process: SIGTERM lets the running jobs finish, SIGHUP reloads the
+configuration (and keeps the running one when the new one is broken), and its heartbeat
+tells `monitor health` whether it is alive."""
 
 from __future__ import annotations
 
@@ -19,19 +20,23 @@ from aiohttp import web
 from monitor.cli import main
 from monitor.schedule.heartbeat import Heartbeat, write_heartbeat
 
-from support import DEMO, EVENT, OFF_TOPIC, REPO, loopback_sources, rss, serve_articles, write
+from support import (
+    DEMO,
+    EVENT,
+    MICROSOFT_RULE,
+    OFF_TOPIC,
+    REPO,
+    loopback_sources,
+    rss,
+    serve_articles,
+    write,
+)
 
 SILENT_RULE = """
 [[rule]]
 id = "watch"
 title = "Veille"
 query = 'Introuvable'
-"""
-MICROSOFT_RULE = """
-[[rule]]
-id = "watch"
-title = "Un ministère signe avec Microsoft"
-query = 'Microsoft AND (ministère OR Armées)'
 """
 
 
