@@ -7,12 +7,14 @@ import asyncio
 import sys
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
 from monitor import __version__
 from monitor.config import Config, load_config
+from monitor.config.service import check_keep_text
+from monitor.config.units import parse_duration
 from monitor.errors import ConfigError, MonitorError
 from monitor.log import setup_logging
 from monitor.settings import Settings
@@ -68,6 +70,18 @@ def print_config_error(exc: ConfigError) -> None:
 
 def load(settings: Settings) -> Config:
     return load_config(settings.config_dir, settings.environ)
+
+
+def duration_argument(check: Callable[[timedelta], timedelta] = lambda d: d) -> Any:
+    """An argparse `type` for "30d", "2m"...: a bad value is a usage error naming it."""
+
+    def parse(text: str) -> timedelta:
+        try:
+            return check(parse_duration(text))
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from exc
+
+    return parse
 
 
 # -- run -------------------------------------------------------------------------------------
@@ -170,6 +184,7 @@ def _register_db(commands: argparse._SubParsersAction) -> None:  # type: ignore[
     prune.add_argument(
         "--older-than",
         metavar="DURATION",
+        type=duration_argument(check_keep_text),
         help="cutoff, like 365d (default: [retention] keep_text; at least 30d)",
     )
     prune.add_argument(
@@ -195,17 +210,8 @@ def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_db_prune(args: argparse.Namespace, settings: Settings) -> int:
-    from monitor.config.service import check_keep_text
-    from monitor.config.units import parse_duration
-
     config = load(settings)
-    keep = config.service.retention.keep_text
-    if args.older_than:
-        try:
-            keep = check_keep_text(parse_duration(args.older_than))
-        except ValueError as exc:
-            print(f"--older-than: {exc}", file=sys.stderr)
-            return EXIT_USAGE
+    keep = args.older_than or config.service.retention.keep_text
     if keep is None:
         print(
             "nothing to do: give --older-than, or set [retention] keep_text in monitor.toml",
@@ -579,20 +585,19 @@ def _register_health(commands: argparse._SubParsersAction) -> None:  # type: ign
         "(hung or killed).",
     )
     health.add_argument(
-        "--max-age", default="2m", metavar="DURATION", help="oldest acceptable beat (default 2m)"
+        "--max-age",
+        default="2m",
+        type=duration_argument(),
+        metavar="DURATION",
+        help="oldest acceptable beat (default 2m)",
     )
     health.set_defaults(handler=cmd_health)
 
 
 def cmd_health(args: argparse.Namespace, settings: Settings) -> int:
-    from monitor.config.units import parse_duration
     from monitor.schedule.heartbeat import HEARTBEAT_FILE, read_heartbeat
 
-    try:
-        max_age = parse_duration(args.max_age)
-    except ValueError as exc:
-        print(f"--max-age: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+    max_age = args.max_age
     path = settings.data_dir / HEARTBEAT_FILE
     try:
         beat = read_heartbeat(path)

@@ -131,8 +131,10 @@ async def test_db_prune_command(
 
     assert await monitor() == 2  # neither --older-than nor [retention] keep_text: say so
     assert "give --older-than, or set [retention] keep_text" in capsys.readouterr().err
-    assert await monitor("--older-than", "7d") == 2
-    assert "--older-than: text must be kept at least 30d" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as usage:  # argparse's own usage error
+        await monitor("--older-than", "7d")
+    assert usage.value.code == 2
+    assert "argument --older-than: text must be kept at least 30d" in capsys.readouterr().err
 
     assert await monitor("--older-than", "30d", "--dry-run") == 0
     assert capsys.readouterr().out.startswith("would drop the text of 1 articles first seen")
