@@ -114,7 +114,10 @@ def service(
     environ: dict[str, str] | None = None,
 ) -> Service:
     settings = Settings.from_env(
-        {"MONITOR_DATABASE_URL": db_url or f"sqlite:///{tmp_path / 'db.sqlite3'}"},
+        {
+            "MONITOR_DATABASE_URL": db_url or f"sqlite:///{tmp_path / 'db.sqlite3'}",
+            "MONITOR_DATA_DIR": str(tmp_path / "data"),  # the heartbeat, for one
+        },
         config_dir=config_dir,
     )
     config = load_config(config_dir, environ or {})
