@@ -416,18 +416,20 @@ def _register_backtest(commands: argparse._SubParsersAction) -> None:  # type: i
     )
     backtest.add_argument("rule_ids", nargs="*", metavar="RULE_ID", help="only these rules")
     backtest.add_argument(
-        "--since", default="30d", help="how far back (default 30d; 'all' for everything)"
+        "--since",
+        default="30d",
+        type=lambda text: None if text == "all" else duration_argument()(text),
+        metavar="DURATION",
+        help="how far back (default 30d; 'all' for everything)",
     )
     backtest.add_argument("--passages", type=int, default=1, help="passages shown per article")
     backtest.set_defaults(handler=cmd_backtest)
 
 
 def cmd_backtest(args: argparse.Namespace, settings: Settings) -> int:
-    from monitor.app import database_url
-    from monitor.backtest import render, run_backtest
-    from monitor.config.units import parse_duration
+    from monitor.backtest import Backtest, render, run_backtest
     from monitor.notify.render import format_date
-    from monitor.store import Store, upgrade
+    from monitor.store import Store
 
     config = load(settings)
     rule_ids = args.rule_ids or [r.id for r in config.rules]
@@ -435,25 +437,14 @@ def cmd_backtest(args: argparse.Namespace, settings: Settings) -> int:
     if unknown:
         print(f"unknown or disabled rule: {', '.join(unknown)}", file=sys.stderr)
         return EXIT_USAGE
-    try:
-        since = None if args.since == "all" else datetime.now(UTC) - parse_duration(args.since)
-    except ValueError as exc:
-        print(f"--since: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    url = database_url(settings, config)
-    upgrade(url)
+    since = None if args.since is None else datetime.now(UTC) - args.since
 
-    async def replay() -> list[str]:
-        store = Store.open(url)
-        try:
-            total = await store.count_articles(since)
-            with _progress(total) as advance:
-                result = await run_backtest(store, config, rule_ids, since, advance)
-        finally:
-            await store.close()
-        return render(result, args.passages, format_date)
+    async def replay(store: Store) -> Backtest:
+        with _progress(await store.count_articles(since)) as advance:
+            return await run_backtest(store, config, rule_ids, since, advance)
 
-    print("\n".join(asyncio.run(replay())))
+    result = asyncio.run(_with_store(settings, replay, config))
+    print("\n".join(render(result, args.passages, format_date)))
     return EXIT_OK
 
 

@@ -172,9 +172,18 @@ async def test_backtest_replays_the_archive_without_sending(
         code = await asyncio.to_thread(
             main, [*argv, "backtest", "cloud-contract", "--since", "all"]
         )
+        out = capsys.readouterr().out
+        # The default window (30 days) holds these articles of today; a second, later, does not.
+        recent = await asyncio.to_thread(main, [*argv, "backtest", "cloud-contract"])
+        assert (recent, capsys.readouterr().out.splitlines()[0]) == (
+            0,
+            "replayed 2 stored articles; nothing was sent",
+        )
+        await asyncio.sleep(1.1)
+        await asyncio.to_thread(main, [*argv, "backtest", "cloud-contract", "--since", "1s"])
+        assert capsys.readouterr().out.startswith("replayed 0 stored articles")
     finally:
         del os.environ["MONITOR_DATABASE_URL"]
-    out = capsys.readouterr().out
     assert code == 0
     assert "replayed 2 stored articles; nothing was sent" in out
     assert "cloud-contract: 1 articles in 1 stories (1 new, 0 no longer matching)" in out
