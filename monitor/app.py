@@ -29,7 +29,12 @@ from monitor.notify.dispatch import Dispatcher, DispatchSummary, utcnow
 from monitor.notify.render import Renderer
 from monitor.pipeline import Pipeline, run_sources
 from monitor.records import SourceOutcome
-from monitor.schedule.heartbeat import HEARTBEAT_EVERY, HEARTBEAT_FILE, Heartbeat, write_heartbeat
+from monitor.schedule.heartbeat import (
+    HEARTBEAT_EVERY,
+    Heartbeat,
+    heartbeat_path,
+    write_heartbeat,
+)
 from monitor.schedule.scheduler import add_cron_job, add_interval_job, create_scheduler
 from monitor.settings import Settings
 from monitor.store import PruneResult, Store, display_url, upgrade_async
@@ -189,7 +194,8 @@ class Service:
         """
         control = control or Control.from_signals()
         scheduler = create_scheduler()
-        for source in (s for s in self.config.sources if s.enabled):
+        sources = [s for s in self.config.sources if s.enabled]
+        for source in sources:
             add_interval_job(
                 scheduler,
                 f"poll:{source.id}",
@@ -216,11 +222,12 @@ class Service:
             )
         if self.config.service.retention.keep_text is not None:
             add_interval_job(scheduler, "prune", PRUNE_EVERY, 0.1, self._tracked(self.prune))
-        sources = sum(job.id.startswith("poll:") for job in scheduler.get_jobs())
-        add_interval_job(scheduler, "heartbeat", HEARTBEAT_EVERY, 0, self._beat_job(sources))
+        add_interval_job(scheduler, "heartbeat", HEARTBEAT_EVERY, 0, self._beat_job(len(sources)))
         scheduler.start()
         log.info(
-            "veille running: %d sources, %d rules; Ctrl-C to stop", sources, len(self.config.rules)
+            "veille running: %d sources, %d rules; Ctrl-C to stop",
+            len(sources),
+            len(self.config.rules),
         )
         try:
             return await self._until_stop_or_new_config(control)
@@ -236,7 +243,7 @@ class Service:
 
     @property
     def heartbeat_path(self) -> Path:
-        return self.settings.data_dir / HEARTBEAT_FILE
+        return heartbeat_path(self.settings.data_dir)
 
     def _beat_job(self, sources: int) -> Callable[[], Awaitable[None]]:
         async def beat() -> None:

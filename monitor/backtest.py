@@ -38,7 +38,7 @@ class RuleReport:
 class Backtest:
     articles: int
     reports: dict[str, RuleReport]
-    without_text: int = 0  # skipped: their text was dropped by retention
+    without_text: int  # skipped: their text was dropped by retention
 
 
 async def run_backtest(

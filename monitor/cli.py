@@ -586,10 +586,9 @@ def _register_health(commands: argparse._SubParsersAction) -> None:  # type: ign
 
 
 def cmd_health(args: argparse.Namespace, settings: Settings) -> int:
-    from monitor.schedule.heartbeat import HEARTBEAT_FILE, read_heartbeat
+    from monitor.schedule.heartbeat import heartbeat_path, read_heartbeat
 
-    max_age = args.max_age
-    path = settings.data_dir / HEARTBEAT_FILE
+    max_age, path = args.max_age, heartbeat_path(settings.data_dir)
     try:
         beat = read_heartbeat(path)
     except ValueError as exc:

@@ -14,7 +14,10 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 HEARTBEAT_EVERY = timedelta(seconds=30)
-HEARTBEAT_FILE = "heartbeat.json"
+
+
+def heartbeat_path(data_dir: Path) -> Path:
+    return data_dir / "heartbeat.json"
 
 
 @dataclass(frozen=True)
