@@ -88,56 +88,58 @@ def test_rule_match_round_trips_through_a_dict():
     assert RuleMatch.from_dict(data) == match
 
 
-def test_explain_a_match_clause_by_clause():
+def test_explain_a_match_says_why_in_one_line_and_shows_each_clause_once():
     explanation = compile_rules(RULES, LISTS).explain("ministry-microsoft", MATCHING)
     assert explanation.matched
     assert explanation.render().splitlines() == [
-        "rule 'ministry-microsoft' matches",
-        f"[yes] {QUERY}",
-        "      text: Le [[ministère]] des Armées [[renouvelle]] son contrat avec [[Microsoft]].",
-        "      title: [[Microsoft]] et l'État",
-        f"  [yes] {SENTENCE}  (holds in sentence 1 of the text)",
-        "        text: Le [[ministère]] des Armées [[renouvelle]] son contrat avec [[Microsoft]].",
-        "    [yes] ministère AND (signer OR renouveler) AND @us_hyperscalers NOT @counter",
+        "rule 'ministry-microsoft' matches: sentence 1 of the text has ministère, renouvelle,"
+        " Microsoft; and the title has Microsoft",
+        "  > text: Le [[ministère]] des Armées [[renouvelle]] son contrat avec [[Microsoft]].",
+        "  > title: [[Microsoft]] et l'État",
+        "  [yes] all of",
+        "    [yes] in one sentence, all of  (holds in sentence 1 of the text)",
         "          text: Le [[ministère]] des Armées [[renouvelle]] son contrat avec"
         " [[Microsoft]].",
-        "      [yes] ministère",
-        "            text: Le [[ministère]] des Armées renouvelle son contrat avec Microsoft.",
-        "      [yes] (signer OR renouveler)",
-        "            text: Le ministère des Armées [[renouvelle]] son contrat avec Microsoft.",
-        "        [no] signer  (not found)",
-        "        [yes] renouveler",
-        "              text: Le ministère des Armées [[renouvelle]] son contrat avec Microsoft.",
+        "      [yes] ministère  (found: ministère)",
+        "      [yes] (signer OR renouveler)  (found: renouvelle)",
         "      [yes] @us_hyperscalers  (found: Microsoft)",
-        "            text: Le ministère des Armées renouvelle son contrat avec [[Microsoft]].",
-        "      [yes] NOT @counter  (the excluded clause is absent)",
-        "        [no] @counter  (not found)",
-        "  [yes] title:Microsoft",
-        "        title: [[Microsoft]] et l'État",
-        "    [yes] Microsoft",
-        "          title: [[Microsoft]] et l'État",
+        "      [yes] NOT @counter  (absent)",
+        "    [yes] title:Microsoft  (found: Microsoft)",
     ]
+    # Each clause once: the sentence's query text is not repeated on any line.
+    assert SENTENCE not in explanation.render()
 
 
-def test_explain_a_non_match_shows_filter_and_closest_sentence():
+def test_explain_a_non_match_names_the_filter_and_the_closest_sentence():
     explanation = compile_rules(RULES, LISTS).explain("ministry-microsoft", NOT_MATCHING)
     assert not explanation.matched
     assert explanation.filter_failures == ("language 'en' is not one of: fr",)
-    lines = explanation.render().splitlines()
-    assert lines[:4] == [
-        "rule 'ministry-microsoft' does not match",
-        "  excluded by filter: language 'en' is not one of: fr",
-        f"[no] {QUERY}",
-        "  [no] SENTENCE(ministère AND (signer OR renouveler) AND @us_hyperscalers NOT @counter)"
-        "  (no sentence satisfies it; closest is sentence 1 of the text)",
+    assert explanation.render().splitlines() == [
+        "rule 'ministry-microsoft' does not match: excluded by filter: language 'en' is not"
+        " one of: fr",
+        "  [no] all of",
+        "    [no] in one sentence, all of  (no sentence satisfies it; closest is sentence 1 of"
+        " the text)",
+        "          text: Le ministère de la Culture signe puis va quitter Azure.",
+        "      [yes] ministère  (found: ministère)",
+        "      [yes] (signer OR renouveler)  (found: signe)",
+        "      [yes] @us_hyperscalers  (found: Azure)",
+        "      [no] NOT @counter  (found: quitter)",
+        "    [yes] title:Microsoft  (found: Microsoft)",
     ]
-    assert lines[-7:-2] == [
-        "      [no] NOT @counter  (the excluded clause occurs)",
-        "        [yes] @counter  (found: quitter)",
-        "              text: Le ministère de la Culture signe puis va [[quitter]] Azure.",
-        "  [yes] title:Microsoft",
-        "        title: [[Microsoft]] et l'État",
-    ]
+
+
+def test_the_one_line_reason_names_the_first_requirement_that_fails():
+    ruleset = compile_rules(RULES, LISTS)
+    doc = Document(title="Microsoft et l'État", text=NOT_MATCHING.text, lang="fr")
+    assert ruleset.explain("ministry-microsoft", doc).reason == (
+        "no single sentence holds it; closest, sentence 1 of the text: excluded by @counter:"
+        " found quitter"
+    )
+    missing = Document(title="L'État", text="Le ministère signe avec Microsoft.", lang="fr")
+    assert ruleset.explain("ministry-microsoft", missing).reason == (
+        "in the title, Microsoft not found"
+    )
 
 
 def test_explain_notes_near_atleast_and_filters():
@@ -150,10 +152,9 @@ def test_explain_notes_near_atleast_and_filters():
     doc = Document(
         title="", text="Microsoft a signé avec le ministère. Microsoft.", source_id="zdnet"
     )
-    assert (
-        ruleset.explain("near", doc).tree.note
-        == "both occur, but never within 1 words in one sentence"
-    )
+    near = ruleset.explain("near", doc)
+    assert near.tree.note == "both occur, but never within 1 word in one sentence"
+    assert near.reason.startswith("both occur, but never within 1 word")
     assert ruleset.explain("count", doc).tree.note == "2 mentions, 3 needed"
     source = ruleset.explain("source", doc).tree.children[1]
     assert (source.text, source.fired, source.note) == (

@@ -27,7 +27,8 @@ from monitor.config.service import ServiceFile, load_service
 from monitor.config.sources import FetchSettings, SourceConfig, load_sources
 from monitor.config.toml import read_toml
 from monitor.errors import ConfigError, ConfigProblem
-from monitor.match import Document, RuleSet, RuleSetError, RuleSpec, compile_rules
+from monitor.match import Document, QueryError, RuleSet, RuleSetError, RuleSpec, compile_rules
+from monitor.match.actors import ActorKind, compile_actor_kind
 
 __all__ = [
     "CONSOLE",
@@ -224,8 +225,11 @@ def _compile(
     rules: tuple[RuleConfig, ...], alerts: AlertsConfig
 ) -> tuple[RuleSet | None, list[ConfigProblem]]:
     specs = [rule_spec(r) for r in rules]
+    kinds, problems = _actor_kinds(alerts)
+    if problems:
+        return None, problems
     try:
-        return compile_rules(specs, alerts.lists), []
+        return compile_rules(specs, alerts.lists, actor_kinds=kinds), []
     except RuleSetError as exc:
         return None, [
             _problem_at(
@@ -233,6 +237,17 @@ def _compile(
             )
             for rule_id, error in exc.errors
         ]
+
+
+def _actor_kinds(alerts: AlertsConfig) -> tuple[dict[str, ActorKind], list[ConfigProblem]]:
+    kinds: dict[str, ActorKind] = {}
+    problems = []
+    for name, table in alerts.actors.items():
+        try:
+            kinds[name] = compile_actor_kind(name, table.names, table.heads)
+        except QueryError as exc:
+            problems.append(_problem_at(alerts, f"actors:{name}", exc.message))
+    return kinds, problems
 
 
 def rule_spec(rule: RuleConfig) -> RuleSpec:
@@ -243,6 +258,8 @@ def rule_spec(rule: RuleConfig) -> RuleSpec:
         languages=rule.languages,
         sources=rule.sources,
         tags=rule.tags,
+        related=rule.related,
+        actors=rule.actors,
     )
 
 

@@ -40,6 +40,9 @@ class RuleConfig(Strict):
     id: str
     title: str
     query: str
+    related: str | None = None  # the topic: digest-only "related coverage", never alerted
+    actors: tuple[str, ...] = ()  # kinds of actor ([actors.KIND]) that identify the event
+    label: str | None = None  # its column in labeled files (`rules eval`); default: the id
     description: str = ""
     languages: tuple[str, ...] = ()
     sources: tuple[str, ...] = ()
@@ -111,8 +114,16 @@ class Routing(Strict):
     mode: Mode = "both"  # immediate alerts, and a place in the digests
 
 
+class ActorTable(Strict):
+    """``[actors.KIND]``: how the press names the actors of one kind (see match.actors)."""
+
+    heads: tuple[str, ...] = ()
+    names: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+
+
 class AlertsFile(Strict):
     lists: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    actors: dict[str, dict[str, Any]] = Field(default_factory=dict)
     rule: tuple[dict[str, Any], ...] = ()
     channels: dict[str, dict[str, Any]] = Field(default_factory=dict)
     digests: dict[str, dict[str, Any]] = Field(default_factory=dict)
@@ -132,6 +143,7 @@ class Origin:
 class AlertsConfig:
     rules: list[RuleConfig] = field(default_factory=list)
     lists: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    actors: dict[str, ActorTable] = field(default_factory=dict)
     channels: dict[str, ChannelConfig] = field(default_factory=dict)
     digests: dict[str, DigestConfig] = field(default_factory=dict)
     routing: Routing = field(default_factory=Routing)
@@ -192,6 +204,7 @@ def _merge_file(
     if top is None:
         return problems
     problems += _merge_lists(config, doc, top.lists)
+    problems += _merge_actors(config, doc, top.actors)
     problems += _merge_rules(config, doc, top.rule)
     problems += _merge_channels(config, doc, top.channels, environ)
     problems += _merge_digests(config, doc, top.digests)
@@ -234,6 +247,26 @@ def _merge_lists(
             problems.append(doc.problem(f"list {name!r} is empty", loc))
         else:
             config.lists[name] = terms
+    return problems
+
+
+def _merge_actors(
+    config: AlertsConfig, doc: TomlDoc, tables: dict[str, dict[str, Any]]
+) -> list[ConfigProblem]:
+    problems: list[ConfigProblem] = []
+    for kind, raw in tables.items():
+        loc = ("actors", kind)
+        table, errors = validate(ActorTable, raw, doc, loc, f"actors {kind!r}")
+        problems += errors
+        if table is None:
+            continue
+        clash = _claim(config, doc, "actors", kind, loc)
+        if clash:
+            problems += clash
+        elif not table.names and not table.heads:
+            problems.append(doc.problem(f"actors {kind!r} has neither names nor heads", loc))
+        else:
+            config.actors[kind] = table
     return problems
 
 

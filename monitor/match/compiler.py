@@ -12,26 +12,39 @@ from __future__ import annotations
 from collections.abc import Iterable, KeysView, Mapping, Sequence
 from dataclasses import dataclass
 
+from monitor.match.actors import ActorKind, find_actors
 from monitor.match.analysis import DEFAULT_LEAD_SENTENCES, Analysis
 from monitor.match.evaluate import Evaluator, language_matches
 from monitor.match.explain import Explanation, explain_rule
 from monitor.match.lemmas import lemma_keys
 from monitor.match.nodes import Node, TermKey, iter_terms
-from monitor.match.passages import build_passages
+from monitor.match.passages import build_passages, group_by_sentence
 from monitor.match.query import parse_query
 from monitor.match.terms import Occurrences, TermIndex, scan_term
 from monitor.match.triggers import required_groups, required_terms
-from monitor.match.types import Document, QueryError, RuleMatch, RuleSetError, RuleSpec
+from monitor.match.types import (
+    EVENT,
+    RELATED,
+    Actors,
+    Document,
+    QueryError,
+    RuleMatch,
+    RuleSetError,
+    RuleSpec,
+)
 
 
 @dataclass(frozen=True)
 class CompiledRule:
+    """One tier of a rule: its query (``event``) or its related query (``related``)."""
+
     spec: RuleSpec
     root: Node
     trigger: frozenset[TermKey]
     # Besides the trigger, groups that must each have a term present for a match.
     other_groups: tuple[frozenset[TermKey], ...]
     has_filters: bool
+    tier: str = EVENT
 
     def may_match(self, keys: KeysView[TermKey]) -> bool:
         """Cheap necessary condition: each required group has an occurring term."""
@@ -60,28 +73,40 @@ def filter_failures(spec: RuleSpec, doc: Document) -> list[str]:
 class RuleSet:
     """Compiled rules, ready to match documents. Build it with ``compile_rules``."""
 
-    def __init__(self, rules: Sequence[CompiledRule], lead_sentences: int) -> None:
+    def __init__(
+        self,
+        rules: Sequence[CompiledRule],
+        lead_sentences: int,
+        actor_kinds: Mapping[str, ActorKind] | None = None,
+    ) -> None:
         self._rules = tuple(rules)
-        self._by_id = {rule.spec.id: position for position, rule in enumerate(self._rules)}
-        self.rule_ids: tuple[str, ...] = tuple(rule.spec.id for rule in self._rules)
+        self._by_tier = {(r.spec.id, r.tier): position for position, r in enumerate(self._rules)}
+        self.rule_ids: tuple[str, ...] = tuple(r.spec.id for r in self._rules if r.tier == EVENT)
         self.lead_sentences = lead_sentences
-        self._index = TermIndex(t for rule in self._rules for t in iter_terms(rule.root))
+        self.actor_kinds = dict(actor_kinds or {})
+        actor_terms = (t for kind in self.actor_kinds.values() for t in kind.terms())
+        rule_terms = (t for rule in self._rules for t in iter_terms(rule.root))
+        self._index = TermIndex([*rule_terms, *actor_terms])
         self._rules_by_term: dict[TermKey, list[int]] = {}
         for position, rule in enumerate(self._rules):
             for key in rule.trigger:
                 self._rules_by_term.setdefault(key, []).append(position)
 
     def __len__(self) -> int:
-        return len(self._rules)
+        return len(self.rule_ids)
 
-    def _position(self, rule_id: str) -> int:
+    def _position(self, rule_id: str, tier: str = EVENT) -> int:
         try:
-            return self._by_id[rule_id]
+            return self._by_tier[(rule_id, tier)]
         except KeyError:
-            raise KeyError(f"no rule with id {rule_id!r}") from None
+            what = "no rule" if tier == EVENT else "no related query for the rule"
+            raise KeyError(f"{what} with id {rule_id!r}") from None
 
-    def rule(self, rule_id: str) -> CompiledRule:
-        return self._rules[self._position(rule_id)]
+    def rule(self, rule_id: str, tier: str = EVENT) -> CompiledRule:
+        return self._rules[self._position(rule_id, tier)]
+
+    def has_related(self, rule_id: str) -> bool:
+        return (rule_id, RELATED) in self._by_tier
 
     def analyse(self, doc: Document) -> tuple[Analysis, Occurrences]:
         analysis = Analysis(doc, self.lead_sentences)
@@ -102,32 +127,42 @@ class RuleSet:
 
     def match_rules(self, doc: Document, rule_ids: Iterable[str]) -> list[RuleMatch]:
         """Like ``match`` for the given rules only (backtests of a few rules)."""
-        wanted = {self._position(rule_id) for rule_id in rule_ids}
+        wanted = set(rule_ids)
+        for rule_id in wanted:
+            self._position(rule_id)  # an unknown id is an error, not an empty answer
         analysis, occurrences = self.analyse(doc)
-        candidates = [p for p in self._candidates(occurrences) if p in wanted]
+        rules = self._rules
+        candidates = [p for p in self._candidates(occurrences) if rules[p].spec.id in wanted]
         return self._run(analysis, occurrences, candidates)
 
     def _run(
         self, analysis: Analysis, occurrences: Occurrences, positions: Iterable[int]
     ) -> list[RuleMatch]:
+        """One match per rule, in rule order: its event tier if it fires, else its
+        related tier if that fires."""
         evaluator = Evaluator(analysis, occurrences)
-        matches = []
+        found: dict[str, RuleMatch] = {}
         for position in positions:
             rule = self._rules[position]
+            if rule.spec.id in found and found[rule.spec.id].tier == EVENT:
+                continue
             if rule.has_filters and filter_failures(rule.spec, analysis.doc):
                 continue
-            found = evaluate_rule(rule, evaluator)
-            if found is not None:
-                matches.append(found)
-        return matches
+            match = evaluate_rule(rule, evaluator, self.actor_kinds)
+            if match is not None and (match.tier == EVENT or rule.spec.id not in found):
+                found[rule.spec.id] = match
+        order = {rule_id: index for index, rule_id in enumerate(self.rule_ids)}
+        return sorted(found.values(), key=lambda m: order[m.rule_id])
 
-    def explain(self, rule_id: str, doc: Document, *, apply_filters: bool = True) -> Explanation:
+    def explain(
+        self, rule_id: str, doc: Document, *, apply_filters: bool = True, tier: str = EVENT
+    ) -> Explanation:
         """Why ``rule_id`` does or does not match ``doc``, clause by clause.
 
         ``apply_filters=False`` ignores the rule's language/source/tag filters
         (used for the rule's own examples).
         """
-        rule = self.rule(rule_id)
+        rule = self.rule(rule_id, tier)
         analysis, occurrences = self.analyse(doc)
         failures = filter_failures(rule.spec, doc) if apply_filters else []
         return explain_rule(rule.spec.id, rule.root, Evaluator(analysis, occurrences), failures)
@@ -151,23 +186,40 @@ class RuleSet:
         return self._run(analysis, occurrences, range(len(self._rules)))
 
 
-def evaluate_rule(rule: CompiledRule, evaluator: Evaluator) -> RuleMatch | None:
-    """The match of one rule (filters already applied), or None."""
+def evaluate_rule(
+    rule: CompiledRule, evaluator: Evaluator, actor_kinds: Mapping[str, ActorKind]
+) -> RuleMatch | None:
+    """The match of one rule's tier (filters already applied), or None."""
     outcome = evaluator.evaluate(rule.root)
     if not outcome.ok:
         return None
-    passages = build_passages(evaluator.analysis, outcome.marks)
+    analysis = evaluator.analysis
+    passages = build_passages(analysis, outcome.marks)
     clauses = tuple(dict.fromkeys(evaluator.fired_clauses(rule.root)))
-    return RuleMatch(rule.spec.id, passages, clauses)
+    deciding = frozenset({0, *group_by_sentence(analysis, outcome.marks)})
+    actors: Actors = tuple(
+        (
+            kind,
+            tuple(
+                sorted(find_actors(actor_kinds[kind], analysis, evaluator.occurrences, deciding))
+            ),
+        )
+        for kind in rule.spec.actors
+    )
+    return RuleMatch(rule.spec.id, passages, clauses, rule.tier, actors)
 
 
-def compile_rule(spec: RuleSpec, lists: Mapping[str, Sequence[str]]) -> CompiledRule:
-    root = parse_query(spec.query, lists)
+def compile_rule(
+    spec: RuleSpec, lists: Mapping[str, Sequence[str]], tier: str = EVENT
+) -> CompiledRule:
+    query = spec.query if tier == EVENT else spec.related
+    assert query is not None
+    root = parse_query(query, lists)
     trigger = required_terms(root)
     assert trigger is not None  # parse_query rejects rules that require no term
     others = tuple({g for g, _ in required_groups(root)} - {trigger})
     has_filters = bool(spec.languages or spec.sources or spec.tags)
-    return CompiledRule(spec, root, trigger, others, has_filters)
+    return CompiledRule(spec, root, trigger, others, has_filters, tier)
 
 
 def compile_rules(
@@ -175,20 +227,32 @@ def compile_rules(
     lists: Mapping[str, Sequence[str]],
     *,
     lead_sentences: int = DEFAULT_LEAD_SENTENCES,
+    actor_kinds: Mapping[str, ActorKind] | None = None,
 ) -> RuleSet:
-    """Compile every rule; raise RuleSetError listing all the bad ones at once."""
+    """Compile every rule (and its related query); raise RuleSetError listing all the
+    bad ones at once."""
     compiled: list[CompiledRule] = []
     errors: list[tuple[str, QueryError]] = []
     seen: set[str] = set()
+    kinds = actor_kinds or {}
     for spec in rules:
         if spec.id in seen:
             errors.append((spec.id, QueryError(f"duplicate rule id {spec.id!r}", 0, spec.query)))
             continue
         seen.add(spec.id)
-        try:
-            compiled.append(compile_rule(spec, lists))
-        except QueryError as error:
-            errors.append((spec.id, error))
+        unknown = [k for k in spec.actors if k not in kinds]
+        if unknown:
+            known = ", ".join(sorted(kinds)) or "none defined"
+            message = f"unknown kind of actor {unknown[0]!r} (known: {known})"
+            errors.append((spec.id, QueryError(message, 0, spec.query)))
+            continue
+        for tier in (EVENT, RELATED) if spec.related else (EVENT,):
+            try:
+                compiled.append(compile_rule(spec, lists, tier))
+            except QueryError as error:
+                if tier == RELATED:
+                    error = QueryError(f"related: {error.message}", error.position, error.query)
+                errors.append((spec.id, error))
     if errors:
         raise RuleSetError(errors)
-    return RuleSet(compiled, lead_sentences)
+    return RuleSet(compiled, lead_sentences, kinds)

@@ -248,12 +248,18 @@ class Parser:
         return ListRef(token.start, token.end, token.text, name, terms)
 
     def list_entry(self, token: lx.Token, name: str, entry: str) -> Term:
-        body = entry.strip()
-        quoted = len(body) >= 2 and body[0] == body[-1] == '"'
-        term = make_term(body, body[1:-1] if quoted else body, token.start, token.end, quoted)
+        term = entry_term(entry, token.start, token.end)
         if isinstance(term, str):
             raise self.error(f"list @{name}, entry {entry!r}: {term}", token.start)
         return term
+
+
+def entry_term(entry: str, start: int = 0, end: int = 0) -> Term | str:
+    """The term of a list entry (``word``, ``"exact"``, ``prefix*``, ``a phrase``), or
+    the reason it is not one."""
+    body = entry.strip()
+    quoted = len(body) >= 2 and body[0] == body[-1] == '"'
+    return make_term(body, body[1:-1] if quoted else body, start, end, quoted)
 
 
 def check_rule_root(root: Node, query: str) -> None:

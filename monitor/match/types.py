@@ -20,6 +20,9 @@ class RuleSpec:
     languages: tuple[str, ...] = ()
     sources: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
+    # The topic around the event: articles it finds are shown in digests, never alerted.
+    related: str | None = None
+    actors: tuple[str, ...] = ()  # kinds of actor that identify the event (see actors.py)
 
 
 @dataclass(frozen=True)
@@ -73,27 +76,50 @@ class Passage:
         return cls(field=str(data["field"]), text=str(data["text"]), marks=marks)
 
 
+EVENT, RELATED = "event", "related"
+Actors = tuple[tuple[str, tuple[str, ...]], ...]  # (kind, sorted canonical names) per kind
+
+
 @dataclass(frozen=True)
 class RuleMatch:
-    """A rule that fired on a document: the best passages and the clauses that fired."""
+    """A rule that fired on a document: the best passages and the clauses that fired.
+
+    ``tier`` is ``event`` when the rule's query fired (an alert), ``related`` when only
+    its related query did (a line in the digest). ``actors`` are the names, per kind the
+    rule declares, found in the title and the deciding sentences.
+    """
 
     rule_id: str
     passages: tuple[Passage, ...]
     clauses: tuple[str, ...]
+    tier: str = EVENT
+    actors: Actors = ()
+
+    @property
+    def identifies_event(self) -> bool:
+        """Every kind of actor the rule declares was named: the event is known by them."""
+        return bool(self.actors) and all(names for _, names in self.actors)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "rule_id": self.rule_id,
             "passages": [p.to_dict() for p in self.passages],
             "clauses": list(self.clauses),
+            "tier": self.tier,
+            "actors": {kind: list(names) for kind, names in self.actors},
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RuleMatch:
+        actors = data.get("actors") or {}
         return cls(
             rule_id=str(data["rule_id"]),
             passages=tuple(Passage.from_dict(p) for p in data.get("passages", ())),
             clauses=tuple(str(c) for c in data.get("clauses", ())),
+            tier=str(data.get("tier", EVENT)),
+            actors=tuple(
+                (str(kind), tuple(str(n) for n in names)) for kind, names in actors.items()
+            ),
         )
 
 

@@ -1,0 +1,81 @@
+"""Event-level stories: the same rule about the same actors is the same event.
+
+Text similarity joins reprints and rewrites; it cannot join four outlets that tell
+the same decision in their own words ("cède aux sirènes de Microsoft", "opte pour
+Microsoft", "deux millions d'euros pour Microsoft Office"). They do share what the
+event is about: the rule that fired and the actors named where it fired (the public
+body and the vendor; the provider). An article whose match names every kind of actor
+its rule declares joins the story of an earlier match of that rule whose actors
+intersect its own, kind by kind, within the window.
+
+When several stories qualify, the earliest (then the lowest story id) wins, so the
+decision depends on what is in the index, never on the order of a dict.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from monitor.match.types import Actors
+
+EVENT_WINDOW = timedelta(days=10)
+
+
+@dataclass(frozen=True)
+class EventMention:
+    """A match that identified its event, as the index keeps it."""
+
+    rule_id: str
+    actors: Actors
+    published: datetime
+    story_id: int
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def same_actors(left: Actors, right: Actors) -> bool:
+    """Every kind present in both, with at least one name in common for each."""
+    theirs = dict(right)
+    if {kind for kind, _ in left} != set(theirs):
+        return False
+    return all(set(names) & set(theirs[kind]) for kind, names in left)
+
+
+class EventIndex:
+    """Matches of the last ``window`` that named their actors, by rule."""
+
+    def __init__(self, window: timedelta = EVENT_WINDOW) -> None:
+        self.window = window
+        self._by_rule: dict[str, list[EventMention]] = defaultdict(list)
+
+    def __len__(self) -> int:
+        return sum(len(mentions) for mentions in self._by_rule.values())
+
+    def add(self, mention: EventMention) -> None:
+        self._by_rule[mention.rule_id].append(mention)
+
+    def find(self, rule_id: str, actors: Actors, published: datetime) -> int | None:
+        """The story of the same event, or None."""
+        when = _aware(published)
+        found = [
+            m
+            for m in self._by_rule.get(rule_id, ())
+            if abs(_aware(m.published) - when) <= self.window and same_actors(actors, m.actors)
+        ]
+        if not found:
+            return None
+        return min(found, key=lambda m: (_aware(m.published), m.story_id)).story_id
+
+    def prune(self, now: datetime) -> None:
+        """Forget matches published before ``now - window``."""
+        cutoff = _aware(now) - self.window
+        for rule_id, mentions in list(self._by_rule.items()):
+            kept = [m for m in mentions if _aware(m.published) >= cutoff]
+            if kept:
+                self._by_rule[rule_id] = kept
+            else:
+                del self._by_rule[rule_id]

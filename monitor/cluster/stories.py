@@ -1,0 +1,61 @@
+"""Which story an article belongs to: the event it reports first, then its text.
+
+``Stories`` holds both indexes of the recent window. An article that fired a rule and
+named the rule's actors joins the story of the same event (``events``); otherwise its
+text decides (``index``: near-duplicates and rewrites); otherwise it starts a story.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from monitor.cluster.events import EVENT_WINDOW, EventIndex, EventMention
+from monitor.cluster.fingerprint import Fingerprint
+from monitor.cluster.index import StoryCandidate, StoryDecision, StoryIndex
+from monitor.match.types import Actors
+
+TEXT_WINDOW = timedelta(days=4)
+
+
+@dataclass(frozen=True)
+class Event:
+    """A rule that fired with every kind of actor it declares named."""
+
+    rule_id: str
+    actors: Actors
+
+
+class Stories:
+    def __init__(
+        self, text_window: timedelta = TEXT_WINDOW, event_window: timedelta = EVENT_WINDOW
+    ) -> None:
+        self.index = StoryIndex(window=text_window)
+        self.events = EventIndex(window=event_window)
+
+    def decide(
+        self, fp: Fingerprint, published: datetime, source_id: str, events: Sequence[Event]
+    ) -> StoryDecision:
+        """The story the article joins (None: a new one). Does not modify the indexes."""
+        for event in events:
+            story_id = self.events.find(event.rule_id, event.actors, published)
+            if story_id is not None:
+                names = "; ".join(f"{kind}: {', '.join(n)}" for kind, n in event.actors)
+                return StoryDecision(story_id, 1.0, f"same event for {event.rule_id} ({names})")
+        return self.index.decide(fp, published, source_id)
+
+    def add(self, candidate: StoryCandidate, events: Sequence[Event]) -> None:
+        self.index.add(candidate)
+        for event in events:
+            self.events.add(
+                EventMention(event.rule_id, event.actors, candidate.published, candidate.story_id)
+            )
+
+    def add_event(self, event: Event, published: datetime, story_id: int) -> None:
+        """An event of a story already in the text index (rebuilt at start-up)."""
+        self.events.add(EventMention(event.rule_id, event.actors, published, story_id))
+
+    def prune(self, now: datetime) -> None:
+        self.index.prune(now)
+        self.events.prune(now)

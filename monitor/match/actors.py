@@ -1,0 +1,139 @@
+"""Who an event is about: the actors named in the sentences that made a rule fire.
+
+Two articles that fire the same rule about the same actors (a public body and its
+vendor; a cloud provider) report the same event, however differently they are worded:
+that is how one event gives one alert. A kind of actor (``public_body``, ``provider``)
+is declared in the rule files with
+
+- ``names``: canonical names and the ways the press writes them
+  (``education = ["Éducation nationale", "Education ministry", "rue de Grenelle"]``);
+- ``heads``: generic words that introduce a body by its proper name
+  (``ministère`` in « le ministère de la Culture », ``CHRU`` in « le CHRU de Nancy »,
+  ``ministry`` in "the Culture ministry"): the capitalised words after the head (past
+  « de », « la », "of"…) or, failing that, just before it, are the actor.
+
+Actors are only looked for in the sentences given (the title and the sentences that
+decided the match), so a body named in passing elsewhere does not join two stories.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+
+from monitor.match.analysis import Analysis
+from monitor.match.evaluate import Span
+from monitor.match.nodes import Term, TermKey
+from monitor.match.query import entry_term
+from monitor.match.types import QueryError
+
+# Words between a head and its proper name: « ministère de la Culture », "Ministry of the
+# Interior", « CHU d'Angers ». Elisions are tokens of their own ("l", "d").
+CONNECTORS = frozenset({"de", "du", "des", "d", "l", "la", "le", "les", "of", "the"})
+# Capitalised words before a head that are not its name: "the French ministry".
+NOT_NAMES = frozenset(
+    {"french", "france", "france's", "the", "state", "public", "federal", "national", "le", "la"}
+)
+MAX_NAME_WORDS = 3
+MAX_CONNECTORS = 2
+
+
+@dataclass(frozen=True)
+class ActorKind:
+    name: str
+    aliases: tuple[tuple[str, Term], ...]  # (canonical name, a way of writing it)
+    heads: tuple[Term, ...]
+    canonical_of: Mapping[str, str]  # a folded alias or canonical name -> canonical name
+
+    def terms(self) -> Iterator[Term]:
+        yield from (term for _, term in self.aliases)
+        yield from self.heads
+
+
+def compile_actor_kind(
+    name: str, names: Mapping[str, Sequence[str]], heads: Sequence[str]
+) -> ActorKind:
+    """Raise QueryError naming the entry that is not a valid term."""
+    aliases: list[tuple[str, Term]] = []
+    canonical_of: dict[str, str] = {}
+    for canonical, written in names.items():
+        canonical_of[" ".join(_entry_term(name, canonical, canonical).tokens)] = canonical
+        for entry in written:
+            term = _entry_term(name, canonical, entry)
+            aliases.append((canonical, term))
+            canonical_of.setdefault(" ".join(term.tokens), canonical)
+    return ActorKind(
+        name, tuple(aliases), tuple(_entry_term(name, "heads", h) for h in heads), canonical_of
+    )
+
+
+def _entry_term(kind: str, where: str, entry: str) -> Term:
+    term = entry_term(entry)
+    if isinstance(term, str):
+        raise QueryError(f"actors {kind}.{where}, entry {entry!r}: {term}", 0, entry)
+    return term
+
+
+def find_actors(
+    kind: ActorKind,
+    analysis: Analysis,
+    occurrences: Mapping[TermKey, list[Span]],
+    sentences: frozenset[int],
+) -> frozenset[str]:
+    """The canonical names of ``kind`` found in ``sentences``."""
+    found: set[str] = set()
+    sent_of = analysis.sent_of
+    for canonical, term in kind.aliases:
+        if any(sent_of[s] in sentences for s, _ in occurrences.get(term.key, ())):
+            found.add(canonical)
+    for head in kind.heads:
+        for start, end in occurrences.get(head.key, ()):
+            if sent_of[start] in sentences:
+                proper = name_after(analysis, end) or name_before(analysis, start)
+                if proper:
+                    found.add(kind.canonical_of.get(proper, proper))
+    return frozenset(found)
+
+
+def _capitalised(analysis: Analysis, position: int) -> bool:
+    raw = analysis.raws[position]
+    return raw[:1].isupper() and analysis.surfaces[position] not in NOT_NAMES
+
+
+def name_after(analysis: Analysis, end: int) -> str:
+    """The proper name that follows a head ending at token ``end``, folded, or ""."""
+    sentence, count = analysis.sent_of[end - 1], len(analysis.surfaces)
+    position, skipped = end, 0
+    while (
+        position < count
+        and analysis.sent_of[position] == sentence
+        and analysis.surfaces[position] in CONNECTORS
+        and skipped < MAX_CONNECTORS
+    ):
+        position, skipped = position + 1, skipped + 1
+    words: list[str] = []
+    while (
+        position < count
+        and analysis.sent_of[position] == sentence
+        and len(words) < MAX_NAME_WORDS
+        and _capitalised(analysis, position)
+    ):
+        words.append(analysis.surfaces[position])
+        position += 1
+    return " ".join(words)
+
+
+def name_before(analysis: Analysis, start: int) -> str:
+    """The proper name just before a head ("the Culture ministry"), folded, or ""."""
+    sentence = analysis.sent_of[start]
+    position = start - 1
+    words: list[str] = []
+    while (
+        position >= 0
+        and analysis.sent_of[position] == sentence
+        and len(words) < MAX_NAME_WORDS
+        and _capitalised(analysis, position)
+    ):
+        words.insert(0, analysis.surfaces[position])
+        position -= 1
+    return " ".join(words)

@@ -1,0 +1,66 @@
+"""Event-level stories: same rule, same actors, within the window; in any order."""
+
+from datetime import UTC, datetime, timedelta
+from itertools import permutations
+
+from monitor.cluster import fingerprint
+from monitor.cluster.events import EventIndex, EventMention, same_actors
+from monitor.cluster.index import StoryCandidate
+from monitor.cluster.stories import Event, Stories
+
+DAY = datetime(2016, 11, 15, tzinfo=UTC)
+CULTURE = (("public_body", ("culture",)), ("vendor", ("microsoft",)))
+EDUCATION = (("public_body", ("education",)), ("vendor", ("microsoft",)))
+
+
+def test_actors_must_intersect_for_every_kind():
+    assert same_actors(CULTURE, (("public_body", ("culture", "rue de valois")), CULTURE[1]))
+    assert not same_actors(CULTURE, EDUCATION)
+    assert not same_actors(CULTURE, CULTURE[:1])
+
+
+def test_the_index_joins_the_same_event_within_the_window_only():
+    index = EventIndex(window=timedelta(days=10))
+    index.add(EventMention("ms", CULTURE, DAY, 7))
+    assert index.find("ms", CULTURE, DAY + timedelta(days=9)) == 7
+    assert index.find("ms", CULTURE, DAY + timedelta(days=11)) is None
+    assert index.find("other-rule", CULTURE, DAY) is None
+    assert index.find("ms", EDUCATION, DAY) is None
+    index.prune(DAY + timedelta(days=11))
+    assert len(index) == 0
+
+
+def test_the_earliest_story_wins_whatever_the_order_of_insertion():
+    for order in permutations([(DAY, 5), (DAY - timedelta(days=2), 9), (DAY, 3)]):
+        index = EventIndex()
+        for when, story in order:
+            index.add(EventMention("ms", CULTURE, when, story))
+        assert index.find("ms", CULTURE, DAY) == 9
+
+
+ARTICLES = {
+    "bfm": ("Le ministère de la Culture cède aux sirènes de Microsoft", CULTURE),
+    "silicon": ("Le ministère de la Culture opte (à son tour) pour Microsoft", CULTURE),
+    "next": ("Au ministère de la Culture, deux millions d'euros pour Microsoft Office", CULTURE),
+    "men": ("L'Éducation nationale prolonge son contrat Microsoft jusqu'en 2029", EDUCATION),
+}
+
+
+def group(order: list[str]) -> list[set[str]]:
+    """The stories formed when the articles arrive in ``order``."""
+    stories = Stories()
+    members: dict[int, set[str]] = {}
+    for number, name in enumerate(order, start=1):
+        title, actors = ARTICLES[name]
+        fp = fingerprint(title, title, "fr")
+        events = [Event("ms", actors)]
+        story = stories.decide(fp, DAY, name, events).story_id or number
+        stories.add(StoryCandidate(story, number, fp, DAY, name), events)
+        members.setdefault(story, set()).add(name)
+    return sorted(members.values(), key=sorted)
+
+
+def test_one_event_told_in_different_words_is_one_story_in_any_order():
+    expected = [{"bfm", "next", "silicon"}, {"men"}]
+    for order in permutations(ARTICLES):
+        assert group(list(order)) == expected
