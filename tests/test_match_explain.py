@@ -134,7 +134,7 @@ def test_the_one_line_reason_names_the_first_requirement_that_fails():
     doc = Document(title="Microsoft et l'État", text=NOT_MATCHING.text, lang="fr")
     assert ruleset.explain("ministry-microsoft", doc).reason == (
         "no single sentence holds it; closest, sentence 1 of the text: excluded by @counter:"
-        " found quitter"
+        " found: quitter"
     )
     missing = Document(title="L'État", text="Le ministère signe avec Microsoft.", lang="fr")
     assert ruleset.explain("ministry-microsoft", missing).reason == (

@@ -2,7 +2,7 @@
 
 import pytest
 
-from monitor.match import Document, RuleSpec, compile_rules
+from monitor.match import Document, RuleSetError, RuleSpec, compile_rules
 
 LISTS = {
     "us_hyperscalers": ["Microsoft", "Azure", "Office 365", "Microsoft 365", '"Teams"', "AWS"],
@@ -183,3 +183,30 @@ def test_match_returns_rules_in_rule_order_and_match_rules_a_subset():
     assert [m.rule_id for m in ruleset.match_rules(doc, ["d", "a"])] == ["a", "d"]
     with pytest.raises(KeyError):
         ruleset.match_rules(doc, ["nope"])
+
+
+def test_question_and_quote_look_at_the_shape_of_a_sentence():
+    ruleset = compile_rules(
+        [
+            RuleSpec("fact", "title:Microsoft AND NOT title:QUESTION"),
+            RuleSpec("said", "SENTENCE(Microsoft AND NOT QUOTE)"),
+        ],
+        {},
+    )
+    asked = Document(title="Le ministère renouvelle-t-il avec Microsoft ?", text="Rien.")
+    told = Document(title="Le ministère renouvelle avec Microsoft", text="Rien.")
+    assert [m.rule_id for m in ruleset.match(asked)] == ["said"]
+    assert [m.rule_id for m in ruleset.match(told)] == ["fact", "said"]
+    # A quotation opens with its mark; a question may end inside closing quotes.
+    quoted = Document(title="", text="« Microsoft a eu le marché », dit-il. Rien.")
+    assert [m.rule_id for m in ruleset.match(quoted)] == []
+    closing = Document(title="« Microsoft, vraiment ? »", text="Rien.")
+    assert ruleset.explain("fact", closing).reason == (
+        "excluded by title:QUESTION: the title is a question"
+    )
+
+
+def test_a_shape_alone_is_not_a_rule():
+    with pytest.raises(RuleSetError) as raised:
+        compile_rules([RuleSpec("r", "QUESTION")], {})
+    assert "only filters documents" in raised.value.errors[0][1].message

@@ -22,6 +22,9 @@ from monitor.match.normalize import (
 from monitor.match.types import Document
 
 DEFAULT_LEAD_SENTENCES = 3
+# What closes a quotation or a sentence after its last word, and what opens a quotation.
+_CLOSERS = ' \t\n\u00a0\u202f»”"’)]'
+_OPENERS = ("«", "“", '"', "„", "‘", "‹")
 
 
 class Analysis:
@@ -73,6 +76,14 @@ class Analysis:
     def sentence_text(self, index: int) -> str:
         sentence = self.sentences[index]
         return self.field_text(sentence.field)[sentence.char_start : sentence.char_end]
+
+    def has_shape(self, index: int, kind: str) -> bool:
+        """Sentence ``index`` is a question ("?" at its end, quotes aside) or a quotation
+        (it opens with a quotation mark)."""
+        text = self.sentence_text(index)
+        if kind == "question":
+            return text.rstrip(_CLOSERS).endswith("?")
+        return text.lstrip().startswith(_OPENERS)
 
     def token_chars(self, index: int) -> list[tuple[int, int]]:
         """Character spans, relative to the sentence text, of sentence ``index``'s tokens."""

@@ -24,6 +24,7 @@ from monitor.match.nodes import (
     Or,
     Scope,
     Sentence,
+    Shape,
     Term,
     TermKey,
 )
@@ -189,6 +190,8 @@ class Evaluator:
             return Outcome(len(hits) >= node.count, [m for h in hits for m in h.marks])
         if isinstance(node, Filter):
             return Outcome(self.filter_holds(node), [])
+        if isinstance(node, Shape):
+            return Outcome(bool(self.shaped_sentences(node, region)), [])
         raise TypeError(f"unexpected node {node!r}")
 
     def evaluate_and(self, node: And, region: Region) -> Outcome:
@@ -218,6 +221,12 @@ class Evaluator:
                 fired = True
                 marks.extend(outcome.marks)
         return Outcome(fired, marks)
+
+    def shaped_sentences(self, node: Shape, region: Region) -> list[int]:
+        """The sentences of ``region`` that are questions (or quotations)."""
+        analysis = self.analysis
+        sentences = range(len(analysis.sentences)) if region is None else sorted(region)
+        return [s for s in sentences if analysis.has_shape(s, node.kind)]
 
     def filter_holds(self, node: Filter) -> bool:
         doc = self.analysis.doc

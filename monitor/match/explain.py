@@ -25,6 +25,7 @@ from monitor.match.nodes import (
     Or,
     Scope,
     Sentence,
+    Shape,
     Term,
     children_of,
 )
@@ -119,7 +120,7 @@ def explain_rule(
 
 
 def is_leaf(node: Node) -> bool:
-    return isinstance(node, Term | ListRef | Filter)
+    return isinstance(node, Term | ListRef | Filter | Shape)
 
 
 def is_flat(node: Node) -> bool:
@@ -182,8 +183,11 @@ def explain_node(
 def node_note(evaluator: Evaluator, node: Node, region: Region, outcome: Outcome) -> str:
     """A short remark saying why a clause did or did not fire, where it helps."""
     if isinstance(node, Not):
-        found = found_words(evaluator, node.child, region)
-        return "absent" if outcome.ok else "found: " + (", ".join(found) or "yes")
+        return "absent" if outcome.ok else evidence(evaluator, node.child, region)
+    if isinstance(node, Shape):
+        found = evaluator.shaped_sentences(node, region)
+        what = "a question" if node.kind == "question" else "a quotation"
+        return f"{describe_sentence(found[0])} is {what}" if found else f"no {what}"
     if isinstance(node, Filter):
         doc = evaluator.analysis.doc
         value = doc.source_id if node.field == "source" else doc.lang
@@ -201,6 +205,17 @@ def node_note(evaluator: Evaluator, node: Node, region: Region, outcome: Outcome
         found = found_words(evaluator, node, region)
         return "found: " + ", ".join(found) if found else "not found"
     return ""
+
+
+def evidence(evaluator: Evaluator, node: Node, region: Region) -> str:
+    """What makes a clause hold, in a few words: the words found, or the shape."""
+    if isinstance(node, Scope):
+        return evidence(
+            evaluator, node.child, evaluator.narrow(region, evaluator.field_region(node.field))
+        )
+    if isinstance(node, Shape):
+        return node_note(evaluator, node, region, evaluator.evaluate(node, region))
+    return "found: " + (", ".join(found_words(evaluator, node, region)) or "yes")
 
 
 def found_words(evaluator: Evaluator, node: Node, region: Region) -> list[str]:
@@ -296,8 +311,9 @@ def why_not(evaluator: Evaluator, node: Node, region: Region) -> str:
         more = f" (and {len(node.children) - 3} more)" if len(node.children) > 3 else ""
         return "no alternative holds: " + "; ".join(f"({r})" for r in reasons) + more
     if isinstance(node, Not):
-        words = found_words(evaluator, node.child, region)
-        return f"excluded by {shorten(node.child.text, 40)}: found {', '.join(words)}"
+        return (
+            f"excluded by {shorten(node.child.text, 40)}: {evidence(evaluator, node.child, region)}"
+        )
     if isinstance(node, Scope):
         inner = evaluator.narrow(region, evaluator.field_region(node.field))
         return f"in the {node.field}, {why_not(evaluator, node.child, inner)}"
@@ -312,7 +328,7 @@ def why_not(evaluator: Evaluator, node: Node, region: Region) -> str:
         if sides:
             return why_not(evaluator, sides[0], region)
         return node_note(evaluator, node, region, FAILED_OUTCOME) + f": {shorten(node.text, 50)}"
-    if isinstance(node, AtLeast | Filter):
+    if isinstance(node, AtLeast | Filter | Shape):
         return f"{shorten(node.text, 40)}: {node_note(evaluator, node, region, FAILED_OUTCOME)}"
     return f"{shorten(node.text, 40)} not found"
 

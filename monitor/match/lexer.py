@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from monitor.match.nodes import FIELDS_META, FIELDS_TEXT
+from monitor.match.nodes import FIELDS_META, FIELDS_TEXT, SHAPES
 from monitor.match.types import QueryError
 
 # Token kinds.
@@ -21,10 +21,11 @@ NOT = "NOT"
 NEAR = "NEAR"
 ATLEAST = "ATLEAST"
 SENTENCE = "SENTENCE"
+SHAPE = "shape"
 EOF = "end of query"
 
 # Kinds that can start an operand (used for implicit AND and dangling operators).
-OPERAND_STARTS = frozenset({WORD, PHRASE, LIST, FIELD, LPAREN, NOT, ATLEAST, SENTENCE})
+OPERAND_STARTS = frozenset({WORD, PHRASE, LIST, FIELD, LPAREN, NOT, ATLEAST, SENTENCE, SHAPE})
 
 _WORD_RE = re.compile(r"[^\s()\"]+")
 _NEAR_RE = re.compile(r"(O?)NEAR(?:/(\d+))?$")
@@ -87,6 +88,8 @@ class Lexer:
         end = start + len(word)
         if word in (AND, OR, NOT, SENTENCE):
             self.tokens.append(Token(word, word, start, end))
+        elif word in SHAPES:
+            self.tokens.append(Token(SHAPE, word, start, end, SHAPES[word]))
         elif _NEAR_LIKE_RE.match(word):
             self._near(word, start, end)
         elif _ATLEAST_LIKE_RE.match(word):

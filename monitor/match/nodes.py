@@ -120,6 +120,18 @@ class Filter(Node):
     prefix: bool
 
 
+@dataclass(frozen=True, eq=False)
+class Shape(Node):
+    """``QUESTION`` or ``QUOTE``: a sentence of the region is a question (it ends with
+    "?") or a quotation (it opens with a quotation mark). Real press asks in headlines
+    and quotes people; neither is the journalist reporting a fact."""
+
+    kind: str  # "question" | "quote"
+
+
+SHAPES = {"QUESTION": "question", "QUOTE": "quote"}
+
+
 def is_positional(node: Node) -> bool:
     """True for nodes that match at positions (words, phrases, lists, NEAR, OR of them)."""
     if isinstance(node, Term | ListRef | Near):

@@ -25,6 +25,7 @@ from monitor.match.nodes import (
     Or,
     Scope,
     Sentence,
+    Shape,
     Term,
     is_positional,
 )
@@ -188,6 +189,9 @@ class Parser:
             return self.parse_group()
         if token.kind in (lx.SENTENCE, lx.ATLEAST):
             return self.parse_call(token)
+        if token.kind == lx.SHAPE:
+            self.advance()
+            return Shape(token.start, token.end, token.text, str(token.value))
         raise self.unexpected(token)
 
     def unexpected(self, token: lx.Token) -> QueryError:
@@ -274,7 +278,7 @@ def check_rule_root(root: Node, query: str) -> None:
     culprit = untriggered_branch(root)
     if culprit is None:
         return
-    if isinstance(culprit, Filter):
+    if isinstance(culprit, Filter | Shape):
         message = f"'{culprit.text}' only filters documents; combine it with a word or phrase"
     elif isinstance(culprit, Not):
         message = f"'{culprit.text}' lets the rule match documents without any of its words"

@@ -21,6 +21,7 @@ from monitor.match.nodes import (
     Or,
     Scope,
     Sentence,
+    Shape,
     Term,
     TermKey,
 )
@@ -79,7 +80,7 @@ def required_groups(node: Node) -> list[Trigger]:
         return required_groups(node.left) + required_groups(node.right)
     if isinstance(node, Scope | Sentence | AtLeast):
         return required_groups(node.child)
-    if isinstance(node, Not | Filter):
+    if isinstance(node, Not | Filter | Shape):
         return []
     raise TypeError(f"unexpected node {node!r}")
 
