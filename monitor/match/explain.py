@@ -185,9 +185,9 @@ def node_note(evaluator: Evaluator, node: Node, region: Region, outcome: Outcome
     if isinstance(node, Not):
         return "absent" if outcome.ok else evidence(evaluator, node.child, region)
     if isinstance(node, Shape):
-        found = evaluator.shaped_sentences(node, region)
+        shaped = evaluator.shaped_sentences(node, region)
         what = "a question" if node.kind == "question" else "a quotation"
-        return f"{describe_sentence(found[0])} is {what}" if found else f"no {what}"
+        return f"{describe_sentence(shaped[0])} is {what}" if shaped else f"no {what}"
     if isinstance(node, Filter):
         doc = evaluator.analysis.doc
         value = doc.source_id if node.field == "source" else doc.lang
