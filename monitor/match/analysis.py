@@ -8,6 +8,7 @@ only needed for passages, which few documents get, so they are computed on deman
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_left
 from itertools import accumulate
 from typing import cast
@@ -25,6 +26,7 @@ DEFAULT_LEAD_SENTENCES = 3
 # What closes a quotation or a sentence after its last word, and what opens a quotation.
 _CLOSERS = ' \t\n\u00a0\u202f»”"’)]'
 _OPENERS = ("«", "“", '"', "„", "‘", "‹")
+_INNER_END = re.compile(r"[.!?…]\s+\S")
 
 
 class Analysis:
@@ -82,7 +84,10 @@ class Analysis:
         (it opens with a quotation mark)."""
         text = self.sentence_text(index)
         if kind == "question":
-            return text.rstrip(_CLOSERS).endswith("?")
+            # A statement followed by a question ("X renews. Will it change?") is not
+            # a question headline: only a sentence asked as a whole is.
+            body = text.rstrip(_CLOSERS)
+            return body.endswith("?") and not _INNER_END.search(body[:-1])
         return text.lstrip().startswith(_OPENERS)
 
     def token_chars(self, index: int) -> list[tuple[int, int]]:
