@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 from itertools import permutations
 
 from monitor.cluster import fingerprint
-from monitor.cluster.events import EventIndex, EventMention, same_actors
+from monitor.cluster.events import EventIndex, EventMention, When, same_actors
 from monitor.cluster.index import StoryCandidate
 from monitor.cluster.stories import Event, Stories
 
@@ -19,23 +19,37 @@ def test_actors_must_intersect_for_every_kind():
     assert not same_actors(CULTURE, CULTURE[:1])
 
 
+def dated(day: datetime, seen: datetime = DAY) -> When:
+    return When(seen=seen, published=day)
+
+
 def test_the_index_joins_the_same_event_within_the_window_only():
     index = EventIndex(window=timedelta(days=10))
-    index.add(EventMention("ms", CULTURE, DAY, 7))
-    assert index.find("ms", CULTURE, DAY + timedelta(days=9)) == 7
-    assert index.find("ms", CULTURE, DAY + timedelta(days=11)) is None
-    assert index.find("other-rule", CULTURE, DAY) is None
-    assert index.find("ms", EDUCATION, DAY) is None
+    index.add(EventMention("ms", CULTURE, dated(DAY), 7))
+    assert index.find("ms", CULTURE, dated(DAY + timedelta(days=9))) == 7
+    assert index.find("ms", CULTURE, dated(DAY + timedelta(days=11))) is None
+    assert index.find("other-rule", CULTURE, dated(DAY)) is None
+    assert index.find("ms", EDUCATION, dated(DAY)) is None
     index.prune(DAY + timedelta(days=11))
     assert len(index) == 0
+
+
+def test_an_undated_article_is_placed_in_time_by_when_it_was_seen():
+    index = EventIndex(window=timedelta(days=10))
+    index.add(EventMention("ms", CULTURE, dated(DAY - timedelta(days=400), seen=DAY), 7))
+    # Both dated: the publication dates are a year apart, whenever they were read.
+    assert index.find("ms", CULTURE, dated(DAY, seen=DAY)) is None
+    # One undated: it came out when it was seen, the day the other was read too.
+    assert index.find("ms", CULTURE, When(seen=DAY + timedelta(days=1))) == 7
+    assert index.find("ms", CULTURE, When(seen=DAY + timedelta(days=12))) is None
 
 
 def test_the_earliest_story_wins_whatever_the_order_of_insertion():
     for order in permutations([(DAY, 5), (DAY - timedelta(days=2), 9), (DAY, 3)]):
         index = EventIndex()
         for when, story in order:
-            index.add(EventMention("ms", CULTURE, when, story))
-        assert index.find("ms", CULTURE, DAY) == 9
+            index.add(EventMention("ms", CULTURE, dated(when), story))
+        assert index.find("ms", CULTURE, dated(DAY)) == 9
 
 
 ARTICLES = {
@@ -54,8 +68,8 @@ def group(order: list[str]) -> list[set[str]]:
         title, actors = ARTICLES[name]
         fp = fingerprint(title, title, "fr")
         events = [Event("ms", actors)]
-        story = stories.decide(fp, DAY, name, events).story_id or number
-        stories.add(StoryCandidate(story, number, fp, DAY, name), events)
+        story = stories.decide(fp, dated(DAY), name, events).story_id or number
+        stories.add(StoryCandidate(story, number, fp, DAY, name), dated(DAY), events)
         members.setdefault(story, set()).add(name)
     return sorted(members.values(), key=sorted)
 

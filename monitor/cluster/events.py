@@ -18,9 +18,29 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from monitor.match.actors import names_meet
 from monitor.match.types import Actors
 
 EVENT_WINDOW = timedelta(days=10)
+
+
+@dataclass(frozen=True)
+class When:
+    """When an article came out: when it was first seen, and its publication date if any."""
+
+    seen: datetime
+    published: datetime | None = None
+
+    def apart(self, other: When) -> timedelta:
+        """Between publication dates when both are known; else between first sightings,
+        the best guess for an undated article (it is seen when it comes out)."""
+        if self.published is not None and other.published is not None:
+            return abs(_aware(self.published) - _aware(other.published))
+        return abs(_aware(self.seen) - _aware(other.seen))
+
+    @property
+    def order(self) -> datetime:
+        return _aware(self.published or self.seen)
 
 
 @dataclass(frozen=True)
@@ -29,7 +49,7 @@ class EventMention:
 
     rule_id: str
     actors: Actors
-    published: datetime
+    when: When
     story_id: int
 
 
@@ -38,11 +58,11 @@ def _aware(moment: datetime) -> datetime:
 
 
 def same_actors(left: Actors, right: Actors) -> bool:
-    """Every kind present in both, with at least one name in common for each."""
+    """Every kind present in both, with names that meet for each (see ``names_meet``)."""
     theirs = dict(right)
     if {kind for kind, _ in left} != set(theirs):
         return False
-    return all(set(names) & set(theirs[kind]) for kind, names in left)
+    return all(names_meet(names, theirs[kind]) for kind, names in left)
 
 
 class EventIndex:
@@ -58,23 +78,23 @@ class EventIndex:
     def add(self, mention: EventMention) -> None:
         self._by_rule[mention.rule_id].append(mention)
 
-    def find(self, rule_id: str, actors: Actors, published: datetime) -> int | None:
+    def find(self, rule_id: str, actors: Actors, when: When) -> int | None:
         """The story of the same event, or None."""
-        when = _aware(published)
         found = [
             m
             for m in self._by_rule.get(rule_id, ())
-            if abs(_aware(m.published) - when) <= self.window and same_actors(actors, m.actors)
+            if m.when.apart(when) <= self.window and same_actors(actors, m.actors)
         ]
         if not found:
             return None
-        return min(found, key=lambda m: (_aware(m.published), m.story_id)).story_id
+        return min(found, key=lambda m: (m.when.order, m.story_id)).story_id
 
     def prune(self, now: datetime) -> None:
-        """Forget matches published before ``now - window``."""
+        """Forget matches first seen before ``now - window``: what comes out from now on
+        is too late to join them."""
         cutoff = _aware(now) - self.window
         for rule_id, mentions in list(self._by_rule.items()):
-            kept = [m for m in mentions if _aware(m.published) >= cutoff]
+            kept = [m for m in mentions if _aware(m.when.seen) >= cutoff]
             if kept:
                 self._by_rule[rule_id] = kept
             else:

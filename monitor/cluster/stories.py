@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from monitor.cluster.events import EVENT_WINDOW, EventIndex, EventMention
+from monitor.cluster.events import EVENT_WINDOW, EventIndex, EventMention, When
 from monitor.cluster.fingerprint import Fingerprint
 from monitor.cluster.index import StoryCandidate, StoryDecision, StoryIndex
 from monitor.match.types import Actors
@@ -35,26 +35,24 @@ class Stories:
         self.events = EventIndex(window=event_window)
 
     def decide(
-        self, fp: Fingerprint, published: datetime, source_id: str, events: Sequence[Event]
+        self, fp: Fingerprint, when: When, source_id: str, events: Sequence[Event]
     ) -> StoryDecision:
         """The story the article joins (None: a new one). Does not modify the indexes."""
         for event in events:
-            story_id = self.events.find(event.rule_id, event.actors, published)
+            story_id = self.events.find(event.rule_id, event.actors, when)
             if story_id is not None:
                 names = "; ".join(f"{kind}: {', '.join(n)}" for kind, n in event.actors)
                 return StoryDecision(story_id, 1.0, f"same event for {event.rule_id} ({names})")
-        return self.index.decide(fp, published, source_id)
+        return self.index.decide(fp, when.order, source_id)
 
-    def add(self, candidate: StoryCandidate, events: Sequence[Event]) -> None:
+    def add(self, candidate: StoryCandidate, when: When, events: Sequence[Event]) -> None:
         self.index.add(candidate)
         for event in events:
-            self.events.add(
-                EventMention(event.rule_id, event.actors, candidate.published, candidate.story_id)
-            )
+            self.add_event(event, when, candidate.story_id)
 
-    def add_event(self, event: Event, published: datetime, story_id: int) -> None:
-        """An event of a story already in the text index (rebuilt at start-up)."""
-        self.events.add(EventMention(event.rule_id, event.actors, published, story_id))
+    def add_event(self, event: Event, when: When, story_id: int) -> None:
+        """An event of a story (also used to rebuild the index at start-up)."""
+        self.events.add(EventMention(event.rule_id, event.actors, when, story_id))
 
     def prune(self, now: datetime) -> None:
         self.index.prune(now)

@@ -9,9 +9,10 @@ then the text), oldest article first.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import UTC, date, datetime, time
+from datetime import UTC, datetime, time
 
 from monitor.cluster import StoryCandidate, fingerprint
+from monitor.cluster.events import When
 from monitor.cluster.stories import Event, Stories
 from monitor.config import Config
 from monitor.labels.files import LabeledArticle
@@ -20,7 +21,9 @@ from monitor.match import Document, RuleMatch
 from monitor.match.types import EVENT, RELATED
 
 LanguageOf = Callable[[str], str | None]
-UNDATED = date(2000, 1, 1)  # undated labeled articles are taken as published together
+# Labeled articles are read together, as a first pass over feeds would see them: an
+# undated one is placed in time by that sighting only.
+SEEN = datetime(2100, 1, 1, tzinfo=UTC)
 
 
 def label_keys(config: Config, rule_id: str) -> tuple[str, ...]:
@@ -81,13 +84,16 @@ def group_stories(
     """The stories the pipeline would make of ``fired``, oldest first (ids per story)."""
     stories = Stories()
     members: dict[int, list[str]] = {}
-    ordered = sorted(fired, key=lambda a: (a.published or UNDATED, a.id))
+    ordered = sorted(fired, key=lambda a: (a.published or SEEN.date(), a.id))
     for number, article in enumerate(ordered, start=1):
         match, document = matches[article.id], documents[article.id]
-        published = datetime.combine(article.published or UNDATED, time(12), UTC)
+        published = (
+            datetime.combine(article.published, time(12), UTC) if article.published else None
+        )
+        when = When(SEEN, published)
         events = [Event(match.rule_id, match.actors)] if match and match.identifies_event else []
         fp = fingerprint(document.title, document.text, document.lang)
-        story = stories.decide(fp, published, "labeled", events).story_id or number
-        stories.add(StoryCandidate(story, number, fp, published, "labeled"), events)
+        story = stories.decide(fp, when, "labeled", events).story_id or number
+        stories.add(StoryCandidate(story, number, fp, when.order, "labeled"), when, events)
         members.setdefault(story, []).append(article.id)
     return list(members.values())

@@ -45,15 +45,11 @@ def error_lines(score: RuleScore) -> list[str]:
 def story_lines(score: RuleScore) -> list[str]:
     lines = []
     for story in score.stories:
-        expected = 1 if story.positives else 0
-        ok = (
-            "ok "
-            if story.alerts == expected or (not story.positives and not story.fired)
-            else "BAD"
-        )
+        joined = f"; joined with {', '.join(story.joined)}" if story.joined else ""
         lines.append(
-            f"  {ok} {story.key}: {story.articles} articles, {story.positives} labeled as the "
-            f"event, {story.fired} fired, {story.alerts} alert{'s' if story.alerts != 1 else ''}"
+            f"  {'ok ' if story.ok else 'BAD'} {story.key}: {story.articles} articles, "
+            f"{story.positives} labeled as the event, {story.fired} fired, "
+            f"{story.alerts} alert{'s' if story.alerts != 1 else ''}{joined}"
         )
     return lines
 

@@ -47,6 +47,11 @@ class StoryScore:
     positives: int  # articles labeled as the rule's event (borderline included)
     fired: int
     alerts: int  # stories formed by the fired articles: 1 is right for a positive story
+    joined: tuple[str, ...] = ()  # other articles whose story took this one's in
+
+    @property
+    def ok(self) -> bool:
+        return self.alerts == (1 if self.positives else 0) and not self.joined
 
 
 @dataclass(frozen=True)
@@ -127,6 +132,11 @@ def score_rule(
 
 
 def _stories(cases: Sequence[Case], group: Grouper) -> tuple[StoryScore, ...]:
+    """Group every fired article at once, as the pipeline would see them, then count per
+    labeled story the stories its articles ended in, and the strangers they met there."""
+    fired = [c.article for c in cases if c.verdict.fired]
+    story_of = {a.id: a.story for a in fired}
+    group_of = {ident: number for number, ids in enumerate(group(fired)) for ident in ids}
     by_story: dict[str, list[Case]] = defaultdict(list)
     for case in cases:
         if case.article.story:
@@ -136,14 +146,20 @@ def _stories(cases: Sequence[Case], group: Grouper) -> tuple[StoryScore, ...]:
         members = by_story[key]
         if len(members) < 2:
             continue
-        fired = [c.article for c in members if c.verdict.fired]
+        groups = {group_of[c.article.id] for c in members if c.verdict.fired}
+        strangers = sorted(
+            ident
+            for ident, number in group_of.items()
+            if number in groups and story_of[ident] != key
+        )
         scores.append(
             StoryScore(
                 key=key,
                 articles=len(members),
                 positives=sum(c.expected for c in members),
-                fired=len(fired),
-                alerts=len(group(fired)) if fired else 0,
+                fired=sum(c.verdict.fired for c in members),
+                alerts=len(groups),
+                joined=tuple(strangers),
             )
         )
     return tuple(scores)

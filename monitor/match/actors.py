@@ -13,12 +13,14 @@ is declared in the rule files with
   « de », « la », "of"…) or, failing that, just before it, are the actor.
 
 Actors are only looked for in the sentences given (the title and the sentences that
-decided the match), so a body named in passing elsewhere does not join two stories.
+decided the match), so a body named in passing elsewhere does not join two stories. Two
+names meet when the words of one are all in the other: « Lyon 1 » and « Claude Bernard
+Lyon 1 », "Nancy" and « CHRU de Nancy ».
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from monitor.match.analysis import Analysis
@@ -96,8 +98,10 @@ def find_actors(
 
 
 def _capitalised(analysis: Analysis, position: int) -> bool:
+    """A word of a proper name: capitalised, not an elided article (« L'Université »)."""
     raw = analysis.raws[position]
-    return raw[:1].isupper() and analysis.surfaces[position] not in NOT_NAMES
+    surface = analysis.surfaces[position]
+    return raw[:1].isupper() and surface not in NOT_NAMES and surface not in CONNECTORS
 
 
 def name_after(analysis: Analysis, end: int) -> str:
@@ -137,3 +141,13 @@ def name_before(analysis: Analysis, start: int) -> str:
         words.insert(0, analysis.surfaces[position])
         position -= 1
     return " ".join(words)
+
+
+def names_meet(left: Iterable[str], right: Iterable[str]) -> bool:
+    """One name of ``left`` and one of ``right`` have all the words of one in the other."""
+    theirs = [frozenset(name.split()) for name in right]
+    for name in left:
+        words = frozenset(name.split())
+        if any(words <= other or other <= words for other in theirs):
+            return True
+    return False

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from monitor.match.actors import ActorKind, find_actors
 from monitor.match.analysis import DEFAULT_LEAD_SENTENCES, Analysis
-from monitor.match.evaluate import Evaluator, language_matches
+from monitor.match.evaluate import Evaluator, Span, language_matches
 from monitor.match.explain import Explanation, explain_rule
 from monitor.match.lemmas import lemma_keys
 from monitor.match.nodes import Node, TermKey, iter_terms
@@ -196,17 +196,24 @@ def evaluate_rule(
     analysis = evaluator.analysis
     passages = build_passages(analysis, outcome.marks)
     clauses = tuple(dict.fromkeys(evaluator.fired_clauses(rule.root)))
-    deciding = frozenset({0, *group_by_sentence(analysis, outcome.marks)})
+    deciding = frozenset(group_by_sentence(analysis, outcome.marks)) - {0}
     actors: Actors = tuple(
-        (
-            kind,
-            tuple(
-                sorted(find_actors(actor_kinds[kind], analysis, evaluator.occurrences, deciding))
-            ),
-        )
+        (kind, event_actors(actor_kinds[kind], analysis, evaluator.occurrences, deciding))
         for kind in rule.spec.actors
     )
     return RuleMatch(rule.spec.id, passages, clauses, rule.tier, actors)
+
+
+def event_actors(
+    kind: ActorKind,
+    analysis: Analysis,
+    occurrences: Mapping[TermKey, list[Span]],
+    deciding: frozenset[int],
+) -> tuple[str, ...]:
+    """The names of ``kind`` in the title, where news names its actors; when the title
+    names none, in the sentences that decided the match."""
+    found = find_actors(kind, analysis, occurrences, frozenset({0}))
+    return tuple(sorted(found or find_actors(kind, analysis, occurrences, deciding)))
 
 
 def compile_rule(
