@@ -46,6 +46,7 @@ from monitor.extract.pages import ArticleReader, PageProblem
 from monitor.fetch import FEED_ACCEPT, PAGE_ACCEPT, HttpClient
 from monitor.fetch.client import SITEMAP_ACCEPT
 from monitor.match import Document
+from monitor.match.types import EVENT
 from monitor.parse import parse_feed
 from monitor.parse.feed import finish
 from monitor.parse.identity import content_hash, digest, is_http
@@ -416,7 +417,8 @@ class Pipeline:
         hits = []
         for match in self.config.ruleset.match(document):
             rule = self.config.rule(match.rule_id)
-            hits.append(RuleHit(match.rule_id, match.to_dict(), self.config.channels_for(rule)))
+            channels = self.config.channels_for(rule) if match.tier == EVENT else ()
+            hits.append(RuleHit(match.rule_id, match.to_dict(), channels, match.tier))
         return tuple(hits)
 
     # -- health ---------------------------------------------------------------------------

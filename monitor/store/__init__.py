@@ -14,7 +14,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from monitor.config.sources import SourceConfig
-from monitor.store import articles, digests, outbox, retention, sources
+from monitor.store import articles, digests, feedback, outbox, retention, sources
 from monitor.store.db import create_engine, display_url
 from monitor.store.migrate import upgrade, upgrade_async
 from monitor.store.views import (
@@ -26,6 +26,7 @@ from monitor.store.views import (
     DigestRun,
     FailedDelivery,
     FailingSource,
+    FeedbackRecord,
     KnownArticle,
     PendingDelivery,
     PruneResult,
@@ -44,6 +45,7 @@ __all__ = [
     "DigestRun",
     "FailedDelivery",
     "FailingSource",
+    "FeedbackRecord",
     "KnownArticle",
     "PendingDelivery",
     "PruneResult",
@@ -150,6 +152,33 @@ class Store:
 
     async def stored_matches(self, since: datetime | None) -> dict[int, set[str]]:
         return await self._run(articles.stored_matches, since)
+
+    # feedback
+    async def judge_alert(
+        self, alert_id: int, verdict: str, note: str | None, now: datetime
+    ) -> FeedbackRecord:
+        return await self._run(feedback.judge_alert, alert_id, verdict, note, now)
+
+    async def stored_article(
+        self, canonical_url: str
+    ) -> tuple[str, str, str | None, datetime | None] | None:
+        return await self._run(feedback.stored_article, canonical_url)
+
+    async def add_missed(
+        self,
+        rule_id: str,
+        url: str,
+        article: tuple[str, str, str | None, datetime | None],
+        note: str | None,
+        now: datetime,
+    ) -> FeedbackRecord:
+        return await self._run(feedback.add_missed, rule_id, url, article, note, now)
+
+    async def feedback(self, rule_ids: Sequence[str] | None = None) -> list[FeedbackRecord]:
+        return await self._run(feedback.feedback, rule_ids)
+
+    async def wrong_counts(self, since: datetime) -> dict[str, int]:
+        return await self._run(feedback.wrong_counts, since)
 
     # retention
     async def prune_texts(self, before: datetime, *, dry_run: bool = False) -> PruneResult:

@@ -13,7 +13,14 @@ from monitor.records import Article
 from monitor.store.outbox import enqueue
 from monitor.store.retention import is_pruned
 from monitor.store.tables import AlertRow, ArticleRow, MatchRow, SightingRow, SourceRow, StoryRow
-from monitor.store.views import ArticleWrite, KnownArticle, RuleHit, StoredArticle, WriteOutcome
+from monitor.store.views import (
+    EVENT,
+    ArticleWrite,
+    KnownArticle,
+    RuleHit,
+    StoredArticle,
+    WriteOutcome,
+)
 
 
 async def seen_entries(
@@ -40,9 +47,18 @@ async def known_article(session: AsyncSession, canonical_url: str) -> KnownArtic
     row = await session.scalar(select(ArticleRow).where(ArticleRow.canonical_url == canonical_url))
     if row is None:
         return None
-    rules = await session.scalars(select(MatchRow.rule_id).where(MatchRow.article_id == row.id))
+    tiers = (
+        await session.execute(
+            select(MatchRow.rule_id, MatchRow.tier).where(MatchRow.article_id == row.id)
+        )
+    ).all()
     return KnownArticle(
-        row.id, row.source_id, row.story_id, row.content_hash, frozenset(rules.all())
+        row.id,
+        row.source_id,
+        row.story_id,
+        row.content_hash,
+        frozenset(rule for rule, tier in tiers if tier == EVENT),
+        frozenset(rule for rule, tier in tiers if tier != EVENT),
     )
 
 
@@ -81,18 +97,18 @@ async def write_article(session: AsyncSession, write: ArticleWrite, *, domain: s
         session, write.article.source_id, write.entry_key, write.item_hash, row.id, write.seen_at
     )
     already = write.existing.rules if write.existing else frozenset()
-    new_hits = [hit for hit in write.hits if hit.rule_id not in already]
+    related = write.existing.related if write.existing else frozenset()
+    new_hits = [
+        hit
+        for hit in write.hits
+        if hit.rule_id not in already and (hit.rule_id not in related or hit.tier == EVENT)
+    ]
     alerts: list[int] = []
     deliveries = 0
     for hit in new_hits:
-        match = MatchRow(
-            article_id=row.id,
-            rule_id=hit.rule_id,
-            matched_at=write.seen_at,
-            details=json.dumps(hit.details, ensure_ascii=False),
-        )
-        session.add(match)
-        await session.flush()
+        match = await _save_match(session, row.id, hit, write.seen_at, hit.rule_id in related)
+        if hit.tier != EVENT:
+            continue  # related coverage: in the digest, never an alert
         alert_id = await _raise_alert(session, story_id, hit, match.id, write.seen_at)
         if alert_id is not None:
             alerts.append(alert_id)
@@ -113,6 +129,27 @@ async def write_article(session: AsyncSession, write: ArticleWrite, *, domain: s
         tuple(alerts),
         deliveries,
     )
+
+
+async def _save_match(
+    session: AsyncSession, article_id: int, hit: RuleHit, now: datetime, replace: bool
+) -> MatchRow:
+    """A new match, or (``replace``) the related match of an article whose updated text
+    now fires the rule's query."""
+    details = json.dumps(hit.details, ensure_ascii=False)
+    match = None
+    if replace:
+        match = await session.scalar(
+            select(MatchRow).where(
+                MatchRow.article_id == article_id, MatchRow.rule_id == hit.rule_id
+            )
+        )
+    if match is None:
+        match = MatchRow(article_id=article_id, rule_id=hit.rule_id)
+        session.add(match)
+    match.matched_at, match.details, match.tier = now, details, hit.tier
+    await session.flush()
+    return match
 
 
 async def _upsert_article(session: AsyncSession, write: ArticleWrite) -> ArticleRow:

@@ -142,6 +142,9 @@ class MatchRow(Base):
     rule_id: Mapped[str] = mapped_column(String(64), index=True)
     matched_at: Mapped[datetime] = mapped_column(index=True)
     details: Mapped[str] = mapped_column(Text)
+    # "event": the rule's query fired (an alert); "related": only its related query did
+    # (a line in the digest's related coverage, never an alert).
+    tier: Mapped[str] = mapped_column(String(16), default="event", server_default="event")
 
 
 class AlertRow(Base):
@@ -197,6 +200,27 @@ class AttemptRow(Base):
     attempted_at: Mapped[datetime]
     ok: Mapped[bool] = mapped_column(Boolean)
     error: Mapped[str | None] = mapped_column(Text)
+
+
+class FeedbackRow(Base):
+    """A recipient's verdict: an alert was right or wrong, or a rule missed an article.
+
+    The article's title and text are copied at the time of the verdict, so that the
+    verdict stays usable as labeled data after retention blanks old texts.
+    """
+
+    __tablename__ = "feedback"
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    created_at: Mapped[datetime] = mapped_column(index=True)
+    rule_id: Mapped[str] = mapped_column(String(64), index=True)
+    verdict: Mapped[str] = mapped_column(String(8))  # right | wrong | missed
+    alert_id: Mapped[int | None] = mapped_column(ForeignKey("alerts.id"), index=True)
+    url: Mapped[str] = mapped_column(Text)
+    title: Mapped[str] = mapped_column(Text, default="")
+    text: Mapped[str] = mapped_column(Text, default="")
+    lang: Mapped[str | None] = mapped_column(String(16))
+    published_at: Mapped[datetime | None]
+    note: Mapped[str | None] = mapped_column(Text)
 
 
 metadata = Base.metadata

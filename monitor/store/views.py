@@ -37,7 +37,11 @@ class KnownArticle:
     source_id: str
     story_id: int | None
     content_hash: str
-    rules: frozenset[str]  # rules that already matched it
+    rules: frozenset[str]  # rules whose query already fired on it (they alerted)
+    related: frozenset[str] = frozenset()  # rules only its related query matched so far
+
+
+EVENT = "event"  # a match's tier: the rule's query fired (the other tier is "related")
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,24 @@ class RuleHit:
     rule_id: str
     details: dict[str, Any]  # RuleMatch.to_dict()
     channels: tuple[str, ...]  # immediate channels; empty when digest-only
+    tier: str = EVENT  # "related": shown in digests, never alerted
+
+
+@dataclass(frozen=True)
+class FeedbackRecord:
+    """A recipient's verdict, with the article it is about as it was then."""
+
+    id: int
+    created_at: datetime
+    rule_id: str
+    verdict: str  # right | wrong | missed
+    alert_id: int | None
+    url: str
+    title: str
+    text: str
+    lang: str | None
+    published_at: datetime | None
+    note: str | None
 
 
 @dataclass(frozen=True)
