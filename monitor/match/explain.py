@@ -12,8 +12,10 @@ from dataclasses import dataclass
 
 from monitor.match.evaluate import Evaluator, Outcome, Region
 from monitor.match.nodes import (
+    FIELDS_TEXT,
     And,
     AtLeast,
+    Compare,
     Filter,
     ListRef,
     Near,
@@ -123,7 +125,19 @@ def node_note(
         doc = evaluator.analysis.doc
         value = doc.source_id if node.field == "source" else doc.lang
         return f"document {node.field} is {value!r}"
+    if isinstance(node, Compare):
+        return compare_note(node, evaluator.analysis.doc.fields.get(node.field))
+    if isinstance(node, Scope) and node.field not in FIELDS_TEXT:
+        absent = node.field not in evaluator.analysis.field_regions
+        return f"the document has no {node.field}" if absent else ""
     return ""
+
+
+def compare_note(node: Compare, value: object) -> str:
+    if not isinstance(value, float):
+        return f"the document has no number in {node.field}"
+    shown = f"{value:.0f}" if value.is_integer() else f"{value}"
+    return f"{node.field} is {shown}"
 
 
 def _parts_holding(evaluator: Evaluator, node: Sentence, sentence: int) -> int:
