@@ -214,3 +214,52 @@ url = "https://example.org/x"
 """
     (found,) = problems(tmp_path, sources)
     assert found.endswith(expected), found
+
+
+def test_rule_examples_take_structured_fields(tmp_path: Path) -> None:
+    from monitor.config import example_document
+
+    write(tmp_path / "sources.toml", JSON_SOURCE)
+    write(
+        tmp_path / "alerts" / "rules.toml",
+        """
+        [[rule]]
+        id = "r"
+        title = "R"
+        query = 'awardee:Oracle AND amount >= 1000000'
+        should_match = [{ title = "t", fields = { awardee = ["ORACLE FR", "X"], amount = 1.3e6 } }]
+        should_not_match = [{ title = "t", fields = { awardee = "ORACLE FRANCE", amount = 9e5 } }]
+        """,
+    )
+    rule = load_config(tmp_path, {}).rule("r")
+    match, no_match = (example_document(e) for e in (*rule.should_match, *rule.should_not_match))
+    assert dict(match.fields) == {"awardee": ("ORACLE FR", "X"), "amount": 1_300_000.0}
+    assert no_match.fields["amount"] == 900_000.0
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ('{ Awardee = "x" }', "invalid field name 'Awardee'"),
+        ("{ awardee = true }", "field 'awardee': expected a text, a number or a list of texts"),
+    ],
+)
+def test_bad_example_fields_are_reported_at_the_rule(
+    tmp_path: Path, fields: str, message: str
+) -> None:
+    write(tmp_path / "sources.toml", JSON_SOURCE)
+    write(
+        tmp_path / "alerts" / "rules.toml",
+        f"""
+        [[rule]]
+        id = "r"
+        title = "R"
+        query = 'awardee:Oracle'
+        should_match = [{{ title = "t", fields = {fields} }}]
+        """,
+    )
+    with pytest.raises(ConfigError) as error:
+        load_config(tmp_path, {})
+    (problem,) = error.value.problems
+    assert str(problem).startswith("alerts/rules.toml:5: [rule.0.should_match.0.table.fields]")
+    assert message in str(problem)

@@ -199,11 +199,7 @@ def check_mapping(mapping: RecordMapping) -> RecordMapping:
     """Field names a rule can scope to, and a link template that makes links."""
     names = [*mapping.fields, *mapping.numbers]
     for name in names:
-        if not _FIELD.match(name) or name in FIELDS_TEXT + FIELDS_META:
-            raise ValueError(
-                f"mapping: invalid field name {name!r}: lowercase letters, digits and _, "
-                f"not one of {', '.join(FIELDS_TEXT + FIELDS_META)}"
-            )
+        check_field_name(name, "mapping: ")
     if len(set(names)) < len(names):
         raise ValueError("mapping: a name is both in 'fields' and in 'numbers'")
     for name in mapping.require:
@@ -212,6 +208,16 @@ def check_mapping(mapping: RecordMapping) -> RecordMapping:
     if mapping.link_template is not None:
         check_http_url(check_template(mapping.link_template, "id", "mapping: link_template"))
     return mapping
+
+
+def check_field_name(name: str, where: str = "") -> str:
+    """A structured field's name, as rules write it after ``field:`` (or ``awardee:``)."""
+    if not _FIELD.match(name) or name in FIELDS_TEXT + FIELDS_META:
+        raise ValueError(
+            f"{where}invalid field name {name!r}: lowercase letters, digits and _, "
+            f"not one of {', '.join(FIELDS_TEXT + FIELDS_META)}"
+        )
+    return name
 
 
 def check_template(template: str, name: str, what: str) -> str:

@@ -89,7 +89,9 @@ def _split_table_and_key(text: str, loc: Sequence[str | int]) -> tuple[list[str 
     parts = list(loc)
     for cut in range(len(parts), 0, -1):
         candidate = parts[:cut]
-        if isinstance(candidate[-1], int) or _table_span(text, candidate)[0] is not None:
+        # An index ends a table only when it numbers an array of tables ([[rule]]), not
+        # an inline array (should_match = [...]): then the key is the array's.
+        if _table_span(text, candidate)[0] is not None:
             rest = parts[cut:]
             key = next((p for p in rest if isinstance(p, str)), None)
             return candidate, key
