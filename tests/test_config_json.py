@@ -144,6 +144,11 @@ def test_the_shipped_examples_load_and_are_disabled() -> None:
             "lang",
         ),
         (
+            ('buyer = "buyer.name"', 'buyer = "buyer..name"'),
+            "sources.toml:16: [source.1.mapping] source 'api': mapping: invalid path "
+            "'buyer..name': keys joined by dots, at most 16",
+        ),
+        (
             ('empty = ["n/a"]', 'require = { cpv = ["48"] }'),
             "sources.toml:16: [source.1.mapping] source 'api': mapping: 'require' names "
             "'cpv', which is not in 'fields'",

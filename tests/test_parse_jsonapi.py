@@ -345,3 +345,8 @@ def test_paths_walk_lists_and_read_json_held_in_strings():
     assert values_at(record, "j.k.l", embedded) == ["x"]
     assert values_at(record, "s.k", embedded) == []
     assert values_at(record, "j", embedded) == ['{"k": {"l": "x"}}']  # a leaf stays a string
+    deep: object = "x"
+    for _ in range(17):
+        deep = {"a": deep}
+    assert values_at(deep, ".".join(["a"] * 16), embedded) == [{"a": "x"}]
+    assert values_at(deep, ".".join(["a"] * 17), embedded) == []  # over 16 keys: not followed

@@ -16,7 +16,7 @@ from monitor.config.units import Duration, Size
 from monitor.config.validation import Strict, validate
 from monitor.errors import ConfigProblem
 from monitor.match.nodes import FIELDS_META, FIELDS_TEXT
-from monitor.parse.jsonapi import CursorSpec, Paging, RecordMapping
+from monitor.parse.jsonapi import MAX_STEPS, CursorSpec, Paging, RecordMapping
 
 SourceKind = Literal["feed", "page", "sitemap", "watch", "json", "boamp", "decp"]
 JSON_KINDS = frozenset({"json", *PRESETS})
@@ -200,6 +200,11 @@ def check_mapping(mapping: RecordMapping) -> RecordMapping:
     names = [*mapping.fields, *mapping.numbers]
     for name in names:
         check_field_name(name, "mapping: ")
+    for path in mapping_paths(mapping):
+        if not all(path.split(".")) or path.count(".") >= MAX_STEPS:
+            raise ValueError(
+                f"mapping: invalid path {path!r}: keys joined by dots, at most {MAX_STEPS}"
+            )
     if len(set(names)) < len(names):
         raise ValueError("mapping: a name is both in 'fields' and in 'numbers'")
     for name in mapping.require:
@@ -208,6 +213,23 @@ def check_mapping(mapping: RecordMapping) -> RecordMapping:
     if mapping.link_template is not None:
         check_http_url(check_template(mapping.link_template, "id", "mapping: link_template"))
     return mapping
+
+
+def mapping_paths(mapping: RecordMapping) -> list[str]:
+    """Every path a mapping reads (the list of records itself may be "": the body)."""
+    groups: list[str | tuple[str, ...] | None] = [
+        mapping.id,
+        mapping.title,
+        mapping.date,
+        mapping.link,
+        mapping.text,
+        *mapping.fields.values(),
+        *mapping.numbers.values(),
+    ]
+    paths = [mapping.records] if mapping.records else []
+    for group in groups:
+        paths += [group] if isinstance(group, str) else list(group or ())
+    return paths
 
 
 def check_field_name(name: str, where: str = "") -> str:

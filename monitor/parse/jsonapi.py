@@ -262,8 +262,11 @@ def _listed(warnings: list[str]) -> tuple[str, ...]:
 def values_at(node: Any, path: str, embedded: dict[int, Any]) -> list[Any]:
     """The values at ``path`` below ``node``: lists along the way are walked element by
     element, JSON held in a string is read (once per string, cached in ``embedded``)."""
+    steps = path.split(".")
+    if len(steps) > MAX_STEPS:
+        return []  # the configuration refuses such paths; a caller's own is not followed
     current = [node]
-    for step in path.split(".")[:MAX_STEPS]:
+    for step in steps:
         found = []
         for value in _elements(current, embedded):
             if isinstance(value, dict) and step in value:
