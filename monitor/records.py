@@ -13,6 +13,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from monitor.fields import NO_FIELDS, Fields
+
 
 @dataclass(frozen=True, slots=True)
 class CacheValidators:
@@ -52,6 +54,7 @@ class FeedItem:
     author: str | None = None
     published: datetime | None = None
     updated: datetime | None = None
+    fields: Fields = NO_FIELDS  # structured values (a notice's buyer, awardees, amount)
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +121,7 @@ class Article:
     # og:description was put before the extracted text), "undated" (first seen is the date)
     flags: tuple[str, ...] = ()
     change: WatchChange | None = None  # `watch` sources: the change this article reports
+    fields: Fields = NO_FIELDS  # structured values, from the item: matched by rule scopes
 
 
 @dataclass(frozen=True, slots=True)

@@ -123,7 +123,12 @@ def error_of(query: str) -> QueryError:
             0,
             "NEAR/3 links words, phrases, wildcards, lists or OR-groups of them",
         ),
-        ("foo:bar", 0, "unknown field 'foo:' (fields are title:, text:, lead:, source:, lang:)"),
+        (
+            "foo:bar",
+            0,
+            "unknown field 'foo:' (fields are title:, text:, lead:, source:, lang:, buyer:, "
+            "awardee:, cpv:, field:NAME:)",
+        ),
         ("a title:", 2, "'title:' needs a word, phrase or group after it"),
         ("a source:(b OR c)", 2, "'source:' takes a single value, e.g. source:lemonde"),
         ("a @foo", 2, "unknown list @foo"),

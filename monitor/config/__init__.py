@@ -27,6 +27,7 @@ from monitor.config.service import ServiceFile, load_service
 from monitor.config.sources import FetchSettings, SourceConfig, load_sources
 from monitor.config.toml import read_toml
 from monitor.errors import ConfigError, ConfigProblem
+from monitor.fields import Fields
 from monitor.match import Document, QueryError, RuleSet, RuleSetError, RuleSpec, compile_rules
 from monitor.match.actors import ActorKind, compile_actor_kind
 
@@ -266,4 +267,4 @@ def rule_spec(rule: RuleConfig) -> RuleSpec:
 def example_document(example: str | Example) -> Document:
     if isinstance(example, str):
         return Document(title="", text=example)
-    return Document(title=example.title, text=example.text)
+    return Document(title=example.title, text=example.text, fields=Fields(example.fields))

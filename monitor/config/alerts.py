@@ -12,16 +12,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator
+from pydantic import Discriminator, Field, Tag, field_validator
 
 from monitor.config.interpolate import MissingVariable, interpolate
+from monitor.config.sources import check_field_name
 from monitor.config.toml import TomlDoc, read_toml
 from monitor.config.units import parse_duration
 from monitor.config.validation import Strict, validate
 from monitor.errors import ConfigError, ConfigProblem
+from monitor.fields import Fields
 
 Mode = Literal["immediate", "digest", "both"]
 Format = Literal["html", "markdown", "text"]
@@ -34,6 +36,34 @@ _RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d*\s*[a-z]+)\s*$")
 class Example(Strict):
     title: str = ""
     text: str = ""
+    # Structured fields, as a JSON source's mapping gives them: a text, a number, or
+    # several texts (`fields = { awardee = ["A", "B"], amount = 2500000 }`).
+    fields: dict[str, str | float | tuple[str, ...]] = Field(default_factory=dict)
+
+    @field_validator("fields", mode="before")
+    @classmethod
+    def _fields(cls, fields: object) -> object:
+        """Names a rule can scope to; values as Fields takes them (a flag is no number)."""
+        if isinstance(fields, dict):
+            for name, value in fields.items():
+                check_field_name(str(name))
+                try:
+                    Fields({str(name): value})
+                except TypeError as exc:
+                    raise ValueError(str(exc)) from None
+        return fields
+
+
+def _example_form(value: object) -> str:
+    return "text" if isinstance(value, str) else "table"
+
+
+# A text, or a table: one or the other is validated, so that a mistake in a table is
+# reported once, not also as "not a string".
+ExampleEntry = Annotated[
+    Annotated[str, Tag("text")] | Annotated[Example, Tag("table")],
+    Discriminator(_example_form),
+]
 
 
 class RuleConfig(Strict):
@@ -51,8 +81,8 @@ class RuleConfig(Strict):
     channels: tuple[str, ...] | None = None  # immediate channels; None = [routing] channels
     mode: Mode | None = None  # None = [routing] mode
     enabled: bool = True
-    should_match: tuple[str | Example, ...] = ()
-    should_not_match: tuple[str | Example, ...] = ()
+    should_match: tuple[ExampleEntry, ...] = ()
+    should_not_match: tuple[ExampleEntry, ...] = ()
 
     @field_validator("id")
     @classmethod

@@ -10,13 +10,19 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
 
+from monitor.config.presets import PRESETS, PresetFilter, resolve
 from monitor.config.toml import TomlDoc
 from monitor.config.units import Duration, Size
 from monitor.config.validation import Strict, validate
 from monitor.errors import ConfigProblem
+from monitor.match.nodes import FIELDS_META, FIELDS_TEXT
+from monitor.parse.jsonapi import MAX_STEPS, CursorSpec, Paging, RecordMapping
 
-SourceKind = Literal["feed", "page", "sitemap", "watch"]
+SourceKind = Literal["feed", "page", "sitemap", "watch", "json", "boamp", "decp"]
+JSON_KINDS = frozenset({"json", *PRESETS})
+JSON_ONLY = ("params", "mapping", "paging", "cursor", "lookback", "filter")
 _ID = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
+_FIELD = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 DEFAULT_USER_AGENT = "veille/{version} (news monitoring; +{contact})"
 
 
@@ -50,6 +56,31 @@ class SourceConfig(Strict):
     # for an intranet or a test server only. MONITOR_ALLOW_PRIVATE_NETWORKS=1 allows it for all.
     allow_private_networks: bool = False
     max_items: int = Field(default=200, ge=1, le=5000)
+    # JSON sources (kind "json", or a preset such as "boamp"): see docs/sources-json.md.
+    params: dict[str, str] = Field(default_factory=dict)  # query parameters of each request
+    mapping: RecordMapping | None = None
+    paging: Paging = Paging()
+    cursor: CursorSpec | None = None
+    lookback: Duration = timedelta(days=7)  # how far back the first pass of a cursor reads
+    filter: PresetFilter | None = None  # presets: which records to keep
+
+    @model_validator(mode="before")
+    @classmethod
+    def _preset_defaults(cls, data: Any) -> Any:
+        """A preset gives the URL (which may be overridden) and everything else; a JSON
+        source keeps its records' own text unless told to read the pages."""
+        if not isinstance(data, dict) or data.get("kind") not in JSON_KINDS:
+            return data
+        preset = PRESETS.get(data["kind"])
+        if preset is not None:
+            given = [key for key in ("params", "mapping", "paging", "cursor") if key in data]
+            if given:
+                raise ValueError(
+                    f"a {data['kind']!r} source takes a 'filter', not {given[0]!r}; "
+                    'write kind = "json" to map the records yourself'
+                )
+            data = {"url": preset.url, **data}
+        return {"extract": False, **data}
 
     @field_validator("id")
     @classmethod
@@ -80,11 +111,47 @@ class SourceConfig(Strict):
 
         return check_selector(value) if value else value
 
+    @field_validator("mapping")
+    @classmethod
+    def _mapping(cls, mapping: RecordMapping | None) -> RecordMapping | None:
+        return check_mapping(mapping) if mapping is not None else None
+
+    @field_validator("paging")
+    @classmethod
+    def _paging(cls, paging: Paging) -> Paging:
+        if not 1 <= paging.limit <= 1000 or not 1 <= paging.max_pages <= 100:
+            raise ValueError("paging: limit is 1 to 1000 and max_pages 1 to 100")
+        if paging.style == "next" and not paging.next:
+            raise ValueError('paging: style "next" needs the path of the next link: next = "..."')
+        return paging
+
+    @field_validator("cursor")
+    @classmethod
+    def _cursor(cls, cursor: CursorSpec | None) -> CursorSpec | None:
+        if cursor is not None:
+            check_template(cursor.template, "value", "cursor: template")
+        return cursor
+
     @model_validator(mode="after")
     def _selector_when_needed(self) -> SourceConfig:
         if self.kind in ("page", "watch") and not self.selector:
             raise ValueError(f"a {self.kind!r} source needs a CSS 'selector'")
         return self
+
+    @model_validator(mode="after")
+    def _json_source(self) -> SourceConfig:
+        if self.kind not in JSON_KINDS:
+            given = [key for key in JSON_ONLY if key in self.model_fields_set]
+            if given:
+                raise ValueError(f"{given[0]!r} is for JSON sources (kind json, boamp, decp)")
+            return self
+        if self.kind == "json":
+            if self.mapping is None:
+                raise ValueError("a 'json' source needs a 'mapping' (see docs/sources-json.md)")
+            if self.filter is not None:
+                raise ValueError("'filter' is for presets; a 'json' source sets its 'params'")
+            return self
+        return self.model_copy(update=resolve(PRESETS[self.kind], self.filter or PresetFilter()))
 
     @property
     def host(self) -> str:
@@ -126,6 +193,65 @@ class SourcesFile(Strict):
     defaults: SourceDefaults = SourceDefaults()
     fetch: FetchSettings = FetchSettings()
     source: tuple[dict[str, Any], ...] = ()
+
+
+def check_mapping(mapping: RecordMapping) -> RecordMapping:
+    """Field names a rule can scope to, and a link template that makes links."""
+    names = [*mapping.fields, *mapping.numbers]
+    for name in names:
+        check_field_name(name, "mapping: ")
+    for path in mapping_paths(mapping):
+        if not all(path.split(".")) or path.count(".") >= MAX_STEPS:
+            raise ValueError(
+                f"mapping: invalid path {path!r}: keys joined by dots, at most {MAX_STEPS}"
+            )
+    if len(set(names)) < len(names):
+        raise ValueError("mapping: a name is both in 'fields' and in 'numbers'")
+    for name in mapping.require:
+        if name not in mapping.fields:
+            raise ValueError(f"mapping: 'require' names {name!r}, which is not in 'fields'")
+    if mapping.link_template is not None:
+        check_http_url(check_template(mapping.link_template, "id", "mapping: link_template"))
+    return mapping
+
+
+def mapping_paths(mapping: RecordMapping) -> list[str]:
+    """Every path a mapping reads (the list of records itself may be "": the body)."""
+    groups: list[str | tuple[str, ...] | None] = [
+        mapping.id,
+        mapping.title,
+        mapping.date,
+        mapping.link,
+        mapping.text,
+        *mapping.fields.values(),
+        *mapping.numbers.values(),
+    ]
+    paths = [mapping.records] if mapping.records else []
+    for group in groups:
+        paths += [group] if isinstance(group, str) else list(group or ())
+    return paths
+
+
+def check_field_name(name: str, where: str = "") -> str:
+    """A structured field's name, as rules write it after ``field:`` (or ``awardee:``)."""
+    if not _FIELD.match(name) or name in FIELDS_TEXT + FIELDS_META:
+        raise ValueError(
+            f"{where}invalid field name {name!r}: lowercase letters, digits and _, "
+            f"not one of {', '.join(FIELDS_TEXT + FIELDS_META)}"
+        )
+    return name
+
+
+def check_template(template: str, name: str, what: str) -> str:
+    """``template`` with ``{name}`` filled in; a template without it, or with other
+    braces, is an error."""
+    try:
+        filled = template.format(**{name: "x"})
+    except (KeyError, IndexError, ValueError):
+        filled = template
+    if filled == template:
+        raise ValueError(f"{what} must use {{{name}}} and no other braces")
+    return filled
 
 
 def check_http_url(value: str) -> str:

@@ -89,7 +89,9 @@ def _split_table_and_key(text: str, loc: Sequence[str | int]) -> tuple[list[str 
     parts = list(loc)
     for cut in range(len(parts), 0, -1):
         candidate = parts[:cut]
-        if isinstance(candidate[-1], int) or _table_span(text, candidate)[0] is not None:
+        # An index ends a table only when it numbers an array of tables ([[rule]]), not
+        # an inline array (should_match = [...]): then the key is the array's.
+        if _table_span(text, candidate)[0] is not None:
             rest = parts[cut:]
             key = next((p for p in rest if isinstance(p, str)), None)
             return candidate, key
@@ -101,6 +103,8 @@ def _table_span(text: str, table: Sequence[str | int]) -> tuple[int | None, int 
     """Lines [start, end) of a table such as ["source", 3] or ["channels", "mail"]."""
     wanted = ".".join(str(p) for p in table if isinstance(p, str))
     index = next((p for p in table if isinstance(p, int)), None)
+    if index is not None and not isinstance(table[-1], int):
+        return _sub_table_span(text, table, wanted)
     seen = -1
     start: int | None = None
     for number, line in enumerate(text.splitlines()):
@@ -117,4 +121,30 @@ def _table_span(text: str, table: Sequence[str | int]) -> tuple[int | None, int 
             if index is not None and seen != index:
                 continue
         start = number
+    return start, None
+
+
+def _sub_table_span(
+    text: str, table: Sequence[str | int], wanted: str
+) -> tuple[int | None, int | None]:
+    """Lines of a table inside an element of an array of tables, such as the
+    `[source.mapping]` of the fourth `[[source]]`: looked for in that element only."""
+    cut = next(i for i, part in enumerate(table) if isinstance(part, int)) + 1
+    element, _ = _table_span(text, table[:cut])
+    if element is None:
+        return None, None
+    array = ".".join(str(p) for p in table[:cut] if isinstance(p, str))
+    start: int | None = None
+    lines = text.splitlines()
+    for number in range(element + 1, len(lines)):
+        header = _HEADER.match(lines[number])
+        if not header:
+            continue
+        name = ".".join(part.strip().strip("\"'") for part in header.group(2).split("."))
+        if start is not None:
+            return start, number
+        if name == array or not name.startswith(array + "."):
+            return None, None  # the element ends without that table
+        if name == wanted:
+            start = number
     return start, None

@@ -45,9 +45,10 @@ def _problem(
 def _message(error: Any) -> str:
     kind = error["type"]
     field = error["loc"][-1] if error["loc"] else ""
-    if kind == "extra_forbidden":
+    # The second names are those of dataclasses (a JSON source's mapping, paging, cursor).
+    if kind in ("extra_forbidden", "unexpected_keyword_argument"):
         return f"unknown key {field!r}"
-    if kind == "missing":
+    if kind in ("missing", "missing_argument"):
         return f"missing required key {field!r}"
     message = str(error["msg"])
     return message.removeprefix("Value error, ")

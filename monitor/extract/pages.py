@@ -89,6 +89,7 @@ class ArticleReader:
             site_name=page.site_name if page else None,
             tags=source.tags,
             flags=tuple(dict.fromkeys(flags)),
+            fields=item.fields,
         ), problem
 
     async def _page(

@@ -1,8 +1,10 @@
 """A document cut into sentences and tokens once, shared by every rule.
 
-Sentence 0 is always the title (possibly empty); sentences 1.. are the text's. Token
-positions are global across both fields, and every matching operation keeps to one
-sentence, so a span of tokens never mixes sentences. Character offsets of tokens are
+Sentence 0 is always the title (possibly empty); sentences 1.. are the text's, then
+each value of the structured fields (an awardee, a CPV code) is a sentence of its own,
+outside the text and lead regions. Token positions are global across all fields, and
+every matching operation keeps to one sentence, so a span of tokens never mixes
+sentences. Character offsets of tokens are
 only needed for passages, which few documents get, so they are computed on demand.
 """
 
@@ -13,6 +15,7 @@ from bisect import bisect_left
 from itertools import accumulate
 from typing import cast
 
+from monitor.fields import Fields
 from monitor.match.normalize import (
     Sentence,
     split_sentences,
@@ -40,16 +43,18 @@ class Analysis:
         self.sentences: list[Sentence] = []
         title = doc.title or ""
         text = doc.text or ""
+        self._texts = {"title": title, "text": text}
         self._patterns = {"title": token_pattern(title), "text": token_pattern(text)}
         stripped = title.strip()
         offset = title.find(stripped) if stripped else 0
         self._add_sentence("title", title, offset, offset + len(stripped))
         for start, end in split_sentences(text):
             self._add_sentence("text", text, start, end)
-        count = len(self.sentences)
+        texts = len(self.sentences) - 1
         self.title_region = frozenset({0})
-        self.text_region = frozenset(range(1, count))
-        self.lead_region = frozenset(range(min(lead_sentences, count - 1) + 1))
+        self.text_region = frozenset(range(1, texts + 1))
+        self.lead_region = frozenset(range(min(lead_sentences, texts) + 1))
+        self.field_regions = self._add_fields(doc.fields)
         self._offsets: dict[int, list[tuple[int, int]]] = {}
         self._surface_text: str | None = None
         self._surface_starts: list[int] | None = None
@@ -72,8 +77,25 @@ class Analysis:
         self.sent_of += [index] * len(surfaces)
         self.sentences.append(Sentence(index, field, start, end, first, len(self.surfaces)))
 
+    def _add_fields(self, fields: Fields) -> dict[str, frozenset[int]]:
+        """One sentence per text value of each structured field; their regions by name."""
+        regions = {}
+        for name in fields:
+            values = fields.texts(name)
+            if name in self._texts or not values:
+                continue  # a number, or a name that would shadow the title or the text
+            joined = "\n".join(values)
+            self._texts[name] = joined
+            self._patterns[name] = token_pattern(joined)
+            first, start = len(self.sentences), 0
+            for value in values:
+                self._add_sentence(name, joined, start, start + len(value))
+                start += len(value) + 1
+            regions[name] = frozenset(range(first, len(self.sentences)))
+        return regions
+
     def field_text(self, field: str) -> str:
-        return (self.doc.title if field == "title" else self.doc.text) or ""
+        return self._texts[field]
 
     def sentence_text(self, index: int) -> str:
         sentence = self.sentences[index]

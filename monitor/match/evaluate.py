@@ -9,6 +9,7 @@ spans of the terms that formed them, used to mark passages.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterable, Mapping, Sequence
 from typing import NamedTuple
 
@@ -16,6 +17,7 @@ from monitor.match.analysis import Analysis
 from monitor.match.nodes import (
     And,
     AtLeast,
+    Compare,
     Filter,
     ListRef,
     Near,
@@ -69,6 +71,20 @@ def language_matches(wanted: Iterable[str], lang: str | None) -> bool:
     return any(w.lower() in (value, value.split("-")[0]) for w in wanted)
 
 
+_COMPARE = {
+    ">=": operator.ge,
+    "<=": operator.le,
+    ">": operator.gt,
+    "<": operator.lt,
+    "=": operator.eq,
+}
+
+
+def compare_holds(node: Compare, value: object) -> bool:
+    """Whether a field's value passes ``node``; a missing or non-numeric value never does."""
+    return isinstance(value, float) and bool(_COMPARE[node.op](value, node.value))
+
+
 def words_between(left: Hit, right: Hit, ordered: bool) -> int | None:
     """Words strictly between two hits; None if they overlap or are in the wrong order."""
     if right.start >= left.end:
@@ -96,7 +112,9 @@ class Evaluator:
             return analysis.title_region
         if field == "lead":
             return analysis.lead_region
-        return analysis.text_region
+        if field == "text":
+            return analysis.text_region
+        return analysis.field_regions.get(field, frozenset())
 
     @staticmethod
     def narrow(region: Region, field_region: frozenset[int]) -> frozenset[int]:
@@ -192,6 +210,8 @@ class Evaluator:
             return Outcome(self.filter_holds(node), [])
         if isinstance(node, Shape):
             return Outcome(bool(self.shaped_sentences(node, region)), [])
+        if isinstance(node, Compare):
+            return Outcome(compare_holds(node, self.analysis.doc.fields.get(node.field)), [])
         raise TypeError(f"unexpected node {node!r}")
 
     def evaluate_and(self, node: And, region: Region) -> Outcome:

@@ -15,8 +15,10 @@ from dataclasses import dataclass
 
 from monitor.match.evaluate import Evaluator, Outcome, Region
 from monitor.match.nodes import (
+    FIELDS_TEXT,
     And,
     AtLeast,
+    Compare,
     Filter,
     ListRef,
     Near,
@@ -120,7 +122,7 @@ def explain_rule(
 
 
 def is_leaf(node: Node) -> bool:
-    return isinstance(node, Term | ListRef | Filter | Shape)
+    return isinstance(node, Term | ListRef | Filter | Shape | Compare)
 
 
 def is_flat(node: Node) -> bool:
@@ -192,6 +194,14 @@ def node_note(evaluator: Evaluator, node: Node, region: Region, outcome: Outcome
         doc = evaluator.analysis.doc
         value = doc.source_id if node.field == "source" else doc.lang
         return f"document {node.field} is {value!r}"
+    if isinstance(node, Compare):
+        return compare_note(node, evaluator.analysis.doc.fields.get(node.field))
+    if (
+        isinstance(node, Scope)
+        and node.field not in FIELDS_TEXT
+        and node.field not in evaluator.analysis.field_regions
+    ):
+        return f"the document has no {node.field}"
     if isinstance(node, AtLeast):
         count = len(evaluator.hits(node.child, region))
         return f"{count} mention{'s' if count != 1 else ''}, {node.count} needed"
@@ -207,13 +217,20 @@ def node_note(evaluator: Evaluator, node: Node, region: Region, outcome: Outcome
     return ""
 
 
+def compare_note(node: Compare, value: object) -> str:
+    if not isinstance(value, float):
+        return f"the document has no number in {node.field}"
+    shown = f"{value:.0f}" if value.is_integer() else f"{value}"
+    return f"{node.field} is {shown}"
+
+
 def evidence(evaluator: Evaluator, node: Node, region: Region) -> str:
     """What makes a clause hold, in a few words: the words found, or the shape."""
     if isinstance(node, Scope):
         return evidence(
             evaluator, node.child, evaluator.narrow(region, evaluator.field_region(node.field))
         )
-    if isinstance(node, Shape):
+    if isinstance(node, Shape | Compare):
         return node_note(evaluator, node, region, evaluator.evaluate(node, region))
     return "found: " + (", ".join(found_words(evaluator, node, region)) or "yes")
 
@@ -297,6 +314,8 @@ def why_fired(evaluator: Evaluator, node: Node, region: Region = None) -> str:
         assert chosen is not None
         words = found_words(evaluator, node.child, frozenset((chosen,)))
         return f"{describe_sentence(chosen)} has {', '.join(words)}"
+    if isinstance(node, Compare | Shape | Filter):
+        return node_note(evaluator, node, region, evaluator.evaluate(node, region))
     words = found_words(evaluator, node, region)
     return f"found {', '.join(words)}" if words else shorten(node.text, 40)
 
@@ -328,7 +347,7 @@ def why_not(evaluator: Evaluator, node: Node, region: Region) -> str:
         if sides:
             return why_not(evaluator, sides[0], region)
         return node_note(evaluator, node, region, FAILED_OUTCOME) + f": {shorten(node.text, 50)}"
-    if isinstance(node, AtLeast | Filter | Shape):
+    if isinstance(node, AtLeast | Filter | Shape | Compare):
         return f"{shorten(node.text, 40)}: {node_note(evaluator, node, region, FAILED_OUTCOME)}"
     return f"{shorten(node.text, 40)} not found"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from monitor.match.nodes import FIELDS_META, FIELDS_TEXT, SHAPES
+from monitor.match.nodes import COMPARISONS, FIELDS_META, FIELDS_STRUCTURED, FIELDS_TEXT, SHAPES
 from monitor.match.types import QueryError
 
 # Token kinds.
@@ -22,10 +22,14 @@ NEAR = "NEAR"
 ATLEAST = "ATLEAST"
 SENTENCE = "SENTENCE"
 SHAPE = "shape"
+COMPARE = "comparison"
 EOF = "end of query"
 
-# Kinds that can start an operand (used for implicit AND and dangling operators).
-OPERAND_STARTS = frozenset({WORD, PHRASE, LIST, FIELD, LPAREN, NOT, ATLEAST, SENTENCE, SHAPE})
+# Kinds that can start an operand (used for implicit AND and dangling operators). A
+# comparison operator is one so that "NOT >= 5" is reported at the operator.
+OPERAND_STARTS = frozenset(
+    {WORD, PHRASE, LIST, FIELD, LPAREN, NOT, ATLEAST, SENTENCE, SHAPE, COMPARE}
+)
 
 _WORD_RE = re.compile(r"[^\s()\"]+")
 _NEAR_RE = re.compile(r"(O?)NEAR(?:/(\d+))?$")
@@ -33,8 +37,12 @@ _NEAR_LIKE_RE = re.compile(r"O?NEAR(/.*)?$")
 _ATLEAST_RE = re.compile(r"ATLEAST(?:/(\d+))?$")
 _ATLEAST_LIKE_RE = re.compile(r"ATLEAST(/.*)?$")
 _FIELD_RE = re.compile(r"([A-Za-z_]+):")
+_FIELD_NAME_RE = re.compile(r"([A-Za-z_][A-Za-z0-9_]*):")
 _LIST_RE = re.compile(r"@[\w.-]+$")
-KNOWN_FIELDS = FIELDS_TEXT + FIELDS_META
+# The first comparison operator of a word splits it: "amount>=5" is amount, >=, 5.
+_COMPARE_RE = re.compile("(.*?)(" + "|".join(COMPARISONS) + ")(.*)$")
+KNOWN_FIELDS = FIELDS_TEXT + FIELDS_META + FIELDS_STRUCTURED
+GENERIC_FIELD = "field"
 
 
 @dataclass(frozen=True)
@@ -100,6 +108,8 @@ class Lexer:
             self.tokens.append(Token(LIST, word, start, end, word[1:]))
         elif field := _FIELD_RE.match(word):
             self._field(field.group(1), word, start)
+        elif comparison := _COMPARE_RE.match(word):
+            self._comparison(comparison, start)
         else:
             self.tokens.append(Token(WORD, word, start, end, word))
 
@@ -119,14 +129,41 @@ class Lexer:
 
     def _field(self, name: str, word: str, start: int) -> None:
         field = name.lower()
-        if field not in KNOWN_FIELDS:
+        prefix = len(name) + 1
+        if field == GENERIC_FIELD:
+            field, prefix = self._generic_field(word, start)
+        elif field not in KNOWN_FIELDS:
             known = ", ".join(f"{f}:" for f in KNOWN_FIELDS)
-            raise self.error(f"unknown field '{name}:' (fields are {known})", start)
-        colon_end = start + len(name) + 1
-        self.tokens.append(Token(FIELD, word[: len(name) + 1], start, colon_end, field))
-        rest = word[len(name) + 1 :]
+            raise self.error(
+                f"unknown field '{name}:' (fields are {known}, {GENERIC_FIELD}:NAME:)", start
+            )
+        self.tokens.append(Token(FIELD, word[:prefix], start, start + prefix, field))
+        rest = word[prefix:]
         if rest:
-            self._word(rest, colon_end)
+            self._word(rest, start + prefix)
+
+    def _generic_field(self, word: str, start: int) -> tuple[str, int]:
+        """``field:NAME:`` names any structured field: its name and the prefix length."""
+        found = _FIELD_NAME_RE.match(word, len(GENERIC_FIELD) + 1)
+        if found is None:
+            raise self.error(
+                f"'{GENERIC_FIELD}:' needs a field name and a colon, e.g. field:nature:attribution",
+                start,
+            )
+        field = found.group(1).lower()
+        if field in FIELDS_TEXT + FIELDS_META:
+            raise self.error(f"'{field}' is not a structured field: write {field}:", start)
+        return field, found.end()
+
+    def _comparison(self, found: re.Match[str], start: int) -> None:
+        name, op, value = found.groups()
+        if name:
+            self.tokens.append(Token(WORD, name, start, start + len(name), name))
+        at = start + len(name)
+        self.tokens.append(Token(COMPARE, op, at, at + len(op), op))
+        if value:
+            at += len(op)
+            self.tokens.append(Token(WORD, value, at, at + len(value), value))
 
 
 def tokenize_query(query: str) -> list[Token]:

@@ -17,6 +17,9 @@ TermKey = str
 
 FIELDS_TEXT = ("title", "text", "lead")
 FIELDS_META = ("source", "lang")
+# Structured fields with a scope of their own; any other is ``field:NAME:``. Which values
+# of an item fill them is up to the source's mapping (the BOAMP and DECP presets do).
+FIELDS_STRUCTURED = ("buyer", "awardee", "cpv")
 
 
 @dataclass(frozen=True, eq=False)
@@ -85,7 +88,8 @@ class Near(Node):
 
 @dataclass(frozen=True, eq=False)
 class Scope(Node):
-    """``title:``, ``text:`` or ``lead:`` applied to a sub-query."""
+    """``title:``, ``text:``, ``lead:`` or a structured field (``awardee:``,
+    ``field:nature:``) applied to a sub-query."""
 
     field: str
     child: Node
@@ -130,6 +134,18 @@ class Shape(Node):
 
 
 SHAPES = {"QUESTION": "question", "QUOTE": "quote"}
+
+
+@dataclass(frozen=True, eq=False)
+class Compare(Node):
+    """``amount >= 1000000``: a test on a numeric structured field of the document."""
+
+    field: str
+    op: str  # one of COMPARISONS
+    value: float
+
+
+COMPARISONS = (">=", "<=", ">", "<", "=")
 
 
 def is_positional(node: Node) -> bool:

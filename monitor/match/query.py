@@ -8,6 +8,7 @@ Precedence, tightest first: field prefixes (``title:``), ``NEAR/n``/``ONEAR/n``,
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import cast
@@ -15,8 +16,11 @@ from typing import cast
 from monitor.match import lexer as lx
 from monitor.match.lemmas import lemma_keys
 from monitor.match.nodes import (
+    FIELDS_META,
+    FIELDS_TEXT,
     And,
     AtLeast,
+    Compare,
     Filter,
     ListRef,
     Near,
@@ -34,6 +38,8 @@ from monitor.match.triggers import required_terms, untriggered_branch
 from monitor.match.types import QueryError
 
 MIN_PREFIX = 3
+MIN_DIGIT_PREFIX = 2  # a CPV division is two digits: cpv:72*
+_NUMBER_RE = re.compile(r"[0-9][0-9_]*(\.[0-9]+)?")
 POSITIONAL = "words, phrases, wildcards, lists or OR-groups of them"
 
 
@@ -51,8 +57,12 @@ def make_term(text: str, body: str, start: int, end: int, quoted: bool) -> Term 
     if not raws:
         return f"{text!r} contains no letter or digit"
     tokens = tuple(surface(r) for r in raws)
-    if prefix and len(tokens) == 1 and len(tokens[0]) < MIN_PREFIX:
-        return f"a wildcard needs at least {MIN_PREFIX} letters before *"
+    if prefix and len(tokens) == 1:
+        shortest, unit = (
+            (MIN_DIGIT_PREFIX, "digits") if tokens[0].isdigit() else (MIN_PREFIX, "letters")
+        )
+        if len(tokens[0]) < shortest:
+            return f"a wildcard needs at least {shortest} {unit} before *"
     exact = quoted or prefix or len(tokens) > 1
     lemmas = frozenset() if exact else lemma_keys(raws[0])
     return Term(start, end, text, tokens, exact, prefix, lemmas)
@@ -174,6 +184,12 @@ class Parser:
 
     def parse_primary(self) -> Node:
         token = self.peek()
+        if token.kind == lx.WORD and self.tokens[self.index + 1].kind == lx.COMPARE:
+            return self.parse_compare()
+        if token.kind == lx.COMPARE:
+            raise self.error(
+                f"'{token.text}' needs a field name before it, e.g. amount >= 1000000", token.start
+            )
         if token.kind in (lx.WORD, lx.PHRASE):
             self.advance()
             term = make_term(
@@ -193,6 +209,24 @@ class Parser:
             self.advance()
             return Shape(token.start, token.end, token.text, str(token.value))
         raise self.unexpected(token)
+
+    def parse_compare(self) -> Node:
+        """``NAME OP NUMBER``: a numeric structured field compared with a number."""
+        name, operator, value = self.advance(), self.advance(), self.peek()
+        field = name.text.lower()
+        if not field.isidentifier() or field in FIELDS_TEXT + FIELDS_META:
+            raise self.error(f"'{name.text}' is not a numeric field name", name.start)
+        if value.kind != lx.WORD:
+            raise self.error(
+                f"'{operator.text}' needs a number after it, e.g. amount >= 1000000",
+                operator.start,
+            )
+        if not _NUMBER_RE.fullmatch(value.text):
+            message = f"'{value.text}' is not a number: write digits, e.g. 1000000"
+            raise self.error(message, value.start)
+        self.advance()
+        number = float(value.text.replace("_", ""))
+        return Compare(*self.span(name.start, value.end), field, operator.text, number)
 
     def unexpected(self, token: lx.Token) -> QueryError:
         if token.kind == lx.EOF:
@@ -278,7 +312,7 @@ def check_rule_root(root: Node, query: str) -> None:
     culprit = untriggered_branch(root)
     if culprit is None:
         return
-    if isinstance(culprit, Filter | Shape):
+    if isinstance(culprit, Filter | Shape | Compare):
         message = f"'{culprit.text}' only filters documents; combine it with a word or phrase"
     elif isinstance(culprit, Not):
         message = f"'{culprit.text}' lets the rule match documents without any of its words"

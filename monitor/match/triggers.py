@@ -13,6 +13,7 @@ from monitor.match.lemmas import is_common
 from monitor.match.nodes import (
     And,
     AtLeast,
+    Compare,
     Filter,
     ListRef,
     Near,
@@ -66,7 +67,7 @@ def required_groups(node: Node) -> list[Trigger]:
 
     Every group needs at least one of its terms present; AND and NEAR require the
     groups of all their operands, OR one group made of the cheapest group of each
-    branch, NOT and metadata filters none.
+    branch, NOT, metadata filters and comparisons none.
     """
     if isinstance(node, Term):
         return [(frozenset([node.key]), term_cost(node))]
@@ -80,7 +81,7 @@ def required_groups(node: Node) -> list[Trigger]:
         return required_groups(node.left) + required_groups(node.right)
     if isinstance(node, Scope | Sentence | AtLeast):
         return required_groups(node.child)
-    if isinstance(node, Not | Filter | Shape):
+    if isinstance(node, Not | Filter | Shape | Compare):
         return []
     raise TypeError(f"unexpected node {node!r}")
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from monitor.fields import NO_FIELDS, Fields
+
 
 @dataclass(frozen=True)
 class RuleSpec:
@@ -35,6 +37,9 @@ class Document:
     source_name: str = ""
     lang: str | None = None
     tags: tuple[str, ...] = ()
+    # Structured values (buyer, awardee, cpv, amount...): scopes such as ``awardee:`` and
+    # comparisons such as ``amount >= 1000000`` test them.
+    fields: Fields = NO_FIELDS
 
 
 @dataclass(frozen=True)

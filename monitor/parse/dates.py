@@ -18,6 +18,17 @@ def from_struct(value: time.struct_time | None) -> datetime | None:
         return None
 
 
+def iso_date(value: object) -> datetime | None:
+    """An ISO 8601 date or date-time as an aware UTC datetime (a bare date is midnight UTC)."""
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
 def sane_date(value: datetime | None, now: datetime) -> datetime | None:
     """Drop dates in the future (beyond clock skew) or before the web existed."""
     if value is None:

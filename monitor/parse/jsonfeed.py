@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urljoin
 
 from monitor.errors import ParseError
+from monitor.parse.dates import iso_date
 from monitor.parse.identity import entry_key
 from monitor.parse.text import clean_text, html_to_text
 from monitor.records import FeedItem
@@ -54,8 +54,8 @@ def _item(raw: dict[str, Any], base: str) -> FeedItem:
         summary=summary,
         guid=guid,
         author=_author(raw),
-        published=_date(raw.get("date_published")),
-        updated=_date(raw.get("date_modified")),
+        published=iso_date(raw.get("date_published")),
+        updated=iso_date(raw.get("date_modified")),
     )
 
 
@@ -63,13 +63,3 @@ def _author(raw: dict[str, Any]) -> str | None:
     authors = raw.get("authors") or ([raw["author"]] if isinstance(raw.get("author"), dict) else [])
     names = [str(a.get("name")) for a in authors if isinstance(a, dict) and a.get("name")]
     return ", ".join(names) or None
-
-
-def _date(value: object) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
