@@ -232,6 +232,9 @@ def evidence(evaluator: Evaluator, node: Node, region: Region) -> str:
         )
     if isinstance(node, Shape | Compare):
         return node_note(evaluator, node, region, evaluator.evaluate(node, region))
+    if isinstance(node, Or) and not node.positional:
+        held = next(c for c in node.children if evaluator.evaluate(c, region).ok)
+        return evidence(evaluator, held, region)
     return "found: " + (", ".join(found_words(evaluator, node, region)) or "yes")
 
 
