@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from monitor.errors import ParseError
-from monitor.extract.article import extract_page, is_paywalled, with_lead
+from monitor.extract.article import extract_page, is_paywalled, with_lead, without_headline
 from monitor.parse import parse_feed
 from monitor.parse.listing import parse_listing
 from monitor.parse.sitemap import parse_sitemap
@@ -327,6 +327,23 @@ def test_lead_outside_the_body_is_put_back() -> None:
     assert with_lead("Le texte.", "L’État confie ses données… Lire la suite") == (
         "L’État confie ses données\n\nLe texte."
     )
+
+
+def test_a_headline_repeated_atop_the_text_is_not_its_lead() -> None:
+    body = (
+        "<html><head><title>S3NS obtient SecNumCloud | Le Site</title></head><body><article>"
+        "<h1>S3NS obtient SecNumCloud</h1><p>C'est une première pour le cloud en France. "
+        "Le 17 décembre, S3NS a reçu la qualification SecNumCloud de l'ANSSI.</p>"
+        + "<p>Un paragraphe de contexte, assez long pour être retenu.</p>" * 3
+        + "</article></body></html>"
+    ).encode()
+    page = extract_page(body, url="https://e.org/a")
+    assert page is not None and page.text.startswith("C'est une première")
+    # Only a line that is the title (or its start) goes; text that merely begins alike stays.
+    assert without_headline("S3NS obtient SecNumCloud\nLe texte.", "S3NS obtient…") == (
+        "S3NS obtient SecNumCloud\nLe texte."
+    )
+    assert without_headline("Cloud\nLe texte.", "Cloud") == "Cloud\nLe texte."
 
 
 def test_paywall_signals() -> None:

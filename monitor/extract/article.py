@@ -68,12 +68,13 @@ def extract_page(body: bytes, *, url: str, charset: str | None = None) -> Extrac
         return None
     if document is None or isinstance(document, dict):  # dict: only when asked for one
         return None
-    text = clean_text(document.text or "")
+    title = clean_text(document.title or "") or None
+    text = without_headline(clean_text(document.text or ""), title)
     if not text:
         return None
     return ExtractedPage(
         text=text,
-        title=clean_text(document.title or "") or None,
+        title=title,
         author=clean_text(document.author or "") or None,
         published=_date(document.date),
         site_name=clean_text(document.sitename or "") or None,
@@ -103,6 +104,17 @@ def with_lead(text: str, lead: str | None) -> str | None:
     if probe in _words(text):
         return None
     return f"{lead}\n\n{text}"
+
+
+def without_headline(text: str, title: str | None) -> str:
+    """`text` without a first line that repeats the title (a page's <h1> inside its
+    article element): the lead is the text's first sentences, and a repeated headline
+    would push the sentence that states the event out of it."""
+    first, _, rest = text.partition("\n")
+    headline = _words(first)
+    if title and headline and len(headline) >= 12 and _words(title).startswith(headline):
+        return rest.strip()
+    return text
 
 
 def _words(text: str) -> str:
