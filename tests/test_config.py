@@ -197,3 +197,33 @@ def test_interpolation() -> None:
     assert interpolate("x${A}y${B:-def}z$${A}", env) == "x1ydefz${A}"
     with pytest.raises(MissingVariable, match="environment variables EMPTY, C not set"):
         interpolate("${EMPTY}${C}", env)
+
+
+ACTOR_LISTS = """
+[lists]
+places = ["Lyon", "Grand Est"]
+
+[actors.public_body]
+lists = ["{list}"]
+heads = ["ministère"]
+
+[[rule]]
+id = "ms"
+title = "Microsoft"
+query = 'Microsoft AND (ministère OR @places)'
+actors = ["public_body"]
+"""
+
+
+def test_an_actor_list_names_each_entry_as_an_actor(tmp_path: Path) -> None:
+    from monitor.match import Document
+
+    config = load_config(make_config(tmp_path, rules=ACTOR_LISTS.replace("{list}", "places")), {})
+    (match,) = config.ruleset.match(Document("", "La région Grand Est signe avec Microsoft."))
+    assert dict(match.actors)["public_body"] == ("Grand Est",)
+
+
+def test_an_unknown_actor_list_is_reported(tmp_path: Path) -> None:
+    make_config(tmp_path, rules=ACTOR_LISTS.replace("{list}", "villes"))
+    (problem,) = problems(tmp_path)
+    assert problem == "alerts/rules.toml:4: actors public_body: unknown list @villes"

@@ -60,10 +60,30 @@ def test_actors_are_found_in_the_deciding_sentences(title, text, expected):
     assert match.identifies_event == bool(expected)
 
 
-def test_a_body_named_outside_the_deciding_sentences_is_not_an_actor():
-    doc = Document("", "Le ministère signe avec Microsoft. Le ministère de la Culture observe.")
+def test_a_body_named_only_in_the_lead_is_the_actor_when_the_deciding_sentence_names_none():
+    doc = Document(
+        "", "Le ministère de la Culture change d'outils. Le ministère signe avec Microsoft."
+    )
+    (match,) = matches(doc)
+    assert dict(match.actors)["public_body"] == ("culture",)
+
+
+def test_a_body_named_past_the_lead_is_not_an_actor():
+    background = " ".join(f"Phrase de contexte numéro {n}." for n in range(6))
+    doc = Document(
+        "", f"Le ministère signe avec Microsoft. {background} Le ministère de la Culture observe."
+    )
     (match,) = matches(doc)
     assert dict(match.actors)["public_body"] == ()
+
+
+def test_the_deciding_sentence_is_preferred_to_the_lead():
+    doc = Document(
+        "",
+        "Le ministère de la Culture observe. Le ministère des Armées signe avec Microsoft.",
+    )
+    (match,) = matches(doc)
+    assert dict(match.actors)["public_body"] == ("armees",)
 
 
 def test_actors_round_trip_through_a_dict():

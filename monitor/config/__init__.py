@@ -244,8 +244,17 @@ def _actor_kinds(alerts: AlertsConfig) -> tuple[dict[str, ActorKind], list[Confi
     kinds: dict[str, ActorKind] = {}
     problems = []
     for name, table in alerts.actors.items():
+        unknown = [f"@{list_}" for list_ in table.lists if list_ not in alerts.lists]
+        if unknown:
+            problems.append(
+                _problem_at(
+                    alerts, f"actors:{name}", f"actors {name}: unknown list {', '.join(unknown)}"
+                )
+            )
+            continue
+        named = {e: (e,) for list_ in table.lists for e in alerts.lists[list_]} | table.names
         try:
-            kinds[name] = compile_actor_kind(name, table.names, table.heads)
+            kinds[name] = compile_actor_kind(name, named, table.heads)
         except QueryError as exc:
             problems.append(_problem_at(alerts, f"actors:{name}", exc.message))
     return kinds, problems

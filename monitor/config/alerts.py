@@ -149,6 +149,8 @@ class ActorTable(Strict):
 
     heads: tuple[str, ...] = ()
     names: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    # Term lists whose every entry is an actor named by itself (cities, regions).
+    lists: tuple[str, ...] = ()
 
 
 class AlertsFile(Strict):
@@ -293,8 +295,8 @@ def _merge_actors(
         clash = _claim(config, doc, "actors", kind, loc)
         if clash:
             problems += clash
-        elif not table.names and not table.heads:
-            problems.append(doc.problem(f"actors {kind!r} has neither names nor heads", loc))
+        elif not table.names and not table.heads and not table.lists:
+            problems.append(doc.problem(f"actors {kind!r} has no names, heads or lists", loc))
         else:
             config.actors[kind] = table
     return problems

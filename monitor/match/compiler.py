@@ -211,9 +211,13 @@ def event_actors(
     deciding: frozenset[int],
 ) -> tuple[str, ...]:
     """The names of ``kind`` in the title, where news names its actors; when the title
-    names none, in the sentences that decided the match."""
-    found = find_actors(kind, analysis, occurrences, frozenset({0}))
-    return tuple(sorted(found or find_actors(kind, analysis, occurrences, deciding)))
+    names none, in the sentences that decided the match; when they name none either
+    ("the ministry will deploy Office"), in the lead, which says who the news is about."""
+    for sentences in (analysis.title_region, deciding, analysis.lead_region):
+        found = find_actors(kind, analysis, occurrences, sentences)
+        if found:
+            return tuple(sorted(found))
+    return ()
 
 
 def compile_rule(
