@@ -13,7 +13,11 @@
       → for each: the article page (robots.txt permitting), fetched and extracted
                   (worker pool), its lead put back when the extractor dropped it;
                   or the feed's summary when that fails, flagged and said
-      → match every rule, find the article's story
+    then, once every source of the pass has been read, oldest article first
+    (publication date, then URL, then source: the order feeds answer in changes
+    nothing):
+      → match every rule, find the article's story (the event it reports, named by
+        its actors; else its text)
       → store article, sighting, matches, alerts and their deliveries
         in one transaction (the outbox)
     then the dispatcher sends what the outbox holds.
@@ -26,18 +30,16 @@ Retry-After, and by an exponential backoff after consecutive failures.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
-from monitor.cluster import (
-    Fingerprint,
-    StoryCandidate,
-    StoryIndex,
-    canonical_url,
-    fingerprint,
-)
+from monitor.cluster import Fingerprint, StoryCandidate, canonical_url, fingerprint
+from monitor.cluster.events import When
+from monitor.cluster.stories import Event, Stories, events_of
 from monitor.config import Config, SourceConfig
 from monitor.errors import RateLimited, SourceError
 from monitor.extract import WorkerPool
@@ -45,7 +47,7 @@ from monitor.extract.article import detect_language
 from monitor.extract.pages import ArticleReader, PageProblem
 from monitor.fetch import FEED_ACCEPT, PAGE_ACCEPT, HttpClient
 from monitor.fetch.client import SITEMAP_ACCEPT
-from monitor.match import Document
+from monitor.match import Document, RuleMatch
 from monitor.match.types import EVENT
 from monitor.parse import parse_feed
 from monitor.parse.feed import finish
@@ -68,7 +70,7 @@ from monitor.schedule.polling import backoff, holding, next_poll
 from monitor.store import ArticleWrite, KnownArticle, RuleHit, SourceState, Store
 
 log = logging.getLogger(__name__)
-STORY_WINDOW = timedelta(days=4)
+T = TypeVar("T")
 PAGE_RETRIES = 3  # passes on which an article page that failed for a passing reason is retried
 SITEMAP_DEPTH = 2  # an index of indexes, at most
 # A sitemap URL dated before this is history, not news (a site-wide sitemap lists years of
@@ -95,6 +97,38 @@ class _Tally:
     page_problems: list[str] = field(default_factory=list)
 
 
+@dataclass
+class _Pending:
+    """An article read (or another source's entry for one we have), waiting for its turn
+    to be matched and written."""
+
+    source: SourceConfig
+    item: FeedItem
+    canonical: str
+    tally: _Tally
+    article: Article | None = None  # None: a sighting of an article already stored
+    print_: Fingerprint | None = None
+
+    @property
+    def order(self) -> tuple[datetime, str, str]:
+        published = self.article.published if self.article else None
+        return (published or _NEWEST, self.canonical, self.source.id)
+
+
+@dataclass
+class SourcePoll:
+    """A source fetched and read; its articles are written with the rest of the pass."""
+
+    source: SourceConfig
+    state: SourceState
+    memo: SourceMemo
+    now: datetime
+    fetched: FetchResult
+    tally: _Tally
+    warnings: Sequence[str] = ()
+    pending: list[_Pending] = field(default_factory=list)
+
+
 class Pipeline:
     def __init__(
         self,
@@ -109,24 +143,33 @@ class Pipeline:
         self.http = http
         self.pool = pool
         self.clock = clock
-        self.stories = StoryIndex(window=STORY_WINDOW)
+        self.stories = Stories()
         self._write_lock = asyncio.Lock()  # one writer: dedup across sources stays race-free
         self.reader = ArticleReader(http, pool, config.fetch.concurrency, clock)
 
     async def load_story_index(self) -> None:
-        """Rebuild the in-memory story index from the articles of the last few days."""
-        since = self.clock() - STORY_WINDOW
+        """Rebuild the in-memory story indexes (text and events) from recent articles."""
+        now = self.clock()
         for article_id, story_id, blob, when, source_id in await self.store.recent_fingerprints(
-            since
+            now - self.stories.index.window
         ):
-            self.stories.add(
+            self.stories.index.add(
                 StoryCandidate(story_id, article_id, Fingerprint.from_bytes(blob), when, source_id)
             )
+        for story_id, details, seen, published in await self.store.recent_events(
+            now - self.stories.events.window
+        ):
+            for event in events_of([RuleMatch.from_dict(json.loads(details))]):
+                self.stories.add_event(event, When(seen, published), story_id)
+        self.stories.prune(now)
 
-    async def process_source(self, source: SourceConfig, *, force: bool = False) -> SourceOutcome:
-        """One pass over `source`. A source that is backing off (after failures, a
-        Retry-After or a max-age longer than its interval) is skipped until its
-        `next_check_at`, unless `force`."""
+    async def poll(
+        self, source: SourceConfig, *, force: bool = False
+    ) -> SourcePoll | SourceOutcome:
+        """Fetch and read `source`, writing nothing yet (see `write` and `finish`); an
+        outcome when there is nothing to write (skipped, not modified, failed). A source
+        that is backing off (after failures, a Retry-After or a max-age longer than its
+        interval) is skipped until its `next_check_at`, unless `force`."""
         state = await self.store.source_state(source.id)
         now = self.clock()
         self.stories.prune(now)  # stories older than the window take no new articles
@@ -146,16 +189,18 @@ class Pipeline:
                 accept=ACCEPT[source.kind],
                 allow_private=source.allow_private_networks,
             )
+            polled = SourcePoll(source, state, memo, now, fetched, _Tally())
             if fetched.not_modified:
-                return await self._record_ok(source, state, memo, now, fetched, _Tally(), ())
+                return await self.finish(polled)
             if source.kind == "watch":
-                tally = await self._watch(source, memo, fetched)
-                return await self._record_ok(source, state, memo, now, fetched, tally, ())
+                await self._watch(polled)
+                return polled
             parsed = await self._parse(source, fetched, memo)
         except SourceError as exc:
             return await self._record_error(source, state, memo, now, exc)
-        tally = await self._ingest_items(source, parsed, memo)
-        return await self._record_ok(source, state, memo, now, fetched, tally, parsed.warnings)
+        polled.warnings = parsed.warnings
+        await self._ingest_items(polled, parsed)
+        return polled
 
     # -- parsing, by kind -----------------------------------------------------------------
 
@@ -228,7 +273,8 @@ class Pipeline:
         items.sort(key=lambda i: i.published or i.updated or _OLDEST, reverse=True)
         return finish("", items, warnings, source.max_items)
 
-    async def _watch(self, source: SourceConfig, memo: SourceMemo, fetched: FetchResult) -> _Tally:
+    async def _watch(self, polled: SourcePoll) -> None:
+        source, memo, fetched = polled.source, polled.memo, polled.fetched
         assert source.selector is not None
         lines = await self.pool.run(
             region_lines,
@@ -238,19 +284,16 @@ class Pipeline:
             charset=fetched.charset,
             source_id=source.id,
         )
-        tally = _Tally()
         if memo.watch is None:
             log.info("source %s: watching %d lines from now on", source.id, len(lines))
         else:
             change = compare(memo.watch, lines)
             if change:
-                await self._raise_change(source, fetched.url, change, tally)
+                await self._raise_change(polled, fetched.url, change)
         memo.watch = lines
-        return tally
 
-    async def _raise_change(
-        self, source: SourceConfig, url: str, change: WatchChange, tally: _Tally
-    ) -> None:
+    async def _raise_change(self, polled: SourcePoll, url: str, change: WatchChange) -> None:
+        source = polled.source
         identity = digest(
             "\n".join(sorted(change.added)) + "\0" + "\n".join(sorted(change.removed))
         )
@@ -273,14 +316,13 @@ class Pipeline:
             tags=source.tags,
             change=change,
         )
-        await self._commit(source, item, article, canonical, tally)
-        tally.changes += 1
+        polled.pending.append(await self._prepare(source, item, article, canonical, polled.tally))
+        polled.tally.changes += 1
 
     # -- items into articles --------------------------------------------------------------
 
-    async def _ingest_items(
-        self, source: SourceConfig, parsed: ParsedFeed, memo: SourceMemo
-    ) -> _Tally:
+    async def _ingest_items(self, polled: SourcePoll, parsed: ParsedFeed) -> None:
+        source, memo, tally = polled.source, polled.memo, polled.tally
         keys = {digest(item.key): item for item in parsed.items}
         seen = await self.store.seen_entries(source.id, list(keys))
         fresh = [
@@ -288,9 +330,8 @@ class Pipeline:
             for key, item in keys.items()
             if seen.get(key, ("",))[0] != item_hash(item) or key in memo.retry
         ]
-        tally = _Tally()
         results = await asyncio.gather(
-            *(self._ingest(source, item, tally) for _, item in fresh), return_exceptions=True
+            *(self._ingest(polled, item) for _, item in fresh), return_exceptions=True
         )
         retry = {key: n for key, n in memo.retry.items() if key in keys}
         for (key, item), result in zip(fresh, results, strict=True):
@@ -320,16 +361,14 @@ class Pipeline:
                 + "; ".join(shown)
                 + (f"; and {more} more" if more > 0 else "")
             )
-        return tally
 
-    async def _ingest(
-        self, source: SourceConfig, item: FeedItem, tally: _Tally
-    ) -> PageProblem | None:
+    async def _ingest(self, polled: SourcePoll, item: FeedItem) -> PageProblem | None:
+        source, tally = polled.source, polled.tally
         canonical = canonical_for(source, item)
         known = await self.store.known_article(canonical)
         if known is not None and known.source_id != source.id:
             # Another outlet's entry for an article we have: one article, one alert.
-            await self._add_sighting(source, item, known)
+            polled.pending.append(_Pending(source, item, canonical, tally))
             return None
         article, problem = await self.reader.read(source, item, canonical)
         if problem is not None:
@@ -337,27 +376,42 @@ class Pipeline:
             tally.page_problems.append(problem.message)
             if problem.retry_after:
                 tally.retry_after = max(tally.retry_after or 0, problem.retry_after)
-        await self._commit(source, item, article, canonical, tally)
+        polled.pending.append(await self._prepare(source, item, article, canonical, tally))
         return problem
 
-    async def _commit(
+    async def _prepare(
         self,
         source: SourceConfig,
         item: FeedItem,
         article: Article,
         canonical: str,
         tally: _Tally,
-    ) -> None:
-        # Shingling and MinHash cost milliseconds of CPU: in the pool, and outside the lock.
+    ) -> _Pending:
+        # Shingling and MinHash cost milliseconds of CPU: in the pool, before the writes.
         print_ = await self.pool.run(fingerprint, article.title, article.text, article.lang)
-        async with self._write_lock:
-            known = await self.store.known_article(canonical)
-            if known is not None and (
-                known.source_id != source.id or known.content_hash == article.content_hash
-            ):
-                await self._add_sighting(source, item, known)
-                return
-            await self._write(source, item, article, print_, known, tally)
+        return _Pending(source, item, canonical, tally, article, print_)
+
+    async def write(self, pending: _Pending) -> None:
+        """Match and store one article read by `poll` (or record another source's sighting
+        of it); a failure is the item's, said in its source's warnings."""
+        source, item = pending.source, pending.item
+        try:
+            async with self._write_lock:
+                known = await self.store.known_article(pending.canonical)
+                article = pending.article
+                if known is not None and (
+                    article is None
+                    or known.source_id != source.id
+                    or known.content_hash == article.content_hash
+                ):
+                    await self._add_sighting(source, item, known)
+                elif article is not None and pending.print_ is not None:
+                    await self._write(source, item, article, pending.print_, known, pending.tally)
+        except Exception as exc:  # a bug on one item: loud, but the rest of the pass goes on
+            log.error(
+                "source %s: item %s failed: %r", source.id, item.url or item.key, exc, exc_info=exc
+            )
+            pending.tally.warnings.append(f"item {item.url or item.key} failed: {exc!r}")
 
     async def _add_sighting(
         self, source: SourceConfig, item: FeedItem, known: KnownArticle
@@ -376,9 +430,11 @@ class Pipeline:
         tally: _Tally,
     ) -> None:
         now = self.clock()
-        hits = self._match(article, source)
-        published = article.published or now
-        story_id = None if known else self.stories.decide(print_, published, source.id).story_id
+        matches = self._match(article, source)
+        hits = self._hits(matches)
+        when = When(now, article.published)
+        events = events_of(matches)
+        story_id = None if known else self.stories.decide(print_, when, source.id, events).story_id
         outcome = await self.store.write_article(
             ArticleWrite(
                 article=article,
@@ -392,11 +448,13 @@ class Pipeline:
             )
         )
         if known is None:
-            self.stories.add(
-                StoryCandidate(outcome.story_id, outcome.article_id, print_, published, source.id)
+            candidate = StoryCandidate(
+                outcome.story_id, outcome.article_id, print_, when.order, source.id
             )
+            self.stories.add(candidate, when, events)
             tally.new += 1
         else:
+            self._add_new_events(events, outcome.new_rules, when, outcome.story_id)
             tally.updated += 1
         tally.matches += len(outcome.new_rules)
         tally.alerts += len(outcome.new_alerts)
@@ -405,7 +463,15 @@ class Pipeline:
                 "source %s: %s matched %s", source.id, article.url, ", ".join(outcome.new_rules)
             )
 
-    def _match(self, article: Article, source: SourceConfig) -> tuple[RuleHit, ...]:
+    def _add_new_events(
+        self, events: Sequence[Event], new_rules: Sequence[str], when: When, story_id: int
+    ) -> None:
+        """An update that fires a rule for the first time tells the story's event too."""
+        for event in events:
+            if event.rule_id in new_rules:
+                self.stories.add_event(event, when, story_id)
+
+    def _match(self, article: Article, source: SourceConfig) -> list[RuleMatch]:
         document = Document(
             title=article.title,
             text=article.text,
@@ -414,8 +480,11 @@ class Pipeline:
             lang=article.lang,
             tags=source.tags,
         )
+        return self.config.ruleset.match(document)
+
+    def _hits(self, matches: Sequence[RuleMatch]) -> tuple[RuleHit, ...]:
         hits = []
-        for match in self.config.ruleset.match(document):
+        for match in matches:
             rule = self.config.rule(match.rule_id)
             channels = self.config.channels_for(rule) if match.tier == EVENT else ()
             hits.append(RuleHit(match.rule_id, match.to_dict(), channels, match.tier))
@@ -423,17 +492,11 @@ class Pipeline:
 
     # -- health ---------------------------------------------------------------------------
 
-    async def _record_ok(
-        self,
-        source: SourceConfig,
-        state: SourceState,
-        memo: SourceMemo,
-        now: datetime,
-        fetched: FetchResult,
-        tally: _Tally,
-        parse_warnings: Sequence[str],
-    ) -> SourceOutcome:
-        warnings = [*parse_warnings, *tally.warnings]
+    async def finish(self, polled: SourcePoll) -> SourceOutcome:
+        """Record a source's pass once its articles are written."""
+        source, state, memo, now = polled.source, polled.state, polled.memo, polled.now
+        fetched, tally = polled.fetched, polled.tally
+        warnings = [*polled.warnings, *tally.warnings]
         moved = fetched.permanent_redirect or state.moved_to
         if moved and moved != source.url:
             warnings.append(f"moved permanently to {moved}: update its url in sources.toml")
@@ -517,6 +580,7 @@ class Pipeline:
 
 
 _OLDEST = datetime.min.replace(tzinfo=UTC)
+_NEWEST = datetime.max.replace(tzinfo=UTC)  # an undated article is written after dated ones
 
 
 def _validators(pair: tuple[str | None, str | None] | None) -> CacheValidators | None:
@@ -538,14 +602,27 @@ def canonical_for(source: SourceConfig, item: FeedItem) -> str:
 async def run_sources(
     pipeline: Pipeline, sources: Sequence[SourceConfig], concurrency: int, *, force: bool = False
 ) -> list[SourceOutcome]:
+    """One pass: read every source concurrently, then write their articles in one order
+    that does not depend on which feed answered first, then record each source."""
     gate = asyncio.Semaphore(concurrency)
 
-    async def one(source: SourceConfig) -> SourceOutcome:
+    async def read(source: SourceConfig) -> SourcePoll | SourceOutcome:
         async with gate:
-            try:
-                return await pipeline.process_source(source, force=force)
-            except Exception as exc:  # a bug: loud, but the other sources go on
-                log.critical("source %s: unexpected error", source.id, exc_info=exc)
-                return SourceOutcome(source.id, ok=False, error_kind="bug", error=repr(exc))
+            return await _guarded(source, pipeline.poll(source, force=force))
 
-    return list(await asyncio.gather(*(one(s) for s in sources)))
+    polled = await asyncio.gather(*(read(s) for s in sources))
+    pending = [p for poll in polled if isinstance(poll, SourcePoll) for p in poll.pending]
+    for article in sorted(pending, key=lambda p: p.order):
+        await pipeline.write(article)
+    return [
+        await _guarded(poll.source, pipeline.finish(poll)) if isinstance(poll, SourcePoll) else poll
+        for poll in polled
+    ]
+
+
+async def _guarded(source: SourceConfig, step: Awaitable[T]) -> T | SourceOutcome:
+    try:
+        return await step
+    except Exception as exc:  # a bug: loud, but the other sources go on
+        log.critical("source %s: unexpected error", source.id, exc_info=exc)
+        return SourceOutcome(source.id, ok=False, error_kind="bug", error=repr(exc))

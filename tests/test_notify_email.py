@@ -71,7 +71,7 @@ async def test_html_alert_has_both_parts_and_the_headers(smtp_server: Any) -> No
         "Source : Le Monde Numérique\nDate   : 04/03/2026 12:30\n"
         "Lien   : https://news.example/2026/03/cloud?id=7&ref=rss\n\n"
         "Passages qui ont déclenché la règle :\n  « Le *cloud* avance. »\n\n"
-        "-- \nRègle « cloud-souverain » · veille\n"
+        "-- \nRègle « cloud-souverain » · alerte n° 1 · veille\n"
     )
 
 

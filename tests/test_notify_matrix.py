@@ -119,7 +119,7 @@ async def test_alert_arrives_as_formatted_html(room: Room) -> None:
         "formatted_body": message.body.rstrip("\n"),
         "body": "Cloud souverain\n\nLe cloud souverain avance\n\n"
         "Le Monde Numérique · 04/03/2026 12:30\n>Le cloud avance.\n"
-        "Aussi publié par : Autre Média\n\nRègle « cloud-souverain » · veille",
+        "Aussi publié par : Autre Média\n\nRègle « cloud-souverain » · alerte n° 1 · veille",
     }
     assert (
         '<blockquote style="margin:0 0 10px 0;padding:6px 12px;border-left:3px solid #f2c200;'
@@ -177,7 +177,7 @@ async def test_hostile_alert_is_neutralized_in_html(room: Room) -> None:
         "<https://evil.example|Connexion banque> [x](https://evil.example) "
         "![img](https://evil.example/t.png) `code` *gras* ~barre~ \\ ping ＠room\n"
         "Aussi publié par : Autre [x](https://evil.example) ‹@U999>\n\n"
-        "Règle « cloud-souverain » · veille"
+        "Règle « cloud-souverain » · alerte n° 1 · veille"
     )
 
 

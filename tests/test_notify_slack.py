@@ -122,7 +122,7 @@ async def test_alert_is_posted_to_the_webhook_as_mrkdwn(slack: FakeSlack) -> Non
                 "\n\nLe Monde Numérique · 04/03/2026 12:30\n\n"
                 "> Le *cloud* avance.\n\n"
                 "Aussi publié par : <https://other.example/a?b=1|Autre Média>\n\n"
-                "_Règle cloud-souverain_",
+                "_Règle cloud-souverain · alerte n° 1_",
                 "color": "#3AA3E3",
                 "footer_icon": ICON,
                 "footer": "veille",
@@ -156,7 +156,7 @@ HOSTILE_MRKDWN = (
     "＠*room* ‹https://evil.example|Connexion banque› [x](https://evil.example) "
     "![img](https://evil.example/t.png) \\`code\\` \\*gras\\* ~barre~ \\\\ ping ＠*room*\n\n"
     "Aussi publié par : Autre [x](https://evil.example) ‹@U999›\n\n"
-    "_Règle cloud-souverain_"
+    "_Règle cloud-souverain · alerte n° 1_"
 )
 HOSTILE_TEXT = (
     "Cloud souverain\n"
@@ -174,7 +174,7 @@ HOSTILE_TEXT = (
     "\\ ping ＠*room* »\n\n"
     "Aussi publié par : Autre [x](https://evil.example) ‹@U999&gt;\n"
     "  - Autre [x](https://evil.example) ‹@U999&gt; : Autre ‹!channel&gt; ＠here\n\n"
-    "-- \nRègle « cloud-souverain » · veille"
+    "-- \nRègle « cloud-souverain » · alerte n° 1 · veille"
 )
 # Slack has no HTML: apprise converts the HTML body to Markdown, then to mrkdwn.
 HOSTILE_FROM_HTML = (
@@ -189,7 +189,7 @@ HOSTILE_FROM_HTML = (
     "[x](https://evil.example) ![img](https://evil.example/t.png) \\`code\\` \\*gras\\* "
     "\\~barre\\~ \\\\ ping ＠*room*\n\n"
     "Aussi publié par : Autre [x](https://evil.example) ‹@U999&gt;\n\n"
-    "Règle « cloud-souverain » · veille"
+    "Règle « cloud-souverain » · alerte n° 1 · veille"
 )
 
 

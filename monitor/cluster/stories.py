@@ -7,14 +7,14 @@ text decides (``index``: near-duplicates and rewrites); otherwise it starts a st
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from monitor.cluster.events import EVENT_WINDOW, EventIndex, EventMention, When
 from monitor.cluster.fingerprint import Fingerprint
 from monitor.cluster.index import StoryCandidate, StoryDecision, StoryIndex
-from monitor.match.types import Actors
+from monitor.match.types import EVENT, Actors, RuleMatch
 
 TEXT_WINDOW = timedelta(days=4)
 
@@ -27,12 +27,23 @@ class Event:
     actors: Actors
 
 
+def events_of(matches: Iterable[RuleMatch]) -> list[Event]:
+    """The events that ``matches`` identify: rules whose query fired and named every
+    kind of actor they declare, in rule order (so that the first found is stable)."""
+    found = [m for m in matches if m.tier == EVENT and m.identifies_event]
+    return [Event(m.rule_id, m.actors) for m in sorted(found, key=lambda m: m.rule_id)]
+
+
 class Stories:
     def __init__(
         self, text_window: timedelta = TEXT_WINDOW, event_window: timedelta = EVENT_WINDOW
     ) -> None:
         self.index = StoryIndex(window=text_window)
         self.events = EventIndex(window=event_window)
+
+    def __len__(self) -> int:
+        """Articles in the text index (every recent article is there)."""
+        return len(self.index)
 
     def decide(
         self, fp: Fingerprint, when: When, source_id: str, events: Sequence[Event]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from monitor.config import Config, DigestConfig
 from monitor.digest.periods import latest_fire, previous_fire
@@ -21,6 +21,7 @@ from monitor.notify.render import Rendered, Renderer
 from monitor.store import DigestEntry, FailedDelivery, FailingSource, Store
 
 log = logging.getLogger(__name__)
+FEEDBACK_WINDOW = timedelta(days=30)  # the health section counts wrong verdicts this far back
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,7 @@ class DigestGroup:
     title: str
     description: str
     stories: tuple[DigestStory, ...]
+    related: tuple[DigestStory, ...] = ()  # stories only the rule's related query matched
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,7 @@ class DigestContent:
     failing_sources: tuple[FailingSource, ...] = ()
     failed_deliveries: tuple[FailedDelivery, ...] = ()
     generated: datetime | None = None
+    wrong_verdicts: tuple[tuple[str, int], ...] = ()  # (rule title, "wrong" verdicts) in 30 days
 
     @property
     def stories(self) -> int:
@@ -61,8 +64,16 @@ class DigestContent:
         return sum(s.entry.articles for g in self.groups for s in g.stories)
 
     @property
+    def related(self) -> int:
+        return sum(len(g.related) for g in self.groups)
+
+    @property
     def empty(self) -> bool:
         return not self.groups
+
+    @property
+    def health(self) -> bool:
+        return bool(self.failing_sources or self.failed_deliveries or self.wrong_verdicts)
 
 
 @dataclass
@@ -105,7 +116,9 @@ class Digests:
     async def _create(
         self, digest: DigestConfig, start: datetime, end: datetime, force: bool = False
     ) -> int | None:
-        entries = await self.store.digest_entries(start, end, self.rule_ids(digest))
+        rule_ids = self.rule_ids(digest)
+        entries = await self.store.digest_entries(start, end, rule_ids)
+        entries += await self.store.related_entries(start, end, rule_ids)
         send = bool(entries) or digest.send_empty or force
         channels = digest.channels if send else ()
         run = await self.store.create_digest_run(
@@ -123,41 +136,46 @@ class Digests:
 
     async def content(self, name: str, start: datetime, end: datetime) -> DigestContent:
         digest = self.config.digests[name]
-        entries = await self.store.digest_entries(start, end, self.rule_ids(digest))
+        rule_ids = self.rule_ids(digest)
+        entries = await self.store.digest_entries(start, end, rule_ids)
+        related = await self.store.related_entries(start, end, rule_ids)
         now = self.clock()
         failing = await self.store.failing_sources(now - self.config.service.health.failing_after)
         failed = await self.store.failed_deliveries()
+        wrong = await self.store.wrong_counts(now - FEEDBACK_WINDOW)
         return DigestContent(
             name,
             digest.title,
             start,
             end,
-            self._groups(entries),
+            self._groups(entries, related),
             tuple(failing),
             tuple(failed),
             now,
+            tuple((self._title(r), n) for r, n in sorted(wrong.items(), key=lambda i: i[0])),
         )
 
-    def _groups(self, entries: list[DigestEntry]) -> tuple[DigestGroup, ...]:
-        by_rule: dict[str, list[DigestStory]] = {}
-        for entry in entries:
-            passages = RuleMatch.from_dict(entry.details).passages
-            by_rule.setdefault(entry.rule_id, []).append(
-                DigestStory(entry, passages[0] if passages else None)
-            )
+    def _groups(
+        self, entries: list[DigestEntry], related: list[DigestEntry]
+    ) -> tuple[DigestGroup, ...]:
+        alerted, shown = _by_rule(entries), _by_rule(related)
         groups = []
-        for rule_id in sorted(by_rule, key=self._rule_order):
+        for rule_id in sorted(alerted.keys() | shown.keys(), key=self._rule_order):
             rule = next((r for r in self.config.rules if r.id == rule_id), None)
-            stories = sorted(by_rule[rule_id], key=lambda s: s.entry.date, reverse=True)
             groups.append(
                 DigestGroup(
                     rule_id,
-                    rule.title if rule else rule_id,
+                    self._title(rule_id),
                     rule.description if rule else "",
-                    tuple(stories),
+                    alerted.get(rule_id, ()),
+                    shown.get(rule_id, ()),
                 )
             )
         return tuple(groups)
+
+    def _title(self, rule_id: str) -> str:
+        rule = next((r for r in self.config.rules if r.id == rule_id), None)
+        return rule.title if rule else rule_id
 
     def _rule_order(self, rule_id: str) -> tuple[int, str]:
         severity = {"critical": 0, "high": 1, "normal": 2, "low": 3}
@@ -178,3 +196,19 @@ class Digests:
         last = await self.store.last_digest_run(name)
         start = last.period_end if last else previous_fire(digest.cron, digest.timezone, now)
         return await self.content(name, start, now)
+
+
+def _by_rule(entries: list[DigestEntry]) -> dict[str, tuple[DigestStory, ...]]:
+    """Entries as digest stories, per rule, newest first."""
+    by_rule: dict[str, list[DigestStory]] = {}
+    for entry in entries:
+        passages = RuleMatch.from_dict(entry.details).passages
+        by_rule.setdefault(entry.rule_id, []).append(
+            DigestStory(entry, passages[0] if passages else None)
+        )
+    return {
+        rule_id: tuple(
+            sorted(stories, key=lambda s: (s.entry.date, s.entry.story_id), reverse=True)
+        )
+        for rule_id, stories in by_rule.items()
+    }

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, time
 
 from monitor.cluster import StoryCandidate, fingerprint
 from monitor.cluster.events import When
-from monitor.cluster.stories import Event, Stories
+from monitor.cluster.stories import Stories, events_of
 from monitor.config import Config
 from monitor.labels.files import LabeledArticle
 from monitor.labels.score import RuleScore, Verdict, score_rule
@@ -91,7 +91,7 @@ def group_stories(
             datetime.combine(article.published, time(12), UTC) if article.published else None
         )
         when = When(SEEN, published)
-        events = [Event(match.rule_id, match.actors)] if match and match.identifies_event else []
+        events = events_of([match] if match else [])
         fp = fingerprint(document.title, document.text, document.lang)
         story = stories.decide(fp, when, "labeled", events).story_id or number
         stories.add(StoryCandidate(story, number, fp, when.order, "labeled"), when, events)

@@ -229,4 +229,5 @@ def alert_context(view: AlertView, rule: RuleConfig | None) -> dict[str, object]
         "passages": list(match.passages),
         "clauses": list(match.clauses),
         "also": list(view.also),
+        "alert_id": view.alert_id,  # for `monitor feedback ALERT_ID wrong|right`
     }

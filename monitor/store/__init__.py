@@ -134,6 +134,11 @@ class Store:
     ) -> Sequence[tuple[int, int, bytes, datetime, str]]:
         return await self._run(articles.recent_fingerprints, since)
 
+    async def recent_events(
+        self, since: datetime
+    ) -> Sequence[tuple[int, str, datetime, datetime | None]]:
+        return await self._run(articles.recent_events, since)
+
     async def matched_rules(self) -> dict[str, set[str]]:
         return await self._run(articles.matched_rules)
 
@@ -208,6 +213,11 @@ class Store:
         self, start: datetime, end: datetime, rule_ids: Sequence[str]
     ) -> list[DigestEntry]:
         return await self._run(digests.entries, start, end, rule_ids)
+
+    async def related_entries(
+        self, start: datetime, end: datetime, rule_ids: Sequence[str]
+    ) -> list[DigestEntry]:
+        return await self._run(digests.related_entries, start, end, rule_ids)
 
     async def failing_sources(self, since: datetime) -> list[FailingSource]:
         return await self._run(digests.failing_sources, since)

@@ -231,6 +231,29 @@ async def recent_fingerprints(
     ]
 
 
+async def recent_events(
+    session: AsyncSession, since: datetime
+) -> Sequence[tuple[int, str, datetime, datetime | None]]:
+    """(story id, match details, first seen, published) of the recent matches
+    whose rule's query fired: the event index is rebuilt from them at start-up."""
+    query = (
+        select(
+            ArticleRow.story_id,
+            MatchRow.details,
+            ArticleRow.first_seen_at,
+            ArticleRow.published_at,
+        )
+        .join(MatchRow, MatchRow.article_id == ArticleRow.id)
+        .where(
+            ArticleRow.first_seen_at >= since,
+            ArticleRow.story_id.is_not(None),
+            MatchRow.tier == EVENT,
+        )
+        .order_by(MatchRow.id)
+    )
+    return [tuple(row) for row in (await session.execute(query)).all()]  # type: ignore[misc]
+
+
 async def matched_rules(session: AsyncSession) -> dict[str, set[str]]:
     """Rule ids that matched each article, by article URL (the demo's report and tests)."""
     query = select(ArticleRow.url, MatchRow.rule_id).outerjoin(

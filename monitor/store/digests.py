@@ -6,7 +6,7 @@ import json
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from monitor.store.outbox import enqueue
@@ -18,7 +18,7 @@ from monitor.store.tables import (
     MatchRow,
     SourceRow,
 )
-from monitor.store.views import DigestEntry, DigestRun, FailedDelivery, FailingSource
+from monitor.store.views import EVENT, DigestEntry, DigestRun, FailedDelivery, FailingSource
 
 
 async def last_run(session: AsyncSession, digest: str) -> DigestRun | None:
@@ -104,6 +104,47 @@ async def entries(
             )
         )
     return found
+
+
+async def related_entries(
+    session: AsyncSession, start: datetime, end: datetime, rule_ids: Sequence[str]
+) -> list[DigestEntry]:
+    """One entry per (story, rule) whose articles of the period matched only the rule's
+    related query: the digest's related coverage, never alerted."""
+    alerted = select(AlertRow.id).where(
+        AlertRow.story_id == ArticleRow.story_id, AlertRow.rule_id == MatchRow.rule_id
+    )
+    query = (
+        select(MatchRow.rule_id, MatchRow.details, ArticleRow)
+        .join(ArticleRow, ArticleRow.id == MatchRow.article_id)
+        .where(
+            MatchRow.rule_id.in_(rule_ids),
+            MatchRow.tier != EVENT,
+            and_(ArticleRow.first_seen_at > start, ArticleRow.first_seen_at <= end),
+            ArticleRow.story_id.is_not(None),
+            ~alerted.exists(),
+        )
+        .order_by(ArticleRow.first_seen_at, ArticleRow.id)
+    )
+    found: dict[tuple[str, int], DigestEntry] = {}
+    for rule_id, details, article in (await session.execute(query)).all():
+        story_id = article.story_id
+        assert story_id is not None  # the query asks for it
+        if (rule_id, story_id) in found:
+            continue
+        links, count = await _story_outlets(session, story_id, end)
+        found[(rule_id, story_id)] = DigestEntry(
+            rule_id=rule_id,
+            story_id=story_id,
+            title=article.title,
+            url=article.url,
+            date=article.published_at or article.first_seen_at,
+            outlet_links=links,
+            articles=count,
+            details=json.loads(details),
+            new=True,
+        )
+    return list(found.values())
 
 
 async def _story_outlets(
