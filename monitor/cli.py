@@ -296,6 +296,25 @@ def _register_rules(commands: argparse._SubParsersAction) -> None:  # type: igno
     explain.add_argument("--title", default="", help="a title to go with --text or --file")
     explain.add_argument("--lang", help="the document's language (for rules that filter on it)")
     explain.set_defaults(handler=cmd_rules_explain)
+    evaluate = actions.add_parser(
+        "eval",
+        help="score rules on labeled articles (precision, recall, every error)",
+        description="Run the rules over a labeled JSON Lines file (the format of "
+        "docs/rules.md, or what `monitor feedback export` writes) as the pipeline "
+        "would, and print per rule precision, recall, F1, counts, then every false "
+        "alert and every miss with the clause that decided. Exit 1 when a rule "
+        "scores below --min-precision or --min-recall, 2 on unreadable input.",
+    )
+    evaluate.add_argument("file", type=Path, metavar="FILE.jsonl")
+    evaluate.add_argument(
+        "--rule", action="append", dest="rule_ids", metavar="ID", help="only this rule (repeat)"
+    )
+    evaluate.add_argument(
+        "--by-story", action="store_true", help="also count alerts per multi-outlet story"
+    )
+    evaluate.add_argument("--min-precision", type=float, metavar="P", help="fail below P")
+    evaluate.add_argument("--min-recall", type=float, metavar="R", help="fail below R")
+    evaluate.set_defaults(handler=cmd_rules_eval)
 
 
 def cmd_rules_test(args: argparse.Namespace, settings: Settings) -> int:
@@ -360,6 +379,44 @@ def cmd_rules_explain(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK if explanation.matched else EXIT_FAILED
 
 
+def cmd_rules_eval(args: argparse.Namespace, settings: Settings) -> int:
+    from monitor.extract.article import detect_language
+    from monitor.labels import evaluate, read_labeled, render_scores
+
+    config = load(settings)
+    rule_ids = args.rule_ids or [r.id for r in config.rules]
+    unknown = sorted(set(rule_ids) - {r.id for r in config.rules})
+    if unknown:
+        print(f"unknown or disabled rule: {', '.join(unknown)}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        articles, problems = read_labeled(args.file)
+    except (OSError, UnicodeDecodeError) as exc:
+        print(f"cannot read {args.file}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    for problem in problems:
+        print(f"skipped: {problem}", file=sys.stderr)
+    if not articles:
+        print(f"{args.file}: no labeled article", file=sys.stderr)
+        return EXIT_USAGE
+    scores = evaluate(config, articles, rule_ids, detect_language)
+    print("\n".join(render_scores(scores, by_story=args.by_story)))
+    below = [
+        s.rule_id
+        for s in scores
+        if _below(s.precision, args.min_precision) or _below(s.recall, args.min_recall)
+    ]
+    if below:
+        print(f"\nbelow the minimum: {', '.join(below)}", file=sys.stderr)
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def _below(value: float | None, minimum: float | None) -> bool:
+    """A score under its minimum; an undefined one (nothing fired, nothing to find) is not."""
+    return minimum is not None and value is not None and value < minimum
+
+
 def _explain_input(
     args: argparse.Namespace, config: Config, settings: Settings
 ) -> tuple[str, str, str | None]:
@@ -401,6 +458,111 @@ def _shorten(text: str, width: int = 90) -> str:
 
 def _indent(text: str, prefix: str) -> str:
     return "\n".join(prefix + line for line in text.splitlines())
+
+
+# -- feedback --------------------------------------------------------------------------------
+
+VERDICTS = ("wrong", "right")
+
+
+def _register_feedback(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    feedback = commands.add_parser(
+        "feedback",
+        help="record a verdict on an alert, or a missed article; export them as labeled data",
+        description="`monitor feedback ALERT_ID wrong|right [--note TEXT]` records a "
+        "recipient's verdict on an alert (its id is at the foot of every alert); "
+        "`monitor feedback --missed URL --rule ID` records an article the rule should have "
+        "alerted on; `monitor feedback export [--rule ID] > FILE.jsonl` writes every "
+        "verdict as labeled articles, for `monitor rules eval FILE.jsonl`.",
+        usage="monitor feedback ALERT_ID {wrong,right} [--note TEXT]\n"
+        "       monitor feedback --missed URL --rule ID [--note TEXT]\n"
+        "       monitor feedback export [--rule ID]",
+    )
+    feedback.add_argument("words", nargs="*", help=argparse.SUPPRESS)
+    feedback.add_argument("--note", help="why, in a few words")
+    feedback.add_argument("--missed", metavar="URL", help="an article the rule should have caught")
+    feedback.add_argument(
+        "--rule", metavar="ID", help="the rule missed (with --missed); only this rule (export)"
+    )
+    feedback.set_defaults(handler=cmd_feedback)
+
+
+def cmd_feedback(args: argparse.Namespace, settings: Settings) -> int:
+    config = load(settings)
+    if args.rule is not None and args.rule not in {r.id for r in config.rules}:
+        print(f"unknown or disabled rule: {args.rule}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.missed is not None:
+        if args.words or args.rule is None:
+            print("usage: monitor feedback --missed URL --rule ID [--note TEXT]", file=sys.stderr)
+            return EXIT_USAGE
+        return _feedback_missed(args, config, settings)
+    if args.words == ["export"]:
+        return _feedback_export(args.rule, config, settings)
+    if len(args.words) == 2 and args.words[0].isdigit() and args.words[1] in VERDICTS:
+        return _feedback_verdict(int(args.words[0]), args.words[1], args.note, config, settings)
+    print(
+        "usage: monitor feedback ALERT_ID wrong|right [--note TEXT], "
+        "monitor feedback --missed URL --rule ID, or monitor feedback export [--rule ID]",
+        file=sys.stderr,
+    )
+    return EXIT_USAGE
+
+
+def _feedback_verdict(
+    alert_id: int, verdict: str, note: str | None, config: Config, settings: Settings
+) -> int:
+    from monitor.store.feedback import UnknownAlert
+
+    now = datetime.now(UTC)
+    try:
+        record = asyncio.run(
+            _with_store(settings, lambda s: s.judge_alert(alert_id, verdict, note, now), config)
+        )
+    except UnknownAlert as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_FAILED
+    print(f"alert {alert_id} ({record.rule_id}) marked {verdict}: {_shorten(record.title, 70)}")
+    return EXIT_OK
+
+
+def _feedback_missed(args: argparse.Namespace, config: Config, settings: Settings) -> int:
+    from monitor.cluster import canonical_url
+    from monitor.extract import extract_page
+    from monitor.store import Store
+
+    now = datetime.now(UTC)
+
+    async def record(store: Store) -> str:
+        article = await store.stored_article(canonical_url(args.missed))
+        if article is None:  # not stored (or its text pruned): read the page now
+            body, url = await _fetch_page(args.missed, config, settings)
+            page = extract_page(body, url=url)
+            if page is None:
+                raise MonitorError(f"no article text found in {url}")
+            article = (page.title or "", page.text, page.lang, page.published)
+        await store.add_missed(args.rule, args.missed, article, args.note, now)
+        return article[0]
+
+    try:
+        title = asyncio.run(_with_store(settings, record, config))
+    except MonitorError as exc:
+        print(f"cannot read {args.missed}: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"recorded as missed by {args.rule}: {_shorten(title or args.missed, 70)}")
+    return EXIT_OK
+
+
+def _feedback_export(rule_id: str | None, config: Config, settings: Settings) -> int:
+    from monitor.labels import write_labeled
+    from monitor.labels.feedback import labeled_from_feedback
+
+    records = asyncio.run(
+        _with_store(settings, lambda s: s.feedback([rule_id] if rule_id else None), config)
+    )
+    count = write_labeled(map(labeled_from_feedback, records), sys.stdout)
+    print(f"{count} verdict{'s' if count != 1 else ''} written", file=sys.stderr)
+    return EXIT_OK
 
 
 # -- backtest --------------------------------------------------------------------------------
@@ -655,6 +817,7 @@ _COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [  # type: ignor
     _register_backtest,
     _register_digest,
     _register_alerts,
+    _register_feedback,
     _register_sources,
     _register_health,
     _register_db,

@@ -1,16 +1,19 @@
 """Labeled articles: real press judged by a person, the measure of a rule.
 
 `read_labeled` reads them from JSON Lines, `write_labeled` writes them (feedback from
-recipients becomes labeled data this way), and `score_rules` runs rules over them as
-the pipeline would and counts what is right and wrong (`monitor rules eval`).
+recipients becomes labeled data this way), and `evaluate` runs rules over them as the
+pipeline would and counts what is right and wrong (`monitor rules eval`, in words by
+`render_scores`).
 """
 
+from monitor.labels.evaluate import evaluate
 from monitor.labels.files import (
     LabeledArticle,
     LabelProblem,
     read_labeled,
     write_labeled,
 )
+from monitor.labels.report import render_scores
 from monitor.labels.score import Case, RuleScore, StoryScore, Verdict, score_rule
 
 __all__ = [
@@ -20,7 +23,9 @@ __all__ = [
     "RuleScore",
     "StoryScore",
     "Verdict",
+    "evaluate",
     "read_labeled",
+    "render_scores",
     "score_rule",
     "write_labeled",
 ]
