@@ -307,7 +307,12 @@ def _register_rules(commands: argparse._SubParsersAction) -> None:  # type: igno
     )
     evaluate.add_argument("file", type=Path, metavar="FILE.jsonl")
     evaluate.add_argument(
-        "--rule", action="append", dest="rule_ids", metavar="ID", help="only this rule (repeat)"
+        "--rule",
+        action="append",
+        dest="rule_ids",
+        default=[],
+        metavar="ID",
+        help="only this rule (repeat)",
     )
     evaluate.add_argument(
         "--by-story", action="store_true", help="also count alerts per multi-outlet story"
@@ -382,10 +387,10 @@ def cmd_rules_explain(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_rules_eval(args: argparse.Namespace, settings: Settings) -> int:
     from monitor.extract.article import detect_language
     from monitor.labels import evaluate, read_labeled, render_scores
+    from monitor.labels.evaluate import label_keys
 
     config = load(settings)
-    rule_ids = args.rule_ids or [r.id for r in config.rules]
-    unknown = sorted(set(rule_ids) - {r.id for r in config.rules})
+    unknown = sorted(set(args.rule_ids) - {r.id for r in config.rules})
     if unknown:
         print(f"unknown or disabled rule: {', '.join(unknown)}", file=sys.stderr)
         return EXIT_USAGE
@@ -398,6 +403,15 @@ def cmd_rules_eval(args: argparse.Namespace, settings: Settings) -> int:
         print(f"skipped: {problem}", file=sys.stderr)
     if not articles:
         print(f"{args.file}: no labeled article", file=sys.stderr)
+        return EXIT_USAGE
+    # Without --rule, the rules the file has labels for: the others would score nothing.
+    rule_ids = args.rule_ids or [
+        r.id
+        for r in config.rules
+        if any(a.label(*label_keys(config, r.id)) is not None for a in articles)
+    ]
+    if not rule_ids:
+        print(f"{args.file}: no article is labeled for an enabled rule", file=sys.stderr)
         return EXIT_USAGE
     scores = evaluate(config, articles, rule_ids, detect_language)
     print("\n".join(render_scores(scores, by_story=args.by_story)))

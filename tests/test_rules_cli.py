@@ -216,3 +216,29 @@ async def test_explain_url_fetches_and_extracts_a_page(
     out = capsys.readouterr().out
     assert out.startswith("language: fr (from the page; --lang to change it)\n")
     assert "\nrule 'cloud-contract' matches" in out and "[[Google Cloud]]" in out
+
+
+def test_rules_eval_scores_the_rules_the_file_labels(tmp_path, capsys) -> None:
+    other = '\n[[rule]]\nid = "other-rule"\ntitle = "Autre"\nquery = "AWS"\n'
+    config = config_dir(tmp_path, RULES + other)
+    labeled = tmp_path / "labeled.jsonl"
+    labeled.write_text(
+        '{"id": "a", "title": "", "text": "Le ministère signe un contrat Azure.", '
+        '"cloud-contract": true}\n'
+        '{"id": "b", "title": "", "text": "Le contrat Azure est annulé.", '
+        '"cloud-contract": false}\n',
+        encoding="utf-8",
+    )
+    code, out = run(capsys, "--config", str(config), "rules", "eval", str(labeled))
+    assert code == 0
+    # Only the rule the file has labels for is scored: precision and recall 1.00.
+    assert "cloud-contract" in out and "other-rule" not in out
+    assert "1.00" in out
+    code, out = run(
+        capsys, "--config", str(config), "rules", "eval", str(labeled), "--rule", "other-rule"
+    )
+    assert "other-rule" in out
+    unlabeled = tmp_path / "none.jsonl"
+    unlabeled.write_text('{"id": "c", "text": "x", "elsewhere": true}\n', encoding="utf-8")
+    code, out = run(capsys, "--config", str(config), "rules", "eval", str(unlabeled))
+    assert code == 2 and "no article is labeled for an enabled rule" in out
