@@ -13,6 +13,7 @@ from datetime import datetime
 
 from monitor.config import Config
 from monitor.match import Document, RuleMatch
+from monitor.match.types import EVENT
 from monitor.store import Store, StoredArticle
 
 
@@ -64,7 +65,8 @@ async def run_backtest(
             tags=source.tags if source else (),
         )
         earlier = before.get(article.id, set())
-        fired = {m.rule_id: m for m in config.ruleset.match_rules(document, rule_ids)}
+        matches = config.ruleset.match_rules(document, rule_ids)
+        fired = {m.rule_id: m for m in matches if m.tier == EVENT}  # what would alert
         for rule_id, report in reports.items():
             if rule_id in fired:
                 report.hits.append(Hit(article, fired[rule_id], new=rule_id not in earlier))

@@ -37,7 +37,10 @@ EVENTS = {
     "gard-copilot-2025": "ministry-microsoft",
     "s3ns-qualification-2025-12": "secnumcloud-qualification",
 }
-NOT_EVENTS = ("dinum-note-office365-2021-09", "thales-google-partnership-2021-10")
+NOT_EVENTS = {
+    "dinum-note-office365-2021-09": "ministry-microsoft",
+    "thales-google-partnership-2021-10": "secnumcloud-qualification",
+}
 HEADLINE = ("ministry-microsoft", "secnumcloud-qualification")
 
 
@@ -248,3 +251,7 @@ async def test_real_press_one_alert_per_event_whatever_the_order(
     assert {(r, u) for r, u in alerts} <= listed
     related = {(g.rule_id, s.entry.story_id) for g in digest.groups for s in g.related}
     assert not related & {(r, stories[u]) for r, u in alerts}
+    # The stories that are no event but on the rule's topic are its related coverage.
+    for story, rule in NOT_EVENTS.items():
+        members = {stories[url] for url, a in by_id.items() if a.story == story}
+        assert members & {s for r, s in related if r == rule}, f"{story} not in related"

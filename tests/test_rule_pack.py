@@ -15,6 +15,7 @@ from monitor.config import Config, example_document, load_config
 from monitor.demo import with_demo_sources
 from monitor.demo.server import DemoServer, load_index
 from monitor.match import Document, check_examples
+from monitor.match.types import EVENT
 from monitor.settings import Settings
 
 from support import REPO
@@ -139,7 +140,7 @@ def evaluate(config: Config, splits: tuple[str, ...]) -> dict[str, Score]:
         doc = Document(
             title=case.get("title", ""), text=case.get("text", ""), lang=case.get("lang", "fr")
         )
-        fired = bool(config.ruleset.match_rules(doc, [rule]))
+        fired = any(m.tier == EVENT for m in config.ruleset.match_rules(doc, [rule]))
         score = scores[rule]
         if fired and expected:
             score.tp += 1

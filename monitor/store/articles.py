@@ -255,9 +255,10 @@ async def recent_events(
 
 
 async def matched_rules(session: AsyncSession) -> dict[str, set[str]]:
-    """Rule ids that matched each article, by article URL (the demo's report and tests)."""
+    """Rule ids whose event query matched each article, by article URL (the demo's
+    report and tests); related-only matches are not counted."""
     query = select(ArticleRow.url, MatchRow.rule_id).outerjoin(
-        MatchRow, MatchRow.article_id == ArticleRow.id
+        MatchRow, (MatchRow.article_id == ArticleRow.id) & (MatchRow.tier == EVENT)
     )
     result: dict[str, set[str]] = {}
     for url, rule_id in (await session.execute(query)).all():
