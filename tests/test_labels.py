@@ -58,9 +58,11 @@ def test_written_articles_read_back_the_same(tmp_path):
     assert (back.id, back.title, back.labels, back.lang) == ("x", "Titre", original.labels, "fr")
 
 
-def make(ident: str, label: bool | None, borderline: bool = False) -> LabeledArticle:
+def make(
+    ident: str, label: bool | None, borderline: bool = False, story: str | None = None
+) -> LabeledArticle:
     labels = {} if label is None else {"r1": label}
-    return LabeledArticle(ident, ident, "text", labels, borderline=borderline)
+    return LabeledArticle(ident, ident, "text", labels, borderline=borderline, story=story)
 
 
 def test_scores_count_a_borderline_positive_as_right_either_way():
@@ -91,3 +93,24 @@ def test_scores_count_a_borderline_positive_as_right_either_way():
     assert lines[1].split() == ["rule", "0.67", "0.67", "0.67", "2", "1", "1", "2", "2"]
     assert "  false alert fp: fp" in lines
     assert "  missed      fn: fn" in lines
+
+
+def test_an_event_told_by_several_outlets_is_alerted_once_it_fires_once():
+    articles = [
+        make("a1", True, story="a"),
+        make("a2", True, story="a"),  # missed, but its event alerted through a1
+        make("b1", True, story="b"),
+        make("b2", True, story="b"),
+        make("c", True),  # an event of its own, missed
+        make("d", True, borderline=True),  # right either way: not counted
+        make("e", False),
+    ]
+    score = score_rule(
+        "rule", ["r1"], articles, lambda a: Verdict(a.id in {"a1", "b2"}), lambda a: ""
+    )
+    assert score.recall == 2 / 5
+    assert score.events_alerted() == (2, 3)
+    assert any(
+        line.startswith("  events: 2 of 3 alerted (recall by event 0.67;")
+        for line in render_scores([score])
+    )

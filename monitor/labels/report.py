@@ -59,11 +59,17 @@ def render_scores(scores: Sequence[RuleScore], *, by_story: bool = False) -> lis
     for score in scores:
         lines.append("")
         lines.append(f"{score.rule_id}: {len(score.cases)} labeled articles")
+        alerted, events = score.events_alerted()
+        if events:
+            lines.append(
+                f"  events: {alerted} of {events} alerted (recall by event "
+                f"{alerted / events:.2f}; several outlets' articles of one event count once)"
+            )
         related = score.related_catch()
         if related is not None:
             caught, positives, shown = related
             lines.append(
-                f"  related tier: the digest shows {caught} of {positives} events "
+                f"  related tier: the digest shows {caught} of {positives} positive articles "
                 f"(alerted or related), and {shown} other articles"
             )
         lines += error_lines(score) or ["  no error"]

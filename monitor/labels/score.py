@@ -89,6 +89,17 @@ class RuleScore:
         wrong = [c for c in self.cases if c.outcome == "fp"]
         return wrong + [c for c in self.cases if c.outcome == "fn"]
 
+    def events_alerted(self) -> tuple[int, int]:
+        """(events with at least one alert, events): the labeled positives grouped by
+        story, so that an event told by four outlets counts once, as a reader sees it.
+        Borderline positives are left out: either answer is right for them."""
+        events: dict[str, bool] = {}
+        for case in self.cases:
+            if case.expected and not case.article.borderline:
+                key = case.article.story or case.article.id
+                events[key] = events.get(key, False) or case.verdict.fired
+        return sum(events.values()), len(events)
+
     def related_catch(self) -> tuple[int, int, int] | None:
         """(positives caught by the query or the related tier, positives, other articles
         the related tier shows): what a reader of the digest's related section sees."""
