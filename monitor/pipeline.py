@@ -8,6 +8,8 @@
           sitemap  the URLs of a (news) sitemap, or of the newest sitemaps of an index
           watch    the lines of a page region, compared with the last pass:
                    a change becomes one article (what was added and removed)
+          json     the records of an API's pages (and the presets boamp, decp), from
+                   the source's cursor on: each record is an article, no page read
       → keep the items this source never gave, or gave with other content, or whose
         page could not be read last time for a passing reason (a 429, a timeout)
       → for each: the article page (robots.txt permitting), fetched and extracted
@@ -33,7 +35,7 @@ import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
@@ -41,6 +43,7 @@ from monitor.cluster import Fingerprint, StoryCandidate, canonical_url, fingerpr
 from monitor.cluster.events import When
 from monitor.cluster.stories import Event, Stories, events_of
 from monitor.config import Config, SourceConfig
+from monitor.config.sources import JSON_KINDS
 from monitor.errors import RateLimited, SourceError
 from monitor.extract import WorkerPool
 from monitor.extract.article import detect_language
@@ -52,6 +55,7 @@ from monitor.match.types import EVENT
 from monitor.parse import parse_feed
 from monitor.parse.feed import finish
 from monitor.parse.identity import content_hash, digest, is_http
+from monitor.parse.jsonapi import Cursor, first_url, next_cursor, parse_page, start_cursor
 from monitor.parse.listing import parse_listing
 from monitor.parse.sitemap import parse_sitemap
 from monitor.parse.watch import change_text, change_title, compare, region_lines
@@ -78,6 +82,7 @@ SITEMAP_DEPTH = 2  # an index of indexes, at most
 SITEMAP_WINDOW = timedelta(days=7)
 MAX_WARNINGS = 5  # page problems listed one by one in the source's warning; the rest counted
 ACCEPT = {"feed": FEED_ACCEPT, "page": PAGE_ACCEPT, "watch": PAGE_ACCEPT, "sitemap": SITEMAP_ACCEPT}
+JSON_ACCEPT = "application/json, */*;q=0.5"
 
 
 def utcnow() -> datetime:
@@ -181,6 +186,8 @@ class Pipeline:
                 source.id, ok=True, skipped=held, next_check_at=state.next_check_at
             )
         try:
+            if source.kind in JSON_KINDS:
+                return await self._records(source, state, memo, now)
             fetched = await self.http.get(
                 state.moved_to or source.url,
                 source_id=source.id,
@@ -272,6 +279,58 @@ class Pipeline:
         items = [i for i in items if (i.published or i.updated or since) >= since]
         items.sort(key=lambda i: i.published or i.updated or _OLDEST, reverse=True)
         return finish("", items, warnings, source.max_items)
+
+    async def _records(
+        self, source: SourceConfig, state: SourceState, memo: SourceMemo, now: datetime
+    ) -> SourcePoll:
+        """The new records of a JSON source: its pages from the cursor on (at most
+        `max_pages`; the next pass resumes where this one stopped). The cursor moves
+        with the memo, which `finish` saves once the articles are written."""
+        assert source.mapping is not None
+        cursor = Cursor.from_dict(memo.cursor) if memo.cursor else None
+        if cursor is None and source.cursor is not None:
+            cursor = start_cursor(now, source.lookback)
+        url: str | None = first_url(source.url, source.params, source.paging, source.cursor, cursor)
+        items: list[FeedItem] = []
+        marks: list[tuple[str, str]] = []
+        warnings: list[str] = []
+        fetched: FetchResult | None = None
+        page = 0
+        while url is not None and page < source.paging.max_pages:
+            page += 1
+            fetched = await self.http.get(
+                url,
+                source_id=source.id,
+                accept=JSON_ACCEPT,
+                allow_private=source.allow_private_networks,
+            )
+            parsed = await self.pool.run(
+                parse_page,
+                fetched.body,
+                url=fetched.url,
+                mapping=source.mapping,
+                paging=source.paging,
+                page=page,
+                spec=source.cursor,
+                cursor=cursor,
+                max_items=source.max_items,
+                source_id=source.id,
+            )
+            items += parsed.items
+            marks += parsed.marks
+            warnings += parsed.warnings
+            url = parsed.next_url
+        assert fetched is not None  # max_pages is at least 1
+        moved = next_cursor(cursor, marks)
+        memo.cursor = moved.to_dict() if moved is not None else {}
+        # The pages' URLs carry the cursor and offsets: neither a redirect nor validators
+        # of one of them is the source's.
+        last = replace(fetched, permanent_redirect=None, validators=CacheValidators())
+        polled = SourcePoll(source, state, memo, now, last, _Tally())
+        read = finish("", items, warnings, source.max_items)
+        polled.warnings = read.warnings
+        await self._ingest_items(polled, read)
+        return polled
 
     async def _watch(self, polled: SourcePoll) -> None:
         source, memo, fetched = polled.source, polled.memo, polled.fetched
@@ -479,6 +538,7 @@ class Pipeline:
             source_name=source.name,
             lang=article.lang,
             tags=source.tags,
+            fields=article.fields,
         )
         return self.config.ruleset.match(document)
 

@@ -158,6 +158,7 @@ class SourceMemo:
     hold: str | None = None  # why next_check_at is later than the interval says
     sitemaps: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
     last: dict[str, Any] = field(default_factory=dict)  # numbers of the last successful pass
+    cursor: dict[str, Any] = field(default_factory=dict)  # JSON sources: where the next pass starts
 
     @classmethod
     def from_json(cls, text: str | None) -> SourceMemo:
@@ -178,6 +179,7 @@ class SourceMemo:
                 if isinstance(v, list) and len(v) == 2
             },
             last=_dict(data.get("last")),
+            cursor=_dict(data.get("cursor")),
         )
 
     def to_json(self) -> str:
@@ -187,6 +189,7 @@ class SourceMemo:
             "hold": self.hold,
             "sitemaps": {url: list(v) for url, v in self.sitemaps.items()},
             "last": self.last,
+            "cursor": self.cursor,
         }
         kept = {k: v for k, v in data.items() if v or (k == "watch" and v is not None)}
         return json.dumps(kept, ensure_ascii=False)
