@@ -148,7 +148,7 @@ class Pipeline:
         self.http = http
         self.pool = pool
         self.clock = clock
-        self.stories = Stories()
+        self.stories = Stories(event_keys=config.event_keys)
         self._write_lock = asyncio.Lock()  # one writer: dedup across sources stays race-free
         self.reader = ArticleReader(http, pool, config.fetch.concurrency, clock)
 

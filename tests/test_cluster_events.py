@@ -78,3 +78,54 @@ def test_one_event_told_in_different_words_is_one_story_in_any_order():
     expected = [{"bfm", "next", "silicon"}, {"men"}]
     for order in permutations(ARTICLES):
         assert group(list(order)) == expected
+
+
+def test_a_notice_and_the_press_reporting_its_award_are_one_story() -> None:
+    """The shipped procurement rule shares its events with ministry-microsoft: the
+    notice of an award and a later article about it join, whatever the order; an award
+    of the same buyer to another vendor is another story."""
+    from monitor.cluster.stories import events_of
+    from monitor.config import load_config
+    from monitor.fields import Fields
+    from monitor.match import Document
+
+    from support import REPO
+
+    config = load_config(REPO, {})
+    documents = {
+        "notice": Document(
+            title="Fourniture de licences Microsoft 365 et services associés",
+            text="Fourniture de licences Microsoft 365 et services associés",
+            lang="fr",
+            fields=Fields({"buyer": "Ministère des Armées", "awardee": "SOFTWAREONE FRANCE"}),
+        ),
+        "press": Document(
+            title="Le ministère des Armées renouvelle son contrat avec Microsoft",
+            text="Le ministère des Armées a renouvelé mardi son accord avec Microsoft pour "
+            "quatre ans, selon l'avis d'attribution publié au BOAMP.",
+            lang="fr",
+        ),
+        "aws": Document(
+            title="Accord-cadre de services d'informatique en nuage",
+            text="Accord-cadre de services d'informatique en nuage",
+            lang="fr",
+            fields=Fields(
+                {"buyer": "Ministère des Armées", "awardee": "AMAZON WEB SERVICES EMEA SARL"}
+            ),
+        ),
+    }
+    fired = {name: config.ruleset.match(doc) for name, doc in documents.items()}
+    assert {m.rule_id for m in fired["notice"]} >= {"procurement-us-vendor"}
+    assert "ministry-microsoft" in {m.rule_id for m in fired["press"]}
+    for order in permutations(documents):
+        stories = Stories(event_keys=config.event_keys)
+        members: dict[int, set[str]] = {}
+        for number, name in enumerate(order, start=1):
+            doc, events = documents[name], events_of(fired[name])
+            assert events, name
+            fp = fingerprint(doc.title, doc.text, "fr")
+            when = dated(DAY + timedelta(hours=number))
+            story = stories.decide(fp, when, name, events).story_id or number
+            stories.add(StoryCandidate(story, number, fp, when.order, name), when, events)
+            members.setdefault(story, set()).add(name)
+        assert sorted(members.values(), key=sorted) == [{"aws"}, {"notice", "press"}], order

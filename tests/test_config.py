@@ -227,3 +227,50 @@ def test_an_unknown_actor_list_is_reported(tmp_path: Path) -> None:
     make_config(tmp_path, rules=ACTOR_LISTS.replace("{list}", "villes"))
     (problem,) = problems(tmp_path)
     assert problem == "alerts/rules.toml:4: actors public_body: unknown list @villes"
+
+
+def test_an_actor_name_may_stand_for_a_list(tmp_path: Path) -> None:
+    from monitor.match import Document
+
+    rules = ACTOR_LISTS.replace('lists = ["{list}"]', "").replace(
+        'heads = ["ministère"]',
+        'heads = ["ministère"]\n\n[actors.public_body.names]\nest = ["@places"]',
+    )
+    config = load_config(make_config(tmp_path, rules=rules), {})
+    (match,) = config.ruleset.match(Document("", "La région Grand Est signe avec Microsoft."))
+    assert dict(match.actors)["public_body"] == ("est",)
+
+
+SAME_EVENT = (
+    ACTOR_LISTS.replace("{list}", "places")
+    + """
+[[rule]]
+id = "award"
+title = "Attribution"
+query = 'awardee:Microsoft'
+actors = {actors}
+same_event_as = "{other}"
+"""
+)
+
+
+@pytest.mark.parametrize(
+    ("actors", "other", "expected"),
+    [
+        ('["public_body"]', "nope", "rule 'award': same_event_as names no other rule ('nope')"),
+        ('["public_body"]', "award", "rule 'award': same_event_as names no other rule ('award')"),
+        ("[]", "ms", "rule 'award': same_event_as needs the same actors as 'ms' (public_body)"),
+    ],
+)
+def test_same_event_as_names_a_rule_with_the_same_actors(
+    tmp_path: Path, actors: str, other: str, expected: str
+) -> None:
+    make_config(tmp_path, rules=SAME_EVENT.replace("{actors}", actors).replace("{other}", other))
+    (problem,) = problems(tmp_path)
+    assert problem.endswith(expected), problem
+
+
+def test_rules_sharing_events_share_their_key(tmp_path: Path) -> None:
+    rules = SAME_EVENT.replace("{actors}", '["public_body"]').replace("{other}", "ms")
+    config = load_config(make_config(tmp_path, rules=rules), {})
+    assert config.event_keys == {"ms": "ms", "award": "ms"}

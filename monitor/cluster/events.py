@@ -15,6 +15,7 @@ decision depends on what is in the index, never on the order of a dict.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -66,23 +67,27 @@ def same_actors(left: Actors, right: Actors) -> bool:
 
 
 class EventIndex:
-    """Matches of the last ``window`` that named their actors, by rule."""
+    """Matches of the last ``window`` that named their actors, by rule; rules that
+    ``keys`` maps to one key (``same_event_as``) share their events."""
 
-    def __init__(self, window: timedelta = EVENT_WINDOW) -> None:
+    def __init__(
+        self, window: timedelta = EVENT_WINDOW, keys: Mapping[str, str] | None = None
+    ) -> None:
         self.window = window
+        self._keys = dict(keys or {})
         self._by_rule: dict[str, list[EventMention]] = defaultdict(list)
 
     def __len__(self) -> int:
         return sum(len(mentions) for mentions in self._by_rule.values())
 
     def add(self, mention: EventMention) -> None:
-        self._by_rule[mention.rule_id].append(mention)
+        self._by_rule[self._keys.get(mention.rule_id, mention.rule_id)].append(mention)
 
     def find(self, rule_id: str, actors: Actors, when: When) -> int | None:
         """The story of the same event, or None."""
         found = [
             m
-            for m in self._by_rule.get(rule_id, ())
+            for m in self._by_rule.get(self._keys.get(rule_id, rule_id), ())
             if m.when.apart(when) <= self.window and same_actors(actors, m.actors)
         ]
         if not found:

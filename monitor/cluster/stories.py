@@ -7,7 +7,7 @@ text decides (``index``: near-duplicates and rewrites); otherwise it starts a st
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -36,10 +36,13 @@ def events_of(matches: Iterable[RuleMatch]) -> list[Event]:
 
 class Stories:
     def __init__(
-        self, text_window: timedelta = TEXT_WINDOW, event_window: timedelta = EVENT_WINDOW
+        self,
+        text_window: timedelta = TEXT_WINDOW,
+        event_window: timedelta = EVENT_WINDOW,
+        event_keys: Mapping[str, str] | None = None,
     ) -> None:
         self.index = StoryIndex(window=text_window)
-        self.events = EventIndex(window=event_window)
+        self.events = EventIndex(window=event_window, keys=event_keys)
 
     def __len__(self) -> int:
         """Articles in the text index (every recent article is there)."""

@@ -8,7 +8,7 @@ channels, a digest's rules, the queries themselves) and returns one typed
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -63,6 +63,12 @@ class Config:
     templates_dir: Path | None = None
     origins: Mapping[str, Origin] = field(default_factory=dict)
 
+    @property
+    def event_keys(self) -> dict[str, str]:
+        """Each rule's key in the event index: its own id, or the rule it shares
+        events with (``same_event_as``)."""
+        return {r.id: r.same_event_as or r.id for r in self.rules}
+
     def rule(self, rule_id: str) -> RuleConfig:
         return next(r for r in self.rules if r.id == rule_id)
 
@@ -101,6 +107,7 @@ def load_config(root: str | Path, environ: Mapping[str, str]) -> Config:
     ]
     problems += _check_channel_urls(alerts, channels)
     problems += _check_digests(alerts)
+    problems += _check_same_events(alerts)
     enabled = tuple(r for r in alerts.rules if r.enabled)
     ruleset, errors = _compile(enabled, alerts)
     problems += errors
@@ -215,6 +222,27 @@ def _check_digests(alerts: AlertsConfig) -> list[ConfigProblem]:
     return problems
 
 
+def _check_same_events(alerts: AlertsConfig) -> list[ConfigProblem]:
+    """`same_event_as` names another rule with the same actors (its events are keyed
+    by them)."""
+    rules = {r.id: r for r in alerts.rules}
+    problems = []
+    for rule in alerts.rules:
+        other = rules.get(rule.same_event_as or "")
+        if rule.same_event_as is None:
+            continue
+        if other is None or other.id == rule.id:
+            why = f"names no other rule ({rule.same_event_as!r})"
+        elif not rule.actors or set(rule.actors) != set(other.actors):
+            why = f"needs the same actors as {other.id!r} ({', '.join(other.actors) or 'none'})"
+        else:
+            continue
+        problems.append(
+            _problem_at(alerts, f"rule:{rule.id}", f"rule {rule.id!r}: same_event_as {why}")
+        )
+    return problems
+
+
 def _check_templates(templates: Path) -> list[ConfigProblem]:
     from monitor.notify.samples import check_templates
 
@@ -244,7 +272,11 @@ def _actor_kinds(alerts: AlertsConfig) -> tuple[dict[str, ActorKind], list[Confi
     kinds: dict[str, ActorKind] = {}
     problems = []
     for name, table in alerts.actors.items():
-        unknown = [f"@{list_}" for list_ in table.lists if list_ not in alerts.lists]
+        referred = [
+            *table.lists,
+            *(t[1:] for ts in table.names.values() for t in ts if t[:1] == "@"),
+        ]
+        unknown = [f"@{list_}" for list_ in referred if list_ not in alerts.lists]
         if unknown:
             problems.append(
                 _problem_at(
@@ -252,12 +284,21 @@ def _actor_kinds(alerts: AlertsConfig) -> tuple[dict[str, ActorKind], list[Confi
                 )
             )
             continue
-        named = {e: (e,) for list_ in table.lists for e in alerts.lists[list_]} | table.names
+        named = {e: (e,) for list_ in table.lists for e in alerts.lists[list_]} | {
+            actor: _with_lists(terms, alerts.lists) for actor, terms in table.names.items()
+        }
         try:
             kinds[name] = compile_actor_kind(name, named, table.heads)
         except QueryError as exc:
             problems.append(_problem_at(alerts, f"actors:{name}", exc.message))
     return kinds, problems
+
+
+def _with_lists(terms: Sequence[str], lists: Mapping[str, Sequence[str]]) -> tuple[str, ...]:
+    """An actor's names, a ``@list`` standing for its terms (Microsoft: ``@microsoft``)."""
+    return tuple(
+        t for term in terms for t in (lists.get(term[1:], ()) if term.startswith("@") else (term,))
+    )
 
 
 def rule_spec(rule: RuleConfig) -> RuleSpec:

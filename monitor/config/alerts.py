@@ -72,6 +72,9 @@ class RuleConfig(Strict):
     query: str
     related: str | None = None  # the topic: digest-only "related coverage", never alerted
     actors: tuple[str, ...] = ()  # kinds of actor ([actors.KIND]) that identify the event
+    # Another rule whose events this rule's join: a procurement notice and the press
+    # articles about the same award are one story. Both must declare the same actors.
+    same_event_as: str | None = None
     label: str | None = None  # its column in labeled files (`rules eval`); default: the id
     description: str = ""
     languages: tuple[str, ...] = ()

@@ -212,8 +212,10 @@ def event_actors(
 ) -> tuple[str, ...]:
     """The names of ``kind`` in the title, where news names its actors; when the title
     names none, in the sentences that decided the match; when they name none either
-    ("the ministry will deploy Office"), in the lead, which says who the news is about."""
-    for sentences in (analysis.title_region, deciding, analysis.lead_region):
+    ("the ministry will deploy Office"), in the lead, which says who the news is about;
+    last, in the structured fields (a notice names its buyer in a field of its own)."""
+    fields = frozenset().union(*analysis.field_regions.values())
+    for sentences in (analysis.title_region, deciding, analysis.lead_region, fields):
         found = find_actors(kind, analysis, occurrences, sentences)
         if found:
             return tuple(sorted(found))
