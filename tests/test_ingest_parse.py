@@ -346,6 +346,17 @@ def test_a_headline_repeated_atop_the_text_is_not_its_lead() -> None:
     assert without_headline("Cloud\nLe texte.", "Cloud") == "Cloud\nLe texte."
 
 
+def test_a_date_only_in_the_text_is_searched_for_when_nothing_else_dates_the_page() -> None:
+    # A real French page whose markup carries no date: only its text does.
+    body = corpus_path("articles", "trafilatura", "arteradio.com-nuls.html").read_bytes()
+    searched = extract_page(body, url="https://www.arteradio.com/son/nuls")
+    assert searched is not None and searched.published is not None
+    assert searched.published.date().isoformat() == "2019-05-23"
+    # The feed dated the item: the slow search through the text is not run.
+    quick = extract_page(body, url="https://www.arteradio.com/son/nuls", date_known=True)
+    assert quick is not None and quick.published is None
+
+
 def test_paywall_signals() -> None:
     assert is_paywalled(b'{"@type":"NewsArticle","isAccessibleForFree": false}', "texte")
     assert is_paywalled(b'{"isAccessibleForFree":"False"}', "texte")

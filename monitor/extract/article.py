@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 import lxml.html
 import trafilatura
+from htmldate import find_date
 from lxml import etree
 
 from monitor.parse.encoding import decode
@@ -18,11 +19,14 @@ log = logging.getLogger(__name__)
 MIN_TEXT = 200  # characters; below this, extraction most likely missed the article
 LEAD_MAX = 1000  # a longer feed summary is the article itself, not its lead
 _LANGS = ("fr", "en")
-# htmldate (through trafilatura): the publication date, not the last update, with its time.
+# htmldate (through trafilatura): the publication date, not the last update, with its
+# time. The quick search reads the page's metadata and markup; the extensive one also
+# parses free text with dateparser, which costs about a fifth of all extraction CPU
+# (bench/extract_dates.py) and is only worth it when nothing else dates the article.
 _DATE_PARAMS = {
     "outputformat": "%Y-%m-%dT%H:%M:%S%z",
     "original_date": True,
-    "extensive_search": True,
+    "extensive_search": False,
 }
 
 # schema.org's flag for paywalled articles (Le Monde, Les Echos, Le Figaro, Mediapart...),
@@ -47,8 +51,14 @@ _ELLIPSIS = re.compile(
 _NON_WORD = re.compile(r"\W+")
 
 
-def extract_page(body: bytes, *, url: str, charset: str | None = None) -> ExtractedPage | None:
-    """Clean text and metadata of an article page, or None if no article text was found."""
+def extract_page(
+    body: bytes, *, url: str, charset: str | None = None, date_known: bool = False
+) -> ExtractedPage | None:
+    """Clean text and metadata of an article page, or None if no article text was found.
+
+    The page's date is searched for in its metadata and markup; in its free text too
+    (slower) only when the page gives none that way and the caller has none
+    (`date_known`: the feed dated the item)."""
     html, _ = decode(body, charset)
     if not html.strip():
         return None
@@ -72,11 +82,12 @@ def extract_page(body: bytes, *, url: str, charset: str | None = None) -> Extrac
     text = without_headline(clean_text(document.text or ""), title)
     if not text:
         return None
+    date = document.date or (None if date_known else _date_searched(html, url))
     return ExtractedPage(
         text=text,
         title=title,
         author=clean_text(document.author or "") or None,
-        published=_date(document.date),
+        published=_date(date),
         site_name=clean_text(document.sitename or "") or None,
         lang=_html_lang(html) or detect_language(text),
         description=clean_text(document.description or "") or None,
@@ -119,6 +130,21 @@ def without_headline(text: str, title: str | None) -> str:
 
 def _words(text: str) -> str:
     return _NON_WORD.sub(" ", text.casefold()).strip()
+
+
+def _date_searched(html: str, url: str) -> str | None:
+    """The page's date found anywhere in it, free text included (htmldate's extensive
+    search): the last resort for an article nothing else dates."""
+    try:
+        return find_date(
+            html,
+            url=url,
+            extensive_search=True,
+            original_date=True,
+            outputformat=str(_DATE_PARAMS["outputformat"]),
+        )
+    except (ValueError, TypeError, AttributeError, etree.LxmlError, RecursionError):
+        return None
 
 
 def _date(value: str | None) -> datetime | None:

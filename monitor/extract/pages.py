@@ -48,7 +48,8 @@ class ArticleReader:
         problem: PageProblem | None = None
         if source.extract and is_http(item.url):
             assert item.url is not None
-            page, problem = await self._page(source, item.url)
+            dated = (item.published or item.updated) is not None
+            page, problem = await self._page(source, item.url, dated)
         flags: list[str] = []
         if problem is not None:
             flags += sorted({"extract-failed", problem.flag})
@@ -93,9 +94,10 @@ class ArticleReader:
         ), problem
 
     async def _page(
-        self, source: SourceConfig, url: str
+        self, source: SourceConfig, url: str, dated: bool
     ) -> tuple[ExtractedPage | None, PageProblem | None]:
-        """The article page, extracted; or why not."""
+        """The article page, extracted (its own date searched hard only when the feed
+        gave none); or why not."""
         private = source.allow_private_networks
         try:
             if source.robots and not await self.http.allowed_by_robots(
@@ -107,7 +109,11 @@ class ArticleReader:
                     url, source_id=source.id, accept=PAGE_ACCEPT, allow_private=private
                 )
             page = await self.pool.run(
-                extract_page, fetched.body, url=fetched.url, charset=fetched.charset
+                extract_page,
+                fetched.body,
+                url=fetched.url,
+                charset=fetched.charset,
+                date_known=dated,
             )
         except RateLimited as exc:
             return None, PageProblem(
