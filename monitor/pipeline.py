@@ -194,7 +194,7 @@ class Pipeline:
                 # Article pages to try again need the items: no 304 until they are done.
                 validators=None if memo.retry else state.validators,
                 accept=ACCEPT[source.kind],
-                allow_private=source.allow_private_networks,
+                private=source.private_access,
             )
             polled = SourcePoll(source, state, memo, now, fetched, _Tally())
             if fetched.not_modified:
@@ -264,7 +264,7 @@ class Pipeline:
                         source_id=source.id,
                         validators=_validators(memo.sitemaps.get(child)),
                         accept=SITEMAP_ACCEPT,
-                        allow_private=source.allow_private_networks,
+                        private=source.private_access,
                     )
                 except SourceError as exc:
                     warnings.append(f"sitemap {child} skipped: {exc.message}")
@@ -302,7 +302,7 @@ class Pipeline:
                 url,
                 source_id=source.id,
                 accept=JSON_ACCEPT,
-                allow_private=source.allow_private_networks,
+                private=source.private_access,
             )
             parsed = await self.pool.run(
                 parse_page,

@@ -403,7 +403,15 @@ async def test_rate_limited_article_page_falls_back_without_waiting(
         content_type="application/rss+xml",
     )
     clock = Clock()
-    sources = source("news", feed, allow_private_networks=True, interval="15m", robots=False)
+    # The article pages are on localhost, not the feed's host: links need their own opt-in.
+    sources = source(
+        "news",
+        feed,
+        allow_private_networks=True,
+        allow_private_links=True,
+        interval="15m",
+        robots=False,
+    )
     started = time.monotonic()
     async with build(tmp_path, sources, pool, clock=clock) as svc:
         summary = await svc.run_pass()
@@ -493,7 +501,11 @@ async def test_robots_txt_is_honoured_unless_switched_off(tmp_path, web_server, 
         content_type="application/rss+xml",
     )
     sources = source("polite", feed, allow_private_networks=True) + source(
-        "rude", feed.replace("127.0.0.1", "localhost"), allow_private_networks=True, robots=False
+        "rude",
+        feed.replace("127.0.0.1", "localhost"),
+        allow_private_networks=True,
+        allow_private_links=True,  # the page is on 127.0.0.1, another host than the feed's
+        robots=False,
     )
     async with build(tmp_path, sources, pool) as svc:
         polite = await svc.run_pass([svc.config.source("polite")])

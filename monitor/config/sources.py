@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -37,7 +38,23 @@ class SourceDefaults(Strict):
     extract: bool = True
     robots: bool = True
     allow_private_networks: bool = False
+    allow_private_links: bool = False
     max_items: int = Field(default=200, ge=1, le=5000)
+
+
+@dataclass(frozen=True)
+class PrivateAccess:
+    """Which hosts one source may reach at a non-public address: its own host (that
+    hostname, any port), or every host its links and redirects lead to."""
+
+    host: str | None = None
+    any_host: bool = False
+
+    def opens(self, hostname: str) -> bool:
+        return self.any_host or hostname.lower() == self.host
+
+
+NO_PRIVATE_ACCESS = PrivateAccess()  # every host guarded
 
 
 class SourceConfig(Strict):
@@ -52,9 +69,12 @@ class SourceConfig(Strict):
     extract: bool = True  # fetch and extract each article page (else keep the feed's text)
     selector: str | None = None  # page and watch sources: CSS selector of links or region
     robots: bool = True  # honour robots.txt for article pages
-    # Reach loopback, private and link-local addresses (the source and its article links):
-    # for an intranet or a test server only. MONITOR_ALLOW_PRIVATE_NETWORKS=1 allows it for all.
+    # Reach loopback, private and link-local addresses on the source's own host (the URL's
+    # hostname, any port): for an intranet or a test server only. Article links, redirects
+    # and sitemap pages on other hosts stay guarded unless `allow_private_links` is set too.
+    # MONITOR_ALLOW_PRIVATE_NETWORKS=1 allows every address for every source.
     allow_private_networks: bool = False
+    allow_private_links: bool = False
     max_items: int = Field(default=200, ge=1, le=5000)
     # JSON sources (kind "json", or a preset such as "boamp"): see docs/sources-json.md.
     params: dict[str, str] = Field(default_factory=dict)  # query parameters of each request
@@ -153,9 +173,24 @@ class SourceConfig(Strict):
             return self
         return self.model_copy(update=resolve(PRESETS[self.kind], self.filter or PresetFilter()))
 
+    @model_validator(mode="after")
+    def _links_need_networks(self) -> SourceConfig:
+        if self.allow_private_links and not self.allow_private_networks:
+            raise ValueError(
+                "allow_private_links = true needs allow_private_networks = true: "
+                "links may only reach private addresses when the source itself may"
+            )
+        return self
+
     @property
     def host(self) -> str:
         return (urlsplit(self.url).hostname or "").lower()
+
+    @property
+    def private_access(self) -> PrivateAccess:
+        if not self.allow_private_networks:
+            return NO_PRIVATE_ACCESS
+        return PrivateAccess(self.host, any_host=self.allow_private_links)
 
 
 class FetchSettings(Strict):

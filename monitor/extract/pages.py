@@ -98,15 +98,15 @@ class ArticleReader:
     ) -> tuple[ExtractedPage | None, PageProblem | None]:
         """The article page, extracted (its own date searched hard only when the feed
         gave none); or why not."""
-        private = source.allow_private_networks
+        private = source.private_access
         try:
             if source.robots and not await self.http.allowed_by_robots(
-                url, source_id=source.id, allow_private=private
+                url, source_id=source.id, private=private
             ):
                 return None, PageProblem("robots", f"{url}: robots.txt disallows it")
             async with self._slots:
                 fetched = await self.http.get(
-                    url, source_id=source.id, accept=PAGE_ACCEPT, allow_private=private
+                    url, source_id=source.id, accept=PAGE_ACCEPT, private=private
                 )
             page = await self.pool.run(
                 extract_page,

@@ -20,7 +20,12 @@ from urllib.parse import urljoin, urlsplit
 import aiohttp
 
 from monitor import __version__
-from monitor.config.sources import DEFAULT_USER_AGENT, FetchSettings
+from monitor.config.sources import (
+    DEFAULT_USER_AGENT,
+    NO_PRIVATE_ACCESS,
+    FetchSettings,
+    PrivateAccess,
+)
 from monitor.errors import (
     BlockedAddress,
     FetchError,
@@ -86,7 +91,7 @@ class _Ask:
 
     source_id: str
     validators: CacheValidators | None
-    guarded: bool
+    private: PrivateAccess  # the hosts whose hops skip the guard
     accept: str
     limit: int
 
@@ -143,7 +148,7 @@ class HttpClient:
         *,
         source_id: str,
         validators: CacheValidators | None = None,
-        allow_private: bool = False,
+        private: PrivateAccess = NO_PRIVATE_ACCESS,
         accept: str = "*/*",
         max_body: int | None = None,
     ) -> FetchResult:
@@ -153,8 +158,9 @@ class HttpClient:
         longer one is raised at once, and later requests to that host fail fast
         (`Deferred`) until the time it asked for has passed.
         """
-        guarded = not (allow_private or self.allow_private)
-        ask = _Ask(source_id, validators, guarded, accept, max_body or self.settings.max_body)
+        if self.allow_private:
+            private = PrivateAccess(any_host=True)
+        ask = _Ask(source_id, validators, private, accept, max_body or self.settings.max_body)
         try:
             return await self._get(url, ask)
         except RateLimited as exc:
@@ -167,7 +173,7 @@ class HttpClient:
         return await self._get(url, ask)
 
     async def allowed_by_robots(
-        self, url: str, *, source_id: str, allow_private: bool = False
+        self, url: str, *, source_id: str, private: PrivateAccess = NO_PRIVATE_ACCESS
     ) -> bool:
         """Whether the site's robots.txt lets veille fetch `url` (cached per origin).
 
@@ -178,7 +184,7 @@ class HttpClient:
                 result = await self.get(
                     robots_url,
                     source_id=source_id,
-                    allow_private=allow_private,
+                    private=private,
                     accept="text/plain, */*;q=0.5",
                     max_body=ROBOTS_MAX_BODY,
                 )
@@ -238,12 +244,14 @@ class HttpClient:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise FetchError(ask.source_id, f"refusing non-HTTP URL {url!r}")
-        if ask.guarded:
+        # Decided per hop: a redirect from the source's own host to another is guarded.
+        guarded = not ask.private.opens(parts.hostname)
+        if guarded:
             check_literal_host(parts.hostname, self.allowed_networks)
         headers = {"Accept": ask.accept, **_conditional_headers(ask.validators)}
         async with (
             self.hosts.slot(parts.hostname.lower()),
-            self._session(ask.guarded).get(url, headers=headers, allow_redirects=False) as response,
+            self._session(guarded).get(url, headers=headers, allow_redirects=False) as response,
         ):
             return await self._read(response, url, ask)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -41,8 +42,17 @@ def create_engine(url: str) -> AsyncEngine:
 
 
 def _ensure_sqlite_dir(parsed: URL) -> None:
-    if parsed.database and parsed.database != ":memory:":
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    """Create the database's directory (0700) and file (0600) when missing: the archive,
+    the recipients and the outbox are nobody else's business. SQLite gives its -wal and
+    -shm files the database file's mode. Existing ones keep theirs: the operator chose."""
+    if not parsed.database or parsed.database == ":memory:":
+        return
+    path = Path(parsed.database)
+    if not path.parent.exists():
+        path.parent.mkdir(parents=True)
+        path.parent.chmod(0o700)  # mkdir's mode is filtered by the umask; this is not
+    if not path.exists():
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))  # SQLite takes an empty file
 
 
 def _sqlite_pragmas(connection: Any, _record: Any) -> None:
