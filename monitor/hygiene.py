@@ -1,0 +1,80 @@
+"""Output hygiene: secrets masked and control characters dropped before text is shown.
+
+`mask` is the one place that decides what of a URL may be printed. It is applied to every
+URL found in a text, so a whole log line or error message can go through it:
+
+- the userinfo (`user:password@`) is replaced as a whole, the password may contain `@`;
+- for schemes that are not located resources (apprise notifiers such as `slack://`,
+  `discord://`, `tgram://`, and mistyped ones such as `slakc://`), a host that is not a
+  host name and every path segment are tokens: `slack://T000/B000/XXXX` gives
+  `slack://***/***/***`;
+- elsewhere (http, databases, files) only segments that look like tokens are replaced,
+  so feed URLs stay readable in logs;
+- the values of query parameters named like credentials (`pass`, `token`, `key`,
+  `secret`, `webhook`, `auth`, ...) are replaced.
+
+`printable` drops the C0 and C1 control characters (ESC among them) except tab and
+newline, so text that came from outside cannot move the cursor or recolour a terminal.
+"""
+
+from __future__ import annotations
+
+import re
+
+HIDDEN = "***"
+# A URL ends at white space, a quote or an angle bracket, as when quoted in a message.
+_URL = re.compile(
+    r"(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]*)://(?P<authority>[^/?#\s'\"<>]*)"
+    r"(?P<path>[^?#\s'\"<>]*)(?P<rest>[^\s'\"<>]*)"
+)
+# Schemes whose host and path name a place, not a credential.
+_LOCATED_SCHEMES = frozenset(
+    {"http", "https", "ws", "wss", "ftp", "ftps", "file", "sqlite", "postgresql", "postgres"}
+)
+_HOST_NAME = re.compile(r"(localhost|[^.]+\.[^.].*|\[[0-9a-fA-F:.]+\])(:\d+)?")
+_SENSITIVE_KEY = re.compile(r"pass|pwd|token|key|secret|webhook|auth|sig|credential", re.I)
+_QUERY_PAIR = re.compile(r"(?P<key>[^?&=#]+)=(?P<value>[^&#]*)")
+_TOKEN = re.compile(r"[A-Za-z0-9_]{20,}")
+_HYPHENATED_TOKEN = re.compile(r"[A-Za-z0-9_\-]{20,}")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def mask(text: str) -> str:
+    """`text` with the credentials of every URL in it replaced by `***`."""
+    return _URL.sub(_mask_url, text)
+
+
+def printable(text: str) -> str:
+    """`text` without control characters other than tab and newline."""
+    return _CONTROL.sub("", text)
+
+
+def _mask_url(parts: re.Match[str]) -> str:
+    scheme = parts["scheme"].lower().split("+")[0]
+    located = scheme in _LOCATED_SCHEMES
+    # The last `@` ends the userinfo: a password may itself contain `@`.
+    _userinfo, at, host = parts["authority"].rpartition("@")
+    # Without credentials, a notifier's "host" that is no host name is its first token.
+    if not located and not at and host and not _HOST_NAME.fullmatch(host):
+        host = HIDDEN
+    path = "/".join(
+        HIDDEN if segment and (not located or _looks_like_token(segment)) else segment
+        for segment in parts["path"].split("/")
+    )
+    rest = _QUERY_PAIR.sub(_mask_sensitive_pair, parts["rest"])
+    credentials = f"{HIDDEN}@" if at else ""
+    return f"{parts['scheme']}://{credentials}{host}{path}{rest}"
+
+
+def _looks_like_token(segment: str) -> bool:
+    # Long runs of letters and digits without word separators are tokens; slugs are
+    # lower case words joined by hyphens, tokens that contain hyphens mix in capitals.
+    if _TOKEN.fullmatch(segment):
+        return True
+    mixed = segment.lower() != segment and any(c.isdigit() for c in segment)
+    return mixed and bool(_HYPHENATED_TOKEN.fullmatch(segment))
+
+
+def _mask_sensitive_pair(pair: re.Match[str]) -> str:
+    key = pair["key"]
+    return f"{key}={HIDDEN}" if _SENSITIVE_KEY.search(key) else pair.group()
