@@ -10,8 +10,8 @@ URL found in a text, so a whole log line or error message can go through it:
   `slack://***/***/***`;
 - elsewhere (http, databases, files) only segments that look like tokens are replaced,
   so feed URLs stay readable in logs;
-- the values of query parameters named like credentials (`pass`, `token`, `key`,
-  `secret`, `webhook`, `auth`, ...) are replaced.
+- the values of query parameters named like credentials (`pass`, `password`, `token`,
+  `access_token`, `key`, `apikey`, `secret`, `webhook`, `auth`, ...) are replaced.
 
 `printable` drops the C0 and C1 control characters (ESC among them) except tab and
 newline, so text that came from outside cannot move the cursor or recolour a terminal.
@@ -32,7 +32,13 @@ _LOCATED_SCHEMES = frozenset(
     {"http", "https", "ws", "wss", "ftp", "ftps", "file", "sqlite", "postgresql", "postgres"}
 )
 _HOST_NAME = re.compile(r"(localhost|[^.]+\.[^.].*|\[[0-9a-fA-F:.]+\])(:\d+)?")
-_SENSITIVE_KEY = re.compile(r"pass|pwd|token|key|secret|webhook|auth|sig|credential", re.I)
+# Whole words of the parameter's name, so `access_token` and `X-Api-Key` are hidden,
+# `author` and `keywords` are not.
+_SENSITIVE_KEY = re.compile(
+    r"(^|[_\-.])(pass|passwd|password|pwd|token|key|apikey|secret|webhook|auth|sig|signature"
+    r"|credentials?)($|[_\-.])",
+    re.I,
+)
 _QUERY_PAIR = re.compile(r"(?P<key>[^?&=#]+)=(?P<value>[^&#]*)")
 _TOKEN = re.compile(r"[A-Za-z0-9_]{20,}")
 _HYPHENATED_TOKEN = re.compile(r"[A-Za-z0-9_\-]{20,}")
