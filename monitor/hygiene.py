@@ -8,8 +8,8 @@ URL found in a text, so a whole log line or error message can go through it:
   `discord://`, `tgram://`, and mistyped ones such as `slakc://`), a host that is not a
   host name and every path segment are tokens: `slack://T000/B000/XXXX` gives
   `slack://***/***/***`;
-- elsewhere (http, databases, files) only segments that look like tokens are replaced,
-  so feed URLs stay readable in logs;
+- elsewhere (http, databases) only segments that look like tokens are replaced, so feed
+  URLs stay readable in logs; file paths (`sqlite:///`, `file://`) are kept whole;
 - the values of query parameters named like credentials (`pass`, `password`, `token`,
   `access_token`, `key`, `apikey`, `secret`, `webhook`, `auth`, ...) are replaced.
 
@@ -27,10 +27,11 @@ _URL = re.compile(
     r"(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]*)://(?P<authority>[^/?#\s'\"<>]*)"
     r"(?P<path>[^?#\s'\"<>]*)(?P<rest>[^\s'\"<>]*)"
 )
-# Schemes whose host and path name a place, not a credential.
+# Schemes whose host and path name a place, not a credential; files are never tokens.
 _LOCATED_SCHEMES = frozenset(
     {"http", "https", "ws", "wss", "ftp", "ftps", "file", "sqlite", "postgresql", "postgres"}
 )
+_FILE_SCHEMES = frozenset({"file", "sqlite"})
 _HOST_NAME = re.compile(r"(localhost|[^.]+\.[^.].*|\[[0-9a-fA-F:.]+\])(:\d+)?")
 # Whole words of the parameter's name, so `access_token` and `X-Api-Key` are hidden,
 # `author` and `keywords` are not.
@@ -40,8 +41,8 @@ _SENSITIVE_KEY = re.compile(
     re.I,
 )
 _QUERY_PAIR = re.compile(r"(?P<key>[^?&=#]+)=(?P<value>[^&#]*)")
-_TOKEN = re.compile(r"[A-Za-z0-9_]{20,}")
-_HYPHENATED_TOKEN = re.compile(r"[A-Za-z0-9_\-]{20,}")
+_TOKEN = re.compile(r"[A-Za-z0-9]{20,}")
+_SEPARATED_TOKEN = re.compile(r"[A-Za-z0-9_\-]{20,}")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
@@ -63,22 +64,28 @@ def _mask_url(parts: re.Match[str]) -> str:
     # Without credentials, a notifier's "host" that is no host name is its first token.
     if not located and not at and host and not _HOST_NAME.fullmatch(host):
         host = HIDDEN
-    path = "/".join(
-        HIDDEN if segment and (not located or _looks_like_token(segment)) else segment
-        for segment in parts["path"].split("/")
-    )
+    path = parts["path"] if scheme in _FILE_SCHEMES else _mask_path(parts["path"], located)
     rest = _QUERY_PAIR.sub(_mask_sensitive_pair, parts["rest"])
     credentials = f"{HIDDEN}@" if at else ""
     return f"{parts['scheme']}://{credentials}{host}{path}{rest}"
 
 
+def _mask_path(path: str, located: bool) -> str:
+    return "/".join(
+        HIDDEN if segment and (not located or _looks_like_token(segment)) else segment
+        for segment in path.split("/")
+    )
+
+
 def _looks_like_token(segment: str) -> bool:
-    # Long runs of letters and digits without word separators are tokens; slugs are
-    # lower case words joined by hyphens, tokens that contain hyphens mix in capitals.
+    # Tokens are long runs of letters and digits; those with `_` or `-` mix cases.
+    # Slugs and file names are lower-case words joined by `-` or `_`.
+    if not any(c.isdigit() for c in segment):
+        return False
     if _TOKEN.fullmatch(segment):
         return True
-    mixed = segment.lower() != segment and any(c.isdigit() for c in segment)
-    return mixed and bool(_HYPHENATED_TOKEN.fullmatch(segment))
+    mixed_case = segment.lower() != segment and segment.upper() != segment
+    return mixed_case and bool(_SEPARATED_TOKEN.fullmatch(segment))
 
 
 def _mask_sensitive_pair(pair: re.Match[str]) -> str:

@@ -95,8 +95,15 @@ def test_mask_hides_the_secret_and_keeps_the_place(url: str, secret: str, kept: 
     assert kept in shown and shown.endswith(" (timeout)")
 
 
-def test_feed_urls_stay_readable() -> None:
-    url = "https://www.example.fr/2026/la-cnil-sanctionne-microsoft-2026-12345?author=jo&keywords=x"
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://www.example.fr/2026/la-cnil-sanctionne-microsoft-2026-12345?author=jo&keywords=x",
+        "https://www.example.fr/actualites/cloud_de_confiance_secnumcloud_2026/",
+        "sqlite:////var/lib/veille/test_feed_url_with_terminal_escapes0/veille.sqlite3",
+    ],
+)
+def test_places_stay_readable(url: str) -> None:
     assert mask(url) == url
 
 
@@ -108,14 +115,24 @@ def test_database_url_hides_password_in_userinfo_and_query() -> None:
     assert shown == "postgresql+asyncpg://***@db.example.org/veille?password=***&sslmode=require"
 
 
-def test_log_lines_lose_terminal_escapes_and_secrets(capsys: pytest.CaptureFixture[str]) -> None:
+async def test_feed_url_with_terminal_escapes_reaches_the_log_without_them(
+    tmp_path: Path, web_server: Any, pool: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = tmp_path / "config"
+    feed = web_server.url("/feed") + "\\u001b[31m\\u009b2J.xml?token=s3cret"  # TOML escapes
+    write(
+        root / "sources.toml",
+        f'[[source]]\nid = "fil"\nname = "Fil"\nurl = "{feed}"\nallow_private_networks = true\n',
+    )
+    write(root / "alerts" / "rules.toml", RULE)
+    write(root / "alerts" / "channels.toml", '[channels.team]\nurl = "console://"\n')
     setup_logging("INFO")
-    hostile = "https://feeds.example.org/\x1b[31mred\x9b2J?token=s3cret\x07"
-    logging.getLogger("monitor.pipeline").warning("source %s: fetch %s failed", "s", hostile)
+    async with service(tmp_path, root, pool) as svc:
+        await svc.run_pass()  # the server answers 404: the failure is logged with the URL
     err = capsys.readouterr().err
-    assert "source s: fetch https://feeds.example.org/[31mred2J?token=*** failed" in err
-    assert "\x1b" not in err and "\x9b" not in err and "\x07" not in err
-    assert "s3cret" not in err
+    assert f"HTTP 404 from {web_server.url('/feed')}" in err
+    assert "[31m" in err and "2J.xml?token=***" in err
+    assert "\x1b" not in err and "\x9b" not in err and "s3cret" not in err
 
 
 HOSTILE_TITLE = "[/][/] [link=http://evil]x[/link] Microsoft"
