@@ -36,7 +36,7 @@ class _CleanFormatter(logging.Formatter):
         return printable(mask(super().format(record)))
 
 
-class MaskingFilter(logging.Filter):
+class _MaskingFilter(logging.Filter):
     """Rewrites a record's message with its URLs masked, for handlers that are not ours."""
 
     def filter(self, record: logging.LogRecord) -> bool:
@@ -47,8 +47,8 @@ class MaskingFilter(logging.Filter):
 
 def mask_apprise_records() -> None:
     apprise_logger = logging.getLogger("apprise")
-    if not any(isinstance(f, MaskingFilter) for f in apprise_logger.filters):
-        apprise_logger.addFilter(MaskingFilter())
+    if not any(isinstance(f, _MaskingFilter) for f in apprise_logger.filters):
+        apprise_logger.addFilter(_MaskingFilter())
 
 
 def setup_logging(level: str = "INFO") -> None:
