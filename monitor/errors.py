@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from monitor.hygiene import mask
+
 
 class MonitorError(Exception):
     """Base class for every error veille raises on purpose."""
@@ -26,7 +28,8 @@ class ConfigProblem:
     def __str__(self) -> str:
         where = self.file if self.line is None else f"{self.file}:{self.line}"
         key = f" [{self.key}]" if self.key else ""
-        return f"{where}:{key} {self.message}"
+        # Messages quote channel and database URLs from the configuration: never their secrets.
+        return mask(f"{where}:{key} {self.message}")
 
 
 class ConfigError(MonitorError):

@@ -1,4 +1,8 @@
-"""Tables for the terminal (`monitor sources`, `monitor alerts`), with rich."""
+"""Tables for the terminal (`monitor sources`, `monitor alerts`), with rich.
+
+Every cell is a `Text`, never markup: titles, errors and URLs come from outside, and a
+title such as `[/]` would crash rich, `[link=...]` would hide a hyperlink in the table.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +11,10 @@ from datetime import datetime
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from monitor.config import Config
+from monitor.hygiene import mask, printable
 from monitor.notify.render import format_date
 from monitor.store import DeliveryRecord, SourceState
 
@@ -24,9 +30,13 @@ _STATUS_STYLE = {
 }
 
 
-def styled(status: str) -> str:
-    style = _STATUS_STYLE.get(status)
-    return f"[{style}]{status}[/]" if style else status
+def styled(status: str) -> Text:
+    return Text(status, style=_STATUS_STYLE.get(status, ""))
+
+
+def cell(text: str, limit: int | None = None) -> Text:
+    """Outside text as shown: literal, masked, without control characters, cut to `limit`."""
+    return Text(printable(mask(text))[:limit])
 
 
 def source_status(state: SourceState, config: Config, now: datetime) -> str:
@@ -65,7 +75,7 @@ def sources_table(states: Sequence[SourceState], config: Config, now: datetime) 
             else state.warning or (f"moved to {state.moved_to}" if state.moved_to else "")
         )
         table.add_row(
-            state.id,
+            cell(state.id),
             styled(status),
             format_date(state.last_attempt_at),
             format_date(state.last_success_at),
@@ -73,13 +83,13 @@ def sources_table(states: Sequence[SourceState], config: Config, now: datetime) 
             str(state.consecutive_failures),
             str(state.items_seen),
             per_day(state, now),
-            (note or "")[:300],
+            cell(note or "", 300),
         )
     return table
 
 
 def deliveries_table(records: Sequence[DeliveryRecord], status: str | None) -> Table:
-    table = Table(title=f"deliveries ({status or 'all'})", header_style="bold")
+    table = Table(title=Text(f"deliveries ({status or 'all'})"), header_style="bold")
     for column in (
         "id",
         "kind",
@@ -95,14 +105,14 @@ def deliveries_table(records: Sequence[DeliveryRecord], status: str | None) -> T
     for record in records:
         table.add_row(
             str(record.id),
-            record.kind,
-            record.channel,
+            cell(record.kind),
+            cell(record.channel),
             styled(record.status),
             str(record.attempts),
             format_date(record.created_at),
             format_date(record.sent_at),
-            record.subject[:120],
-            (record.last_error or "")[:300],
+            cell(record.subject, 120),
+            cell(record.last_error or "", 300),
         )
     return table
 

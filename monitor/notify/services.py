@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 from urllib.parse import urlsplit
 
 import apprise
+
+from monitor.hygiene import mask
+from monitor.log import mask_apprise_records
+
+# Every use of apprise goes through this module: its records are masked from the start.
+mask_apprise_records()
 
 CONSOLE_SCHEMES = frozenset({"console"})
 EMAIL_SCHEMES = frozenset({"mailto", "mailtos"})
@@ -18,7 +23,6 @@ _DEFAULT_FORMATS = {
     "slack": "markdown",
     "console": "text",
 }
-_USERINFO = re.compile(r"(?<=://)[^/@]*@")
 
 
 def scheme(url: str) -> str:
@@ -49,11 +53,6 @@ def check_url(url: str) -> str | None:
     if scheme(url) in EMAIL_SCHEMES and not plugin.targets:
         return f"no recipient in {mask(url)!r}: add ?to=someone@example.org"
     return None
-
-
-def mask(url: str) -> str:
-    """The URL without its credentials, for messages and logs."""
-    return _USERINFO.sub("***@", url)
 
 
 def privacy_url(url: str) -> str:

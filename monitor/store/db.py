@@ -10,6 +10,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from monitor.hygiene import mask
+
 DEFAULT_FILE = "veille.sqlite3"
 _ASYNC_DRIVERS = {
     "postgresql": "postgresql+asyncpg",
@@ -65,4 +67,5 @@ def _sqlite_pragmas(connection: Any, _record: Any) -> None:
 
 
 def display_url(url: str) -> str:
-    return async_url(url).render_as_string(hide_password=True)
+    """The database URL for messages: SQLAlchemy hides the password, `mask` the query's."""
+    return mask(async_url(url).render_as_string(hide_password=True))
