@@ -7,10 +7,41 @@ in bench/hostile_match.py and the change's report).
 
 from __future__ import annotations
 
+import importlib.util
+import sys
+import time
+from pathlib import Path
+from types import ModuleType
+
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from monitor.config import Config
+from monitor.match import Document, RuleSpec, compile_rules
+from monitor.match.analysis import MAX_SENTENCE_TOKENS, MAX_TEXT_CHARS, Analysis
 from monitor.match.evaluate import Hit, near_pairs
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _load_bench() -> ModuleType:
+    spec = importlib.util.spec_from_file_location(
+        "hostile_match", ROOT / "bench" / "hostile_match.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+bench = _load_bench()
+
+
+@pytest.fixture(scope="module")
+def shipped() -> Config:
+    return bench.shipped_config()
 
 
 def reference_near(lefts: list[Hit], rights: list[Hit], distance: int, ordered: bool) -> list[Hit]:
@@ -55,3 +86,55 @@ def test_near_sweep_equals_the_nested_loop(
     assert near_pairs(lefts, rights, distance, ordered) == reference_near(
         lefts, rights, distance, ordered
     )
+
+
+# -- bounds on what is analysed --------------------------------------------------------
+
+
+def numbered_words(count: int) -> str:
+    """``count`` distinct words with no punctuation: ``w0 w1 w2 ...``."""
+    return " ".join(f"w{i}" for i in range(count))
+
+
+def test_a_long_sentence_is_cut_into_chunks_keeping_every_token() -> None:
+    analysis = Analysis(Document(title="", text=numbered_words(1000)))
+    text_sentences = analysis.sentences[1:]
+    assert [s.tok_end - s.tok_start for s in text_sentences] == [400, 400, 200]
+    assert analysis.surfaces == [f"w{i}" for i in range(1000)]
+    assert analysis.sentence_text(2).split()[0] == "w400"
+    assert analysis.sentence_text(1).split()[-1] == "w399"
+
+
+def test_near_holds_within_a_chunk_not_across_one() -> None:
+    rules = [RuleSpec("within", "w10 NEAR/1 w11"), RuleSpec("across", "w399 NEAR/1 w400")]
+    matches = compile_rules(rules, {}).match(Document(title="", text=numbered_words(1000)))
+    assert [m.rule_id for m in matches] == ["within"]
+
+
+def test_a_long_title_keeps_its_first_tokens_as_sentence_zero() -> None:
+    analysis = Analysis(Document(title=numbered_words(5000), text="Un texte court."))
+    title = analysis.sentences[0]
+    assert (title.field, title.tok_end) == ("title", MAX_SENTENCE_TOKENS)
+    assert analysis.sentences[1].field == "text"
+    assert analysis.title_region == frozenset({0})
+
+
+def test_only_the_first_characters_of_the_text_are_analysed() -> None:
+    filler = "mot " * (MAX_TEXT_CHARS // 4)
+    doc = Document(title="", text=f"souveraineté {filler} microsoft")
+    analysis = Analysis(doc)
+    assert analysis.surfaces[0] == "souverainete"
+    assert "microsoft" not in analysis.surfaces
+    assert len(analysis.field_text("text")) <= MAX_TEXT_CHARS
+    assert analysis.field_text("text").endswith("mot")  # cut before a word, not inside
+
+
+@pytest.mark.parametrize(
+    "name", ["300 KB unpunctuated text", "1 MB unpunctuated text", "5,000-word title"]
+)
+def test_hostile_documents_match_in_bounded_time(shipped: Config, name: str) -> None:
+    doc = bench.hostile_documents(bench.rule_words(shipped))[name]
+    start = time.process_time()
+    shipped.ruleset.match(doc)
+    # Measured 0.005 to 0.06 s (bench/hostile_match.py); the 300 KB text took 1.7 s before.
+    assert time.process_time() - start < 1.0
