@@ -8,8 +8,10 @@ in bench/hostile_match.py and the change's report).
 from __future__ import annotations
 
 import importlib.util
+import random
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import ModuleType
 
@@ -17,6 +19,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from monitor.cluster import Fingerprint, StoryCandidate, StoryIndex, fingerprint
 from monitor.config import Config
 from monitor.match import Document, RuleSpec, compile_rules
 from monitor.match.analysis import MAX_SENTENCE_TOKENS, MAX_TEXT_CHARS, Analysis
@@ -138,3 +141,56 @@ def test_hostile_documents_match_in_bounded_time(shipped: Config, name: str) -> 
     shipped.ruleset.match(doc)
     # Measured 0.005 to 0.06 s (bench/hostile_match.py); the 300 KB text took 1.7 s before.
     assert time.process_time() - start < 1.0
+
+
+# -- story clustering --------------------------------------------------------------------
+
+T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+COPY_TITLE = "Altanis obtient la qualification SecNumCloud pour son offre IaaS"
+COPY_TEXT = (
+    "Après vingt-deux mois d'évaluation, l'offre Altanis Compute rejoint la liste des "
+    "services qualifiés par l'ANSSI. Le fournisseur lyonnais vise les ministères et les "
+    "opérateurs d'importance vitale, qui doivent héberger leurs données sensibles chez "
+    "un prestataire qualifié. Sa directrice générale, Claire Monnier, annonce 40 millions "
+    "d'euros d'investissements dans deux centres de données à Lyon et à Grenoble. "
+    "L'entreprise, fondée en 2011, emploie cent quarante salariés et compte déjà plusieurs "
+    "collectivités parmi ses clients, dont la métropole de Lyon et la région Auvergne-Rhône-"
+    "Alpes, qui lui confient leurs messageries et leurs applications métiers depuis 2019."
+)
+
+
+def copies_index(count: int, order: list[int] | None = None) -> StoryIndex:
+    """``count`` copies of one text, article ``i`` published ``i`` seconds after T0 in
+    story ``i // 100``, added in ``order`` (by default by article id)."""
+    fp = fingerprint(COPY_TITLE, COPY_TEXT, "fr")
+    index = StoryIndex()
+    for i in order if order is not None else range(count):
+        index.add(StoryCandidate(i // 100, i, fp, T0 + timedelta(seconds=i), f"source-{i}"))
+    return index
+
+
+@pytest.fixture(scope="module")
+def copies() -> StoryIndex:
+    return copies_index(16_000)
+
+
+def test_a_decision_among_16k_copies_is_bounded(copies: StoryIndex) -> None:
+    copy = fingerprint(COPY_TITLE, COPY_TEXT, "fr")
+    start = time.process_time()
+    decision = copies.decide(copy, T0 + timedelta(seconds=8000), "other")
+    # Measured 2.5 ms (366 ms before the candidates were bounded).
+    assert time.process_time() - start < 0.05
+    # The copies nearest in time are checked: their story, not the first one's.
+    assert decision.story_id in (79, 80)
+    assert decision.score == 1.0
+
+
+def test_the_story_chosen_among_copies_does_not_depend_on_insertion_order() -> None:
+    count = 2_000  # 40 times BUCKET_LIMIT: the choice among copies is exercised
+    shuffled = list(range(count))
+    random.Random(7).shuffle(shuffled)
+    copy: Fingerprint = fingerprint(COPY_TITLE, COPY_TEXT, "fr")
+    moment = T0 + timedelta(seconds=1234)
+    decisions = [copies_index(count, order).decide(copy, moment, "x") for order in (None, shuffled)]
+    assert decisions[0] == decisions[1]
+    assert decisions[0].story_id == 12
