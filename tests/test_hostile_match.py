@@ -8,6 +8,7 @@ in bench/hostile_match.py and the change's report).
 from __future__ import annotations
 
 import importlib.util
+import os
 import random
 import sys
 import time
@@ -16,16 +17,19 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from monitor.cluster import Fingerprint, StoryCandidate, StoryIndex, fingerprint
 from monitor.config import Config
-from monitor.match import Document, RuleSpec, compile_rules
+from monitor.fields import Fields
+from monitor.match import Document, QueryError, RuleSetError, RuleSpec, compile_rules, parse_query
 from monitor.match.analysis import MAX_SENTENCE_TOKENS, MAX_TEXT_CHARS, Analysis
 from monitor.match.evaluate import Hit, near_pairs
 
 ROOT = Path(__file__).resolve().parents[1]
+# Examples per fuzz test: a quick pass in the suite; a long run sets VEILLE_FUZZ_EXAMPLES.
+FUZZ_EXAMPLES = int(os.environ.get("VEILLE_FUZZ_EXAMPLES", "150"))
 
 
 def _load_bench() -> ModuleType:
@@ -40,11 +44,7 @@ def _load_bench() -> ModuleType:
 
 
 bench = _load_bench()
-
-
-@pytest.fixture(scope="module")
-def shipped() -> Config:
-    return bench.shipped_config()
+SHIPPED: Config = bench.shipped_config()
 
 
 def reference_near(lefts: list[Hit], rights: list[Hit], distance: int, ordered: bool) -> list[Hit]:
@@ -135,10 +135,10 @@ def test_only_the_first_characters_of_the_text_are_analysed() -> None:
 @pytest.mark.parametrize(
     "name", ["300 KB unpunctuated text", "1 MB unpunctuated text", "5,000-word title"]
 )
-def test_hostile_documents_match_in_bounded_time(shipped: Config, name: str) -> None:
-    doc = bench.hostile_documents(bench.rule_words(shipped))[name]
+def test_hostile_documents_match_in_bounded_time(name: str) -> None:
+    doc = bench.hostile_documents(bench.rule_words(SHIPPED))[name]
     start = time.process_time()
-    shipped.ruleset.match(doc)
+    SHIPPED.ruleset.match(doc)
     # Measured 0.005 to 0.06 s (bench/hostile_match.py); the 300 KB text took 1.7 s before.
     assert time.process_time() - start < 1.0
 
@@ -194,3 +194,107 @@ def test_the_story_chosen_among_copies_does_not_depend_on_insertion_order() -> N
     decisions = [copies_index(count, order).decide(copy, moment, "x") for order in (None, shuffled)]
     assert decisions[0] == decisions[1]
     assert decisions[0].story_id == 12
+
+
+# -- fuzzing the query parser and the matcher ------------------------------------------------
+
+
+def pieces(text: str) -> list[str]:
+    return text.split()
+
+
+LISTS = {"vendors": ["Microsoft", "Microsoft 365", "AWS"], "empty": []}
+# Pieces of the query language, whole and broken, so random queries reach the parser's
+# deeper paths instead of failing at the first character.
+QUERY_PIECES = [
+    *pieces("AND OR NOT NEAR ONEAR NEAR/0 NEAR/3 ONEAR/2 NEAR/x ATLEAST ATLEAST/2 SENTENCE"),
+    *pieces("QUESTION QUOTE ( ) ( ) \" , * qualifi* cloud souverain Microsoft 365 l'État"),
+    *pieces("@vendors @empty @missing @ title: text: lead: source: lang: buyer: awardee:"),
+    *pieces("cpv: amount: nope: amount >= 5 <= = > < 1e9 -3 fr en-GB ATLEAST(2, SENTENCE("),
+    '"cloud de confiance"',
+    '"',
+    "''",
+    "NEAR/99999999999999999999",
+    "\u0301",
+    "\x00",
+]
+queries = st.one_of(
+    st.text(max_size=60),
+    st.lists(st.sampled_from(QUERY_PIECES), max_size=14).map(" ".join),
+    st.lists(st.sampled_from(QUERY_PIECES), max_size=14).map("".join),
+)
+DOC_WORDS = [
+    *pieces("Microsoft 365 AWS cloud souverain qualification SecNumCloud l'État n' ne pas"),
+    *pieces("« » “ ” ? ! . … , ; : - – — ( ) ' ’ \u200b \u0301 œ ß İ ﬁ 日本 😀"),
+    "\n",
+    "\n\n",
+    "\u00a0",
+    "M.",
+    "S.A.",
+    "p.",
+    "12",
+    "3,5",
+    "1 000 000",
+]
+
+
+def documents(words: list[str]) -> st.SearchStrategy[Document]:
+    """Documents of random characters, or of ``words`` and DOC_WORDS in random order."""
+    texts = st.one_of(
+        st.text(max_size=300),
+        st.lists(st.sampled_from(DOC_WORDS + words), max_size=80).map(" ".join),
+    )
+    return st.builds(
+        Document,
+        title=texts,
+        text=texts,
+        source_id=st.sampled_from(["", "lemonde", "Le Monde"]),
+        lang=st.sampled_from([None, "fr", "fr-FR", "en_GB", ""]),
+        fields=st.dictionaries(
+            st.sampled_from(["buyer", "awardee", "cpv", "amount", "title"]),
+            st.one_of(texts, st.floats(allow_nan=True), st.lists(texts, max_size=3).map(tuple)),
+            max_size=3,
+        ).map(Fields),
+    )
+
+
+def assert_clear(error: QueryError, query: str) -> None:
+    """A rule error names what is wrong, on one line, at a place inside the query."""
+    assert error.message and "\n" not in error.message
+    assert 0 <= error.position <= len(query)
+    assert "Traceback" not in str(error)
+
+
+@settings(max_examples=FUZZ_EXAMPLES, deadline=None)
+@given(queries)
+def test_any_query_parses_or_gets_a_clear_error(query: str) -> None:
+    try:
+        parse_query(query, LISTS)
+    except QueryError as error:
+        assert_clear(error, query)
+        event("rule error")
+    else:
+        event("parsed")
+
+
+@settings(max_examples=FUZZ_EXAMPLES, deadline=None)
+@given(queries, documents([]))
+def test_any_compiled_query_matches_any_document_like_the_naive_matcher(
+    query: str, doc: Document
+) -> None:
+    try:
+        ruleset = compile_rules([RuleSpec("r", query)], LISTS)
+    except RuleSetError as error:
+        assert_clear(error.errors[0][1], query)
+        return
+    matches = ruleset.match(doc)
+    event("matched" if matches else "compiled, no match")
+    assert matches == ruleset.match_naive(doc)
+
+
+@settings(max_examples=FUZZ_EXAMPLES, deadline=None)
+@given(documents(bench.rule_words(SHIPPED)))
+def test_the_shipped_rules_take_any_document(doc: Document) -> None:
+    matches = SHIPPED.ruleset.match(doc)
+    event(f"{len(matches)} rules matched")
+    assert {m.rule_id for m in matches} <= {rule.id for rule in SHIPPED.rules}
