@@ -36,7 +36,8 @@ LSH_BANDS, LSH_ROWS = 64, 2
 _BAND_BYTES = 4 * LSH_ROWS  # MinHash values are 32-bit
 # A bucket holds near-copies of one text (or articles naming one key term): the nearest
 # 50 in time stand for the rest, since the story they belong to is among them. 200 in
-# all keeps a decision near 6 ms (about 30 µs per exact check).
+# all keeps a decision under about 15 ms (30 to 70 µs per exact check): measured 2.5 ms
+# among 16,000 copies of one text, 10 ms for 150 candidates sharing names but not text.
 BUCKET_LIMIT = 50
 CANDIDATE_LIMIT = 200
 
