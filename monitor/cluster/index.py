@@ -11,11 +11,12 @@ scans the whole window: candidates come from
   least one and is found there.
 
 Exact checks then run on those candidates only. Their number is bounded
-whatever the index holds (16,000 copies of one text once cost 366 ms per
-article): each LSH bucket and each key stem yields at most ``BUCKET_LIMIT``
-articles, the nearest in publication time, and of those the ``CANDIDATE_LIMIT``
-found in the most buckets are checked. Ties are broken by time, then article
-id, so the same articles in the same order always give the same story.
+whatever the index holds (among 16,000 copies of one text a decision took
+about 480 ms): each LSH bucket and each key stem yields at most
+``BUCKET_LIMIT`` articles, the nearest in publication time, and of those the
+``CANDIDATE_LIMIT`` found in the most buckets are checked. Ties are broken by
+time, then article id, never by insertion or set order, so the same articles
+give the same story whatever order they were added in.
 """
 
 from __future__ import annotations
