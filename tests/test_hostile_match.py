@@ -114,6 +114,12 @@ def test_near_holds_within_a_chunk_not_across_one() -> None:
     assert [m.rule_id for m in matches] == ["within"]
 
 
+def test_a_long_field_value_is_cut_into_chunks_of_its_region() -> None:
+    analysis = Analysis(Document(title="", text="", fields=Fields({"buyer": numbered_words(900)})))
+    chunks = [analysis.sentences[i] for i in sorted(analysis.field_regions["buyer"])]
+    assert [s.tok_end - s.tok_start for s in chunks] == [400, 400, 100]
+
+
 def test_a_long_title_keeps_its_first_tokens_as_sentence_zero() -> None:
     analysis = Analysis(Document(title=numbered_words(5000), text="Un texte court."))
     title = analysis.sentences[0]
