@@ -26,10 +26,30 @@ from monitor.match.normalize import (
 from monitor.match.types import Document
 
 DEFAULT_LEAD_SENTENCES = 3
+# Bounds on what one document may cost to match, whatever it holds. Of 195 press articles
+# (the shared corpus's gold texts) the longest has 53,372 characters, the longest sentence
+# 97 tokens and the longest title 16, so real articles are never cut. Only the first
+# MAX_TEXT_CHARS of the text are analysed (cut before a word), so matching time has a
+# ceiling (0.05 s measured with the shipped rules, bench/hostile_match.py). A sentence
+# of more than MAX_SENTENCE_TOKENS tokens is unpunctuated text (a table, a dump, hostile
+# input) where "same sentence" means nothing: those of the text and of fields are cut
+# into chunks of that many tokens, which keeps the work of NEAR, SENTENCE(...) and
+# passages per sentence bounded; the title must stay sentence 0, so only its first
+# MAX_SENTENCE_TOKENS tokens are kept.
+MAX_TEXT_CHARS = 100_000
+MAX_SENTENCE_TOKENS = 400
 # What closes a quotation or a sentence after its last word, and what opens a quotation.
 _CLOSERS = ' \t\n\u00a0\u202f»”"’)]'
 _OPENERS = ("«", "“", '"', "„", "‘", "‹")
 _INNER_END = re.compile(r"[.!?…]\s+\S")
+
+
+def capped_text(text: str) -> str:
+    """``text`` cut to at most MAX_TEXT_CHARS characters, before the word the limit falls in."""
+    if len(text) <= MAX_TEXT_CHARS:
+        return text
+    cut = text.rfind(" ", 0, MAX_TEXT_CHARS + 1)
+    return text[: cut if cut > 0 else MAX_TEXT_CHARS]
 
 
 class Analysis:
@@ -42,7 +62,7 @@ class Analysis:
         self.sent_of: list[int] = []
         self.sentences: list[Sentence] = []
         title = doc.title or ""
-        text = doc.text or ""
+        text = capped_text(doc.text or "")
         self._texts = {"title": title, "text": text}
         self._patterns = {"title": token_pattern(title), "text": token_pattern(text)}
         stripped = title.strip()
@@ -61,6 +81,11 @@ class Analysis:
 
     def _add_sentence(self, field: str, text: str, start: int, end: int) -> None:
         raws = self._patterns[field].findall(text, start, end)
+        if len(raws) > MAX_SENTENCE_TOKENS:
+            chunks = self._chunks(field, text, start, end)
+            for chunk_start, chunk_end in chunks[:1] if field == "title" else chunks:
+                self._add_sentence(field, text, chunk_start, chunk_end)
+            return
         cached = list(map(surface_cache().get, raws))  # map: the hot loop stays in C
         surfaces = (
             [s if s is not None else surface(r) for r, s in zip(raws, cached, strict=True)]
@@ -76,6 +101,20 @@ class Analysis:
         self.surfaces += surfaces
         self.sent_of += [index] * len(surfaces)
         self.sentences.append(Sentence(index, field, start, end, first, len(self.surfaces)))
+
+    def _chunks(self, field: str, text: str, start: int, end: int) -> list[tuple[int, int]]:
+        """Character spans of ``text[start:end]`` cut into runs of MAX_SENTENCE_TOKENS
+        tokens, each from its first token to its last (the last run to ``end``)."""
+        spans = []
+        chunk_start = previous_end = start
+        tokens = self._patterns[field].finditer(text, start, end)
+        for count, token in enumerate(tokens):
+            if count and count % MAX_SENTENCE_TOKENS == 0:
+                spans.append((chunk_start, previous_end))
+                chunk_start = token.start()
+            previous_end = token.end()
+        spans.append((chunk_start, end))
+        return spans
 
     def _add_fields(self, fields: Fields) -> dict[str, frozenset[int]]:
         """One sentence per text value of each structured field; their regions by name."""

@@ -10,6 +10,7 @@ spans of the terms that formed them, used to mark passages.
 from __future__ import annotations
 
 import operator
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from typing import NamedTuple
 
@@ -85,13 +86,61 @@ def compare_holds(node: Compare, value: object) -> bool:
     return isinstance(value, float) and bool(_COMPARE[node.op](value, node.value))
 
 
-def words_between(left: Hit, right: Hit, ordered: bool) -> int | None:
-    """Words strictly between two hits; None if they overlap or are in the wrong order."""
-    if right.start >= left.end:
-        return right.start - left.end
-    if not ordered and left.start >= right.end:
-        return left.start - right.end
-    return None
+class _SentenceHits:
+    """The hits of one sentence sorted by start and by end, each with its input index.
+
+    The index lets pairs be formed in the order of the input lists, so the first pair
+    found for a span, whose marks are kept, is the same as with a nested loop.
+    """
+
+    def __init__(self, indexed: list[tuple[int, Hit]]) -> None:
+        self.by_start = sorted(indexed, key=lambda item: (item[1].start, item[0]))
+        self.by_end = sorted(indexed, key=lambda item: (item[1].end, item[0]))
+        self.starts = [hit.start for _, hit in self.by_start]
+        self.ends = [hit.end for _, hit in self.by_end]
+
+    def starting_in(self, low: int, high: int) -> list[tuple[int, Hit]]:
+        """Hits whose start is within ``[low, high]``."""
+        return self.by_start[bisect_left(self.starts, low) : bisect_right(self.starts, high)]
+
+    def ending_in(self, low: int, high: int) -> list[tuple[int, Hit]]:
+        """Hits whose end is within ``[low, high]``."""
+        return self.by_end[bisect_left(self.ends, low) : bisect_right(self.ends, high)]
+
+
+def _by_sentence(hits: Sequence[Hit]) -> dict[int, _SentenceHits]:
+    indexed: dict[int, list[tuple[int, Hit]]] = {}
+    for index, hit in enumerate(hits):
+        indexed.setdefault(hit.sent, []).append((index, hit))
+    return {sent: _SentenceHits(items) for sent, items in indexed.items()}
+
+
+def near_pairs(
+    lefts: Sequence[Hit], rights: Sequence[Hit], distance: int, ordered: bool
+) -> list[Hit]:
+    """The hits of ``left NEAR/distance right`` (``ONEAR`` when ``ordered``), by position.
+
+    A pair is within reach when the hits share a sentence, do not overlap and at most
+    ``distance`` words separate them, the right one after the left one, or on either
+    side when unordered. Rather than trying every right hit of the sentence for each left
+    hit, which costs the square of a sentence's length (31 s on a 312 KB unpunctuated
+    text), the right hits are sorted by start and by end once and each left hit looks up,
+    by bisection, only those that start (or end) within ``distance`` words of it.
+    """
+    by_sentence = _by_sentence(rights)
+    found: dict[Span, Hit] = {}
+    for left in lefts:
+        group = by_sentence.get(left.sent)
+        if group is None:
+            continue
+        reachable = group.starting_in(left.end, left.end + distance)
+        if not ordered:
+            reachable += group.ending_in(left.start - distance, left.start)
+        for _, right in sorted(reachable, key=lambda item: item[0]):
+            start, end = min(left.start, right.start), max(left.end, right.end)
+            if (start, end) not in found:
+                found[(start, end)] = Hit(start, end, left.sent, left.marks + right.marks)
+    return sorted(found.values())
 
 
 class Evaluator:
@@ -169,19 +218,7 @@ class Evaluator:
         right_hits = self.hits(node.right, region)
         if not right_hits:
             return []
-        by_sentence: dict[int, list[Hit]] = {}
-        for hit in right_hits:
-            by_sentence.setdefault(hit.sent, []).append(hit)
-        found: dict[Span, Hit] = {}
-        for left in self.hits(node.left, region):
-            for right in by_sentence.get(left.sent, ()):
-                gap = words_between(left, right, node.ordered)
-                if gap is None or gap > node.distance:
-                    continue
-                start, end = min(left.start, right.start), max(left.end, right.end)
-                if (start, end) not in found:
-                    found[(start, end)] = Hit(start, end, left.sent, left.marks + right.marks)
-        return sorted(found.values())
+        return near_pairs(self.hits(node.left, region), right_hits, node.distance, node.ordered)
 
     # -- boolean nodes -----------------------------------------------------------------
 
