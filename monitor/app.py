@@ -88,8 +88,10 @@ class Service:
         console: TextIO | None = None,
         clock: Callable[[], datetime] = utcnow,
         pool: WorkerPool | None = None,
+        send: bool = True,
     ) -> None:
         self.settings = settings
+        self.send = send
         self.config = config
         self.clock = clock
         self.url = database_url(settings, config)
@@ -100,7 +102,7 @@ class Service:
         self._owns_pool = pool is None
         self.channels = self._channels(console)
         self.renderer = Renderer(config.templates_dir)
-        self.pipeline = Pipeline(config, self.store, self.http, self.pool, clock)
+        self.pipeline = Pipeline(config, self.store, self.http, self.pool, clock, send=send)
         self.digests = Digests(self.store, config, self.renderer, clock)
         self.dispatcher = Dispatcher(
             self.store,
@@ -141,13 +143,13 @@ class Service:
         self, sources: Sequence[SourceConfig] | None = None, *, force: bool = False
     ) -> PassSummary:
         """Poll the sources once, then send whatever is due: alerts, notices, digests.
-        Sources that back off are skipped unless `force`."""
+        Sources that back off are skipped unless `force`; nothing is sent without `send`."""
         started = time.monotonic()
         chosen = [s for s in (sources or self.config.sources) if s.enabled]
         outcomes = await run_sources(
             self.pipeline, chosen, self.config.fetch.concurrency, force=force
         )
-        dispatch = await self.deliver()
+        dispatch = await self.deliver() if self.send else DispatchSummary()
         return PassSummary(outcomes, dispatch, time.monotonic() - started)
 
     async def deliver(self) -> DispatchSummary:

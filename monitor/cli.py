@@ -107,12 +107,21 @@ def _register_run(commands: argparse._SubParsersAction) -> None:  # type: ignore
         action="store_true",
         help="with --once: poll sources that are backing off or whose cache is still fresh",
     )
+    run.add_argument(
+        "--no-send",
+        action="store_true",
+        help="with --once: store and match everything, send nothing and queue nothing "
+        "(a first pass that marks the backlog as seen)",
+    )
     run.set_defaults(handler=cmd_run)
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     from monitor.app import Control, Service
 
+    if not args.once and (args.source or args.force or args.no_send):
+        print("--source, --force and --no-send go with --once (one pass)", file=sys.stderr)
+        return EXIT_USAGE
     config = load(settings)
     sources = config.sources
     if args.source:
@@ -123,7 +132,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         sources = tuple(s for s in sources if s.id in args.source)
 
     async def once() -> int:
-        async with Service(settings, config) as service:
+        async with Service(settings, config, send=not args.no_send) as service:
             summary = await service.run_pass(sources, force=args.force)
         print("\n".join(summary.lines()))
         return EXIT_OK

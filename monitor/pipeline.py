@@ -19,7 +19,8 @@
       → match every rule, find the article's story (the event it reports, named by
         its actors; else its text)
       → store article, sighting, matches, alerts and their deliveries
-        in one transaction (the outbox)
+        in one transaction (the outbox); an article older than the rule's max_age
+        (default 48 h) gets its alert without deliveries: digest, not page
     then the dispatcher sends what the outbox holds.
 
 Errors of one source are recorded on its row and never stop the others; the
@@ -137,8 +138,11 @@ class Pipeline:
         http: HttpClient,
         pool: WorkerPool,
         clock: Callable[[], datetime] = utcnow,
+        *,
+        send: bool = True,
     ) -> None:
         self.config = config
+        self.send = send  # False: store and match, queue no alert (`run --once --no-send`)
         self.store = store
         self.http = http
         self.pool = pool
@@ -431,7 +435,7 @@ class Pipeline:
     ) -> None:
         now = self.clock()
         matches = self._match(article, source)
-        hits = self._hits(matches)
+        hits = self._hits(matches, article.published or now, now)
         when = When(now, article.published)
         events = events_of(matches)
         story_id = None if known else self.stories.decide(print_, when, source.id, events).story_id
@@ -482,11 +486,17 @@ class Pipeline:
         )
         return self.config.ruleset.match(document)
 
-    def _hits(self, matches: Sequence[RuleMatch]) -> tuple[RuleHit, ...]:
+    def _hits(
+        self, matches: Sequence[RuleMatch], dated: datetime, now: datetime
+    ) -> tuple[RuleHit, ...]:
         hits = []
         for match in matches:
             rule = self.config.rule(match.rule_id)
-            channels = self.config.channels_for(rule) if match.tier == EVENT else ()
+            alerts_now = match.tier == EVENT and self.send
+            fresh = now - dated <= self.config.max_age_of(rule)
+            # A stale article's alert is recorded without channels, like a digest-only
+            # rule's: the digest shows it, nobody is paged with old news.
+            channels = self.config.channels_for(rule) if alerts_now and fresh else ()
             hits.append(RuleHit(match.rule_id, match.to_dict(), channels, match.tier))
         return tuple(hits)
 
