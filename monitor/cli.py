@@ -777,6 +777,33 @@ def cmd_health(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK if state == "running" else EXIT_FAILED
 
 
+def _register_notify(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    notify = commands.add_parser(
+        "notify",
+        help="send a test notification through a channel",
+        description="Send the sample alert through a configured channel now, and say "
+        "whether it went through (exit 0) or the exact error (exit 1).",
+    )
+    notify.add_argument("--test", metavar="CHANNEL", required=True, help="channel name")
+    notify.set_defaults(handler=cmd_notify)
+
+
+def cmd_notify(args: argparse.Namespace, settings: Settings) -> int:
+    from monitor.notify.probe import send_test
+
+    config = load(settings)
+    if args.test not in config.channels:
+        known = ", ".join(sorted(config.channels))
+        print(f"unknown channel {args.test!r} (known: {known})", file=sys.stderr)
+        return EXIT_USAGE
+    result = asyncio.run(send_test(config, args.test))
+    if result.ok:
+        print(f"channel {args.test}: test notification sent")
+        return EXIT_OK
+    print(f"channel {args.test}: test notification failed: {result.error}", file=sys.stderr)
+    return EXIT_FAILED
+
+
 def _register_sources(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     sources = commands.add_parser(
         "sources",
@@ -827,6 +854,7 @@ _COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [  # type: ignor
     _register_digest,
     _register_alerts,
     _register_feedback,
+    _register_notify,
     _register_sources,
     _register_health,
     _register_db,
