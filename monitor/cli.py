@@ -15,7 +15,7 @@ from monitor import __version__
 from monitor.config import Config, load_config
 from monitor.config.service import check_keep_text
 from monitor.config.units import parse_duration
-from monitor.errors import ConfigError, MonitorError
+from monitor.errors import ConfigError, DatabaseUnusable, MonitorError
 from monitor.log import setup_logging
 from monitor.settings import Settings
 
@@ -36,6 +36,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print_config_error(exc)
         return EXIT_FAILED
+    except DatabaseUnusable as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
 

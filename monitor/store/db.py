@@ -9,6 +9,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from monitor.errors import DatabaseUnusable
+
 DEFAULT_FILE = "veille.sqlite3"
 _ASYNC_DRIVERS = {
     "postgresql": "postgresql+asyncpg",
@@ -25,6 +27,12 @@ def async_url(url: str) -> URL:
     """Accept the usual `postgresql://` and `sqlite:///` forms and pick the asyncio driver."""
     parsed = make_url(url)
     driver = _ASYNC_DRIVERS.get(parsed.drivername)
+    if driver is None and parsed.get_backend_name() not in ("postgresql", "sqlite"):
+        # Any other dialect fails deep in SQLAlchemy with a missing driver module.
+        raise DatabaseUnusable(
+            f"database URL scheme {parsed.drivername!r} is not supported: "
+            "use postgresql://user:password@host/name or sqlite:///path/to/file"
+        )
     return parsed.set(drivername=driver) if driver else parsed
 
 
@@ -42,7 +50,15 @@ def create_engine(url: str) -> AsyncEngine:
 
 def _ensure_sqlite_dir(parsed: URL) -> None:
     if parsed.database and parsed.database != ":memory:":
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        directory = Path(parsed.database).parent
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            why = "is a file" if isinstance(exc, FileExistsError) else exc.strerror
+            raise DatabaseUnusable(
+                f"data directory {directory}: cannot be created ({why}); "
+                "set MONITOR_DATA_DIR to a writable directory"
+            ) from exc
 
 
 def _sqlite_pragmas(connection: Any, _record: Any) -> None:
