@@ -23,6 +23,7 @@ from monitor.config import Config, SourceConfig, load_config
 from monitor.digest import Digests
 from monitor.errors import ConfigError
 from monitor.extract import WorkerPool
+from monitor.failures import grouped_failures
 from monitor.fetch import HttpClient
 from monitor.notify.channels import Channel, ConsoleChannel, build_channel
 from monitor.notify.dispatch import Dispatcher, DispatchSummary, utcnow
@@ -56,6 +57,12 @@ class PassSummary:
     def failed(self) -> list[SourceOutcome]:
         return [o for o in self.outcomes if not o.ok]
 
+    @property
+    def all_failed(self) -> bool:
+        """Every source polled failed (sources waiting their turn do not count)."""
+        polled = [o for o in self.outcomes if not o.skipped]
+        return bool(polled) and len(self.failed) == len(polled)
+
     def lines(self) -> list[str]:
         skipped = [o for o in self.outcomes if o.skipped]
         ok = len(self.outcomes) - len(self.failed) - len(skipped)
@@ -69,7 +76,7 @@ class PassSummary:
             f"deliveries: {self.dispatch.sent} sent, {self.dispatch.retrying} to retry, "
             f"{self.dispatch.failed} failed, {self.dispatch.deferred} deferred (rate limit)",
         ]
-        lines += [f"  failed: {o.source_id} [{o.error_kind}] {o.error}" for o in self.failed]
+        lines += [f"  {line}" for line in grouped_failures(self.failed)]
         lines.append(f"took {self.seconds:.1f}s")
         return lines
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import sys
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -20,6 +21,7 @@ from monitor.log import setup_logging
 from monitor.settings import Settings
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_ALL_SOURCES_FAILED = 3  # `run --once`: not one source could be read (offline?)
 T = TypeVar("T")
 
 
@@ -135,10 +137,11 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         sources = tuple(s for s in sources if s.id in args.source)
 
     async def once() -> int:
+        quiet_source_failures()
         async with Service(settings, config, send=not args.no_send) as service:
             summary = await service.run_pass(sources, force=args.force)
         print("\n".join(summary.lines()))
-        return EXIT_OK
+        return EXIT_ALL_SOURCES_FAILED if summary.all_failed else EXIT_OK
 
     async def forever() -> int:
         control = Control.from_signals()
@@ -152,6 +155,20 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 # -- check -----------------------------------------------------------------------------------
+
+
+def quiet_source_failures() -> None:
+    """One pass ends with its grouped failures: the same failures logged one by one
+    before it would say everything twice."""
+    from monitor.pipeline import log
+
+    log.addFilter(_not_a_source_failure)  # added once however many passes
+
+
+def _not_a_source_failure(record: logging.LogRecord) -> bool:
+    from monitor.pipeline import SOURCE_FAILURE
+
+    return not getattr(record, SOURCE_FAILURE, False)
 
 
 def _register_check(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

@@ -78,6 +78,8 @@ SITEMAP_DEPTH = 2  # an index of indexes, at most
 # pages); news sitemaps only list the last two days anyway. Undated URLs are kept.
 SITEMAP_WINDOW = timedelta(days=7)
 MAX_WARNINGS = 5  # page problems listed one by one in the source's warning; the rest counted
+# Marks the log record of a failed source: `run --once` drops it, its summary says it.
+SOURCE_FAILURE = "source_failure"
 ACCEPT = {"feed": FEED_ACCEPT, "page": PAGE_ACCEPT, "watch": PAGE_ACCEPT, "sitemap": SITEMAP_ACCEPT}
 
 
@@ -570,6 +572,7 @@ class Pipeline:
             exc.kind,
             exc.message,
             next_check_at.isoformat(timespec="seconds"),
+            extra={SOURCE_FAILURE: True},
         )
         memo.hold = "retry-after" if retry_after else None
         await self.store.record_failure(
