@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -16,7 +17,7 @@ from monitor import __version__
 from monitor.config import Config, load_config
 from monitor.config.service import check_keep_text
 from monitor.config.units import parse_duration
-from monitor.errors import ConfigError, DatabaseUnusable, MonitorError
+from monitor.errors import ConfigError, ConfigProblem, DatabaseUnusable, MonitorError
 from monitor.log import setup_logging
 from monitor.settings import Settings
 
@@ -29,12 +30,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "handler", None):
-        parser.print_help()
+        # `monitor rules` alone: that group's help, not the top-level one.
+        getattr(args, "group_parser", parser).print_help()
         return EXIT_USAGE
     settings = Settings.from_env(config_dir=args.config)
     setup_logging("WARNING" if args.quiet else ("DEBUG" if args.verbose else settings.log_level))
     try:
-        return int(args.handler(args, settings))
+        code = int(args.handler(args, settings))
+        sys.stdout.flush()  # a closed pipe shows here, where it is handled, not at exit
+        return code
     except ConfigError as exc:
         print_config_error(exc)
         return EXIT_FAILED
@@ -43,6 +47,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # `monitor sources | head`: the reader has all it wanted. Point stdout at
+        # /dev/null so that the interpreter's final flush does not fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -74,7 +83,18 @@ def print_config_error(exc: ConfigError) -> None:
 
 
 def load(settings: Settings) -> Config:
-    return load_config(settings.config_dir, settings.environ)
+    root = Path(settings.config_dir)
+    if not root.is_dir():
+        raise ConfigError(
+            [
+                ConfigProblem(
+                    str(root.resolve()),
+                    "configuration directory not found: give the directory holding "
+                    "sources.toml and alerts/ with --config DIR (or MONITOR_CONFIG_DIR)",
+                )
+            ]
+        )
+    return load_config(root, settings.environ)
 
 
 def duration_argument(check: Callable[[timedelta], timedelta] = lambda d: d) -> Any:
@@ -189,6 +209,11 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
     print(f"  rules:    {len(config.rules)} enabled, {len(config.lists)} term lists")
     print(f"  channels: {', '.join(sorted(config.channels))}")
     print(f"  digests:  {', '.join(sorted(config.digests)) or 'none'}")
+    if not config.rules:
+        print(
+            "warning: no enabled rule: nothing will ever alert (add [[rule]] tables in alerts/)",
+            file=sys.stderr,
+        )
     return EXIT_OK
 
 
@@ -197,6 +222,7 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
 
 def _register_db(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     db = commands.add_parser("db", help="database maintenance")
+    db.set_defaults(group_parser=db)
     actions = db.add_subparsers(title="actions", metavar="ACTION")
     upgrade = actions.add_parser(
         "upgrade", help="migrate the database schema to the latest version"
@@ -297,6 +323,7 @@ def _register_rules(commands: argparse._SubParsersAction) -> None:  # type: igno
         description="Check rules against their examples, or explain "
         "a rule's verdict on a text, a file or a web page.",
     )
+    rules.set_defaults(group_parser=rules)
     actions = rules.add_subparsers(title="actions", metavar="ACTION")
     test = actions.add_parser(
         "test",
@@ -737,6 +764,9 @@ def cmd_alerts(args: argparse.Namespace, settings: Settings) -> int:
         return _retry_failed(args.retry or None, settings)
     status = "failed" if args.failed else ("pending" if args.pending else None)
     records = asyncio.run(_with_store(settings, lambda store: store.deliveries(status, args.limit)))
+    if not records:
+        print(f"no {status} deliveries" if status else "no alerts")
+        return EXIT_OK
     print_table(deliveries_table(records, status))
     return EXIT_FAILED if args.failed and records else EXIT_OK
 
@@ -836,19 +866,38 @@ def _register_sources(commands: argparse._SubParsersAction) -> None:  # type: ig
 
 
 def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
+    from monitor.app import database_url
     from monitor.report import print_table, sources_table
 
     config = load(settings)
-    states = asyncio.run(_with_store(settings, lambda store: store.source_states(), config))
-    configured = {s.id for s in config.sources}
-    shown = [
-        s for s in states if s.id in configured and (s.consecutive_failures or not args.failing)
-    ]
-    print_table(sources_table(shown, config, datetime.now(UTC)))
-    never = sorted(configured - {s.id for s in states})
+    url = database_url(settings, config)
+    # A listing must not create the database: without one, nothing was polled yet.
+    states = (
+        asyncio.run(_with_store(settings, lambda store: store.source_states(), config))
+        if database_exists(url)
+        else []
+    )
+    enabled = {s.id for s in config.sources if s.enabled}
+    shown = [s for s in states if s.id in enabled and (s.consecutive_failures or not args.failing)]
+    if shown:
+        print_table(sources_table(shown, config, datetime.now(UTC)))
+    never = sorted(enabled - {s.id for s in states})
     if never:
         print(f"never polled yet: {', '.join(never)}")
+    disabled = sorted(s.id for s in config.sources if not s.enabled)
+    if disabled:
+        print(f"disabled: {', '.join(disabled)}")
     return EXIT_OK
+
+
+def database_exists(url: str) -> bool:
+    """False only for a SQLite file that is not there yet (a server database is assumed)."""
+    from monitor.store.db import async_url
+
+    parsed = async_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return True
+    return Path(parsed.database).exists()
 
 
 async def _with_store(
