@@ -87,3 +87,21 @@ def test_run_flags_without_once_are_a_usage_error(tmp_path: Path, capsys: Any) -
     for flag in ("--no-send", "--force", "--source=x"):
         assert main(["--config", str(tmp_path), "run", flag]) == 2
         assert "with --once" in capsys.readouterr().err
+
+
+async def test_stale_news_is_left_to_the_digest(
+    tmp_path: Path, web_server: Any, smtp_server: Any, pool: Any
+) -> None:
+    config = config_with_rule(tmp_path / "config", event_feed(web_server), smtp_server.url())
+    write(
+        config / "alerts" / "digests.toml",
+        '[digests.matin]\nchannels = ["mail"]\ncron = "30 7 * * *"\ntimezone = "Europe/Paris"\n',
+    )
+    clock = Clock(DEMO[EVENT].published + timedelta(days=3))
+    async with service(tmp_path, config, pool, clock=clock) as svc:
+        first = await svc.run_pass()
+        clock.advance(days=1)  # past the next 07:30 in Paris: the digest is due
+        digest = await svc.deliver()
+    assert (first.dispatch.sent, digest.sent) == (0, 1)
+    (message,) = smtp_server.messages
+    assert DEMO[EVENT].title in message.get_body(("plain",)).get_content()
