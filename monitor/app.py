@@ -23,6 +23,7 @@ from monitor.config import Config, SourceConfig, load_config
 from monitor.digest import Digests
 from monitor.errors import ConfigError
 from monitor.extract import WorkerPool
+from monitor.failures import grouped_failures
 from monitor.fetch import HttpClient
 from monitor.notify.channels import Channel, ConsoleChannel, build_channel
 from monitor.notify.dispatch import Dispatcher, DispatchSummary, utcnow
@@ -56,6 +57,12 @@ class PassSummary:
     def failed(self) -> list[SourceOutcome]:
         return [o for o in self.outcomes if not o.ok]
 
+    @property
+    def all_failed(self) -> bool:
+        """Every source polled failed (sources waiting their turn do not count)."""
+        polled = [o for o in self.outcomes if not o.skipped]
+        return bool(polled) and len(self.failed) == len(polled)
+
     def lines(self) -> list[str]:
         skipped = [o for o in self.outcomes if o.skipped]
         ok = len(self.outcomes) - len(self.failed) - len(skipped)
@@ -69,7 +76,7 @@ class PassSummary:
             f"deliveries: {self.dispatch.sent} sent, {self.dispatch.retrying} to retry, "
             f"{self.dispatch.failed} failed, {self.dispatch.deferred} deferred (rate limit)",
         ]
-        lines += [f"  failed: {o.source_id} [{o.error_kind}] {o.error}" for o in self.failed]
+        lines += [f"  {line}" for line in grouped_failures(self.failed)]
         lines.append(f"took {self.seconds:.1f}s")
         return lines
 
@@ -88,8 +95,10 @@ class Service:
         console: TextIO | None = None,
         clock: Callable[[], datetime] = utcnow,
         pool: WorkerPool | None = None,
+        send: bool = True,
     ) -> None:
         self.settings = settings
+        self.send = send
         self.config = config
         self.clock = clock
         self.url = database_url(settings, config)
@@ -100,7 +109,7 @@ class Service:
         self._owns_pool = pool is None
         self.channels = self._channels(console)
         self.renderer = Renderer(config.templates_dir)
-        self.pipeline = Pipeline(config, self.store, self.http, self.pool, clock)
+        self.pipeline = Pipeline(config, self.store, self.http, self.pool, clock, send=send)
         self.digests = Digests(self.store, config, self.renderer, clock)
         self.dispatcher = Dispatcher(
             self.store,
@@ -141,13 +150,13 @@ class Service:
         self, sources: Sequence[SourceConfig] | None = None, *, force: bool = False
     ) -> PassSummary:
         """Poll the sources once, then send whatever is due: alerts, notices, digests.
-        Sources that back off are skipped unless `force`."""
+        Sources that back off are skipped unless `force`; nothing is sent without `send`."""
         started = time.monotonic()
         chosen = [s for s in (sources or self.config.sources) if s.enabled]
         outcomes = await run_sources(
             self.pipeline, chosen, self.config.fetch.concurrency, force=force
         )
-        dispatch = await self.deliver()
+        dispatch = await self.deliver() if self.send else DispatchSummary()
         return PassSummary(outcomes, dispatch, time.monotonic() - started)
 
     async def deliver(self) -> DispatchSummary:

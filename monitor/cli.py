@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
+import os
 import sys
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -15,11 +17,12 @@ from monitor import __version__
 from monitor.config import Config, load_config
 from monitor.config.service import check_keep_text
 from monitor.config.units import parse_duration
-from monitor.errors import ConfigError, MonitorError
+from monitor.errors import ConfigError, ConfigProblem, DatabaseUnusable, MonitorError
 from monitor.log import setup_logging
 from monitor.settings import Settings
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_ALL_SOURCES_FAILED = 3  # `run --once`: not one source could be read (offline?)
 T = TypeVar("T")
 
 
@@ -27,17 +30,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "handler", None):
-        parser.print_help()
+        # `monitor rules` alone: that group's help, not the top-level one.
+        getattr(args, "group_parser", parser).print_help()
         return EXIT_USAGE
     settings = Settings.from_env(config_dir=args.config)
     setup_logging("WARNING" if args.quiet else ("DEBUG" if args.verbose else settings.log_level))
     try:
-        return int(args.handler(args, settings))
+        code = int(args.handler(args, settings))
+        sys.stdout.flush()  # a closed pipe shows here, where it is handled, not at exit
+        return code
     except ConfigError as exc:
         print_config_error(exc)
         return EXIT_FAILED
+    except DatabaseUnusable as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # `monitor sources | head`: the reader has all it wanted. Point stdout at
+        # /dev/null so that the interpreter's final flush does not fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -69,7 +83,18 @@ def print_config_error(exc: ConfigError) -> None:
 
 
 def load(settings: Settings) -> Config:
-    return load_config(settings.config_dir, settings.environ)
+    root = Path(settings.config_dir)
+    if not root.is_dir():
+        raise ConfigError(
+            [
+                ConfigProblem(
+                    str(root.resolve()),
+                    "configuration directory not found: give the directory holding "
+                    "sources.toml and alerts/ with --config DIR (or MONITOR_CONFIG_DIR)",
+                )
+            ]
+        )
+    return load_config(root, settings.environ)
 
 
 def duration_argument(check: Callable[[timedelta], timedelta] = lambda d: d) -> Any:
@@ -107,12 +132,21 @@ def _register_run(commands: argparse._SubParsersAction) -> None:  # type: ignore
         action="store_true",
         help="with --once: poll sources that are backing off or whose cache is still fresh",
     )
+    run.add_argument(
+        "--no-send",
+        action="store_true",
+        help="with --once: store and match everything, send nothing and queue nothing "
+        "(a first pass that marks the backlog as seen)",
+    )
     run.set_defaults(handler=cmd_run)
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     from monitor.app import Control, Service
 
+    if not args.once and (args.source or args.force or args.no_send):
+        print("--source, --force and --no-send go with --once (one pass)", file=sys.stderr)
+        return EXIT_USAGE
     config = load(settings)
     sources = config.sources
     if args.source:
@@ -123,10 +157,11 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         sources = tuple(s for s in sources if s.id in args.source)
 
     async def once() -> int:
-        async with Service(settings, config) as service:
+        quiet_source_failures()
+        async with Service(settings, config, send=not args.no_send) as service:
             summary = await service.run_pass(sources, force=args.force)
         print("\n".join(summary.lines()))
-        return EXIT_OK
+        return EXIT_ALL_SOURCES_FAILED if summary.all_failed else EXIT_OK
 
     async def forever() -> int:
         control = Control.from_signals()
@@ -140,6 +175,20 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 # -- check -----------------------------------------------------------------------------------
+
+
+def quiet_source_failures() -> None:
+    """One pass ends with its grouped failures: the same failures logged one by one
+    before it would say everything twice."""
+    from monitor.pipeline import log
+
+    log.addFilter(_not_a_source_failure)  # added once however many passes
+
+
+def _not_a_source_failure(record: logging.LogRecord) -> bool:
+    from monitor.pipeline import SOURCE_FAILURE
+
+    return not getattr(record, SOURCE_FAILURE, False)
 
 
 def _register_check(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -160,6 +209,11 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
     print(f"  rules:    {len(config.rules)} enabled, {len(config.lists)} term lists")
     print(f"  channels: {', '.join(sorted(config.channels))}")
     print(f"  digests:  {', '.join(sorted(config.digests)) or 'none'}")
+    if not config.rules:
+        print(
+            "warning: no enabled rule: nothing will ever alert (add [[rule]] tables in alerts/)",
+            file=sys.stderr,
+        )
     return EXIT_OK
 
 
@@ -168,6 +222,7 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
 
 def _register_db(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     db = commands.add_parser("db", help="database maintenance")
+    db.set_defaults(group_parser=db)
     actions = db.add_subparsers(title="actions", metavar="ACTION")
     upgrade = actions.add_parser(
         "upgrade", help="migrate the database schema to the latest version"
@@ -268,6 +323,7 @@ def _register_rules(commands: argparse._SubParsersAction) -> None:  # type: igno
         description="Check rules against their examples, or explain "
         "a rule's verdict on a text, a file or a web page.",
     )
+    rules.set_defaults(group_parser=rules)
     actions = rules.add_subparsers(title="actions", metavar="ACTION")
     test = actions.add_parser(
         "test",
@@ -722,6 +778,9 @@ def cmd_alerts(args: argparse.Namespace, settings: Settings) -> int:
         return _retry_failed(args.retry or None, settings)
     status = "failed" if args.failed else ("pending" if args.pending else None)
     records = asyncio.run(_with_store(settings, lambda store: store.deliveries(status, args.limit)))
+    if not records:
+        print(f"no {status} deliveries" if status else "no alerts")
+        return EXIT_OK
     print_table(deliveries_table(records, status))
     return EXIT_FAILED if args.failed and records else EXIT_OK
 
@@ -782,6 +841,33 @@ def cmd_health(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK if state == "running" else EXIT_FAILED
 
 
+def _register_notify(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    notify = commands.add_parser(
+        "notify",
+        help="send a test notification through a channel",
+        description="Send the sample alert through a configured channel now, and say "
+        "whether it went through (exit 0) or the exact error (exit 1).",
+    )
+    notify.add_argument("--test", metavar="CHANNEL", required=True, help="channel name")
+    notify.set_defaults(handler=cmd_notify)
+
+
+def cmd_notify(args: argparse.Namespace, settings: Settings) -> int:
+    from monitor.notify.probe import send_test
+
+    config = load(settings)
+    if args.test not in config.channels:
+        known = ", ".join(sorted(config.channels))
+        print(f"unknown channel {args.test!r} (known: {known})", file=sys.stderr)
+        return EXIT_USAGE
+    result = asyncio.run(send_test(config, args.test))
+    if result.ok:
+        print(f"channel {args.test}: test notification sent")
+        return EXIT_OK
+    print(f"channel {args.test}: test notification failed: {result.error}", file=sys.stderr)
+    return EXIT_FAILED
+
+
 def _register_sources(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     sources = commands.add_parser(
         "sources",
@@ -794,19 +880,38 @@ def _register_sources(commands: argparse._SubParsersAction) -> None:  # type: ig
 
 
 def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
+    from monitor.app import database_url
     from monitor.report import print_table, sources_table
 
     config = load(settings)
-    states = asyncio.run(_with_store(settings, lambda store: store.source_states(), config))
-    configured = {s.id for s in config.sources}
-    shown = [
-        s for s in states if s.id in configured and (s.consecutive_failures or not args.failing)
-    ]
-    print_table(sources_table(shown, config, datetime.now(UTC)))
-    never = sorted(configured - {s.id for s in states})
+    url = database_url(settings, config)
+    # A listing must not create the database: without one, nothing was polled yet.
+    states = (
+        asyncio.run(_with_store(settings, lambda store: store.source_states(), config))
+        if database_exists(url)
+        else []
+    )
+    enabled = {s.id for s in config.sources if s.enabled}
+    shown = [s for s in states if s.id in enabled and (s.consecutive_failures or not args.failing)]
+    if shown:
+        print_table(sources_table(shown, config, datetime.now(UTC)))
+    never = sorted(enabled - {s.id for s in states})
     if never:
         print(f"never polled yet: {', '.join(never)}")
+    disabled = sorted(s.id for s in config.sources if not s.enabled)
+    if disabled:
+        print(f"disabled: {', '.join(disabled)}")
     return EXIT_OK
+
+
+def database_exists(url: str) -> bool:
+    """False only for a SQLite file that is not there yet (a server database is assumed)."""
+    from monitor.store.db import async_url
+
+    parsed = async_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return True
+    return Path(parsed.database).exists()
 
 
 async def _with_store(
@@ -832,6 +937,7 @@ _COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [  # type: ignor
     _register_digest,
     _register_alerts,
     _register_feedback,
+    _register_notify,
     _register_sources,
     _register_health,
     _register_db,

@@ -40,6 +40,11 @@ class ConfigError(MonitorError):
         super().__init__("\n".join(str(p) for p in problems))
 
 
+class DatabaseUnusable(MonitorError):
+    """The database cannot be opened: unreachable, missing, unsupported, or its directory
+    cannot be written. The message names the URL (password hidden) and what to check."""
+
+
 class SourceError(MonitorError):
     """A source could not be processed; `kind` is a short stable label for health reports."""
 

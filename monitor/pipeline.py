@@ -21,7 +21,8 @@
       → match every rule, find the article's story (the event it reports, named by
         its actors; else its text)
       → store article, sighting, matches, alerts and their deliveries
-        in one transaction (the outbox)
+        in one transaction (the outbox); an article older than the rule's max_age
+        (default 48 h) gets its alert without deliveries: digest, not page
     then the dispatcher sends what the outbox holds.
 
 Errors of one source are recorded on its row and never stop the others; the
@@ -81,6 +82,8 @@ SITEMAP_DEPTH = 2  # an index of indexes, at most
 # pages); news sitemaps only list the last two days anyway. Undated URLs are kept.
 SITEMAP_WINDOW = timedelta(days=7)
 MAX_WARNINGS = 5  # page problems listed one by one in the source's warning; the rest counted
+# Marks the log record of a failed source: `run --once` drops it, its summary says it.
+SOURCE_FAILURE = "source_failure"
 ACCEPT = {"feed": FEED_ACCEPT, "page": PAGE_ACCEPT, "watch": PAGE_ACCEPT, "sitemap": SITEMAP_ACCEPT}
 JSON_ACCEPT = "application/json, */*;q=0.5"
 
@@ -142,8 +145,11 @@ class Pipeline:
         http: HttpClient,
         pool: WorkerPool,
         clock: Callable[[], datetime] = utcnow,
+        *,
+        send: bool = True,
     ) -> None:
         self.config = config
+        self.send = send  # False: store and match, queue no alert (`run --once --no-send`)
         self.store = store
         self.http = http
         self.pool = pool
@@ -490,7 +496,7 @@ class Pipeline:
     ) -> None:
         now = self.clock()
         matches = self._match(article, source)
-        hits = self._hits(matches)
+        hits = self._hits(matches, article.published or now, now)
         when = When(now, article.published)
         events = events_of(matches)
         story_id = None if known else self.stories.decide(print_, when, source.id, events).story_id
@@ -542,11 +548,17 @@ class Pipeline:
         )
         return self.config.ruleset.match(document)
 
-    def _hits(self, matches: Sequence[RuleMatch]) -> tuple[RuleHit, ...]:
+    def _hits(
+        self, matches: Sequence[RuleMatch], dated: datetime, now: datetime
+    ) -> tuple[RuleHit, ...]:
         hits = []
         for match in matches:
             rule = self.config.rule(match.rule_id)
-            channels = self.config.channels_for(rule) if match.tier == EVENT else ()
+            alerts_now = match.tier == EVENT and self.send
+            fresh = now - dated <= self.config.max_age_of(rule)
+            # A stale article's alert is recorded without channels, like a digest-only
+            # rule's: the digest shows it, nobody is paged with old news.
+            channels = self.config.channels_for(rule) if alerts_now and fresh else ()
             hits.append(RuleHit(match.rule_id, match.to_dict(), channels, match.tier))
         return tuple(hits)
 
@@ -620,6 +632,7 @@ class Pipeline:
             exc.kind,
             exc.message,
             next_check_at.isoformat(timespec="seconds"),
+            extra={SOURCE_FAILURE: True},
         )
         memo.hold = "retry-after" if retry_after else None
         await self.store.record_failure(

@@ -122,3 +122,13 @@ def service(
     )
     config = load_config(config_dir, environ or {})
     return Service(settings, config, pool=pool, **({"clock": clock} if clock else {}))
+
+
+# The demo's articles have fixed dates, older than the 48 h after which news no longer
+# alerts at once: tests that expect alerts from them lift the limit, not rewrite dates.
+ANY_AGE = '[alerts]\nmax_age = "36500d"\n'
+
+
+def allow_any_age(config_dir: Path) -> Path:
+    """Add `[alerts] max_age` of a century to a test configuration directory."""
+    return write(config_dir / "alerts" / "age.toml", ANY_AGE)

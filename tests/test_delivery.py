@@ -18,7 +18,7 @@ from typing import Any
 from monitor.cli import main
 
 from conftest import SmtpServer
-from support import DEMO, REPO, Clock, rss, serve_articles, service, write
+from support import DEMO, REPO, Clock, allow_any_age, rss, serve_articles, service, write
 
 BROAD_RULE = """
 [[rule]]
@@ -43,6 +43,7 @@ def config(
     write(root / "alerts" / "channels.toml", f'[channels.mail]\nurl = "{mail}"\n{channel_extra}')
     if service_toml:
         write(root / "monitor.toml", service_toml)
+    allow_any_age(root)
     return root
 
 

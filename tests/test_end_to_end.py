@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from support import DEMO, EVENT, OFF_TOPIC, rss, serve_articles, service, write
+from support import DEMO, EVENT, OFF_TOPIC, allow_any_age, rss, serve_articles, service, write
 
 RULE = """
 [[rule]]
@@ -24,6 +24,7 @@ def make_config(tmp_path: Path, feeds: dict[str, str], mail_url: str) -> Path:
     write(tmp_path / "sources.toml", sources)
     write(tmp_path / "alerts" / "rules.toml", RULE)
     write(tmp_path / "alerts" / "channels.toml", f'[channels.mail]\nurl = "{mail_url}"\n')
+    allow_any_age(tmp_path)
     return tmp_path
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from monitor.cli import main
 
-from support import DEMO, rss, serve_articles, write
+from support import DEMO, allow_any_age, rss, serve_articles, write
 
 ON_TOPIC = "meteo-france-attribue-google-cloud-marche-ia"
 OFF_TOPIC = "koral-k3-smartphone-durci-assemble-bretagne"
@@ -38,6 +38,7 @@ async def installed(tmp_path, web_server, smtp_server, monkeypatch):
         f'[channels.mail]\nurl = "{smtp_server.url()}"\n[routing]\nchannels = ["mail"]\n'
         '\n[digests.quotidien]\ncron = "0 7 * * *"\nchannels = ["mail"]\n',
     )
+    allow_any_age(root)
     monkeypatch.setenv("MONITOR_DATABASE_URL", f"sqlite:///{tmp_path / 'db.sqlite3'}")
     argv = ["--config", str(root), "-q"]
     assert await asyncio.to_thread(main, [*argv, "run", "--once"]) == 0

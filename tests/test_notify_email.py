@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from test_end_to_end import make_config
 
+from monitor.cli import main
 from monitor.config.alerts import ChannelConfig
 from monitor.notify.channels import Message, SendResult, build_channel
 
@@ -29,7 +30,7 @@ from notify_support import (
     notice_message,
     tags_but_marks,
 )
-from support import EVENT, Clock, rss, serve_articles, service
+from support import EVENT, MICROSOFT_RULE, Clock, free_port, rss, serve_articles, service, write
 
 HOSTILE_SUBJECT = (
     "[veille] Cloud souverain : <script>alert(1)</script><img src=x onerror=alert(2)> "
@@ -200,3 +201,39 @@ def summary(message: EmailMessage) -> dict[str, object]:
         "type": message.get_content_type(),
         "parts": [content(p) for p in message.iter_parts()],
     }
+
+
+def notify_config(root: Path, mail_url: str) -> Path:
+    write(
+        root / "sources.toml", '[[source]]\nid = "s"\nname = "S"\nurl = "https://example.org/f"\n'
+    )
+    write(root / "alerts" / "rules.toml", MICROSOFT_RULE)
+    write(root / "alerts" / "channels.toml", f'[channels.mail]\nurl = "{mail_url}"\n')
+    return root
+
+
+def test_notify_test_sends_the_sample_alert_and_says_so(
+    tmp_path: Path, smtp_server: Any, capsys: Any
+) -> None:
+    root = notify_config(tmp_path, smtp_server.url())
+    assert main(["--config", str(root), "notify", "--test", "mail"]) == 0
+    (received,) = smtp_server.messages
+    assert received["Subject"].startswith("[test] ") and "Titre d’exemple" in received["Subject"]
+    assert capsys.readouterr().out == "channel mail: test notification sent\n"
+
+
+def test_notify_test_reports_a_refused_connection_in_one_line(tmp_path: Path, capsys: Any) -> None:
+    closed = f"mailto://veille:secret@127.0.0.1:{free_port()}?from=v@example.org&to=t@example.org"
+    root = notify_config(tmp_path, closed)
+    assert main(["--config", str(root), "notify", "--test", "mail"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("channel mail: test notification failed: ") and "refused" in err
+    assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_notify_test_names_the_known_channels_for_an_unknown_one(
+    tmp_path: Path, capsys: Any
+) -> None:
+    root = notify_config(tmp_path, "mailto://a:b@127.0.0.1:25?from=v@example.org&to=t@example.org")
+    assert main(["--config", str(root), "notify", "--test", "mial"]) == 2
+    assert "unknown channel 'mial' (known: console, mail)" in capsys.readouterr().err

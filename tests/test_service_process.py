@@ -26,6 +26,7 @@ from support import (
     MICROSOFT_RULE,
     OFF_TOPIC,
     REPO,
+    allow_any_age,
     loopback_sources,
     rss,
     serve_articles,
@@ -56,6 +57,7 @@ def config_dir(tmp_path: Any, feed: str, mail: str, rules: str) -> Path:
         root / "alerts" / "channels.toml",
         f'[channels.mail]\nurl = "{mail}"\n\n[routing]\nchannels = ["mail"]\n',
     )
+    allow_any_age(root)
     return root
 
 

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 from monitor.config.alerts import (
     CONSOLE,
+    DEFAULT_MAX_AGE,
     AlertsConfig,
     ChannelConfig,
     DigestConfig,
@@ -59,6 +61,7 @@ class Config:
     digests: Mapping[str, DigestConfig]
     routing: Routing
     service: ServiceFile
+    max_age: timedelta = DEFAULT_MAX_AGE  # [alerts] max_age
     database_url: str | None = None
     templates_dir: Path | None = None
     origins: Mapping[str, Origin] = field(default_factory=dict)
@@ -83,6 +86,10 @@ class Config:
 
     def mode_of(self, rule: RuleConfig) -> str:
         return rule.mode or self.routing.mode
+
+    def max_age_of(self, rule: RuleConfig) -> timedelta:
+        """How old an article may be and still alert at once for this rule."""
+        return rule.max_age if rule.max_age is not None else self.max_age
 
 
 def load_config(root: str | Path, environ: Mapping[str, str]) -> Config:
@@ -126,6 +133,7 @@ def load_config(root: str | Path, environ: Mapping[str, str]) -> Config:
         channels=channels,
         digests=alerts.digests,
         routing=alerts.routing,
+        max_age=alerts.settings.max_age,
         service=service,
         database_url=database_url,
         templates_dir=templates if templates.is_dir() else None,

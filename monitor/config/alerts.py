@@ -20,7 +20,7 @@ from pydantic import Discriminator, Field, Tag, field_validator
 from monitor.config.interpolate import MissingVariable, interpolate
 from monitor.config.sources import check_field_name
 from monitor.config.toml import TomlDoc, read_toml
-from monitor.config.units import parse_duration
+from monitor.config.units import Duration, parse_duration
 from monitor.config.validation import Strict, validate
 from monitor.errors import ConfigError, ConfigProblem
 from monitor.fields import Fields
@@ -83,6 +83,7 @@ class RuleConfig(Strict):
     severity: Severity = "normal"
     channels: tuple[str, ...] | None = None  # immediate channels; None = [routing] channels
     mode: Mode | None = None  # None = [routing] mode
+    max_age: Duration | None = None  # None = [alerts] max_age
     enabled: bool = True
     should_match: tuple[ExampleEntry, ...] = ()
     should_not_match: tuple[ExampleEntry, ...] = ()
@@ -147,6 +148,15 @@ class Routing(Strict):
     mode: Mode = "both"  # immediate alerts, and a place in the digests
 
 
+DEFAULT_MAX_AGE = timedelta(hours=48)
+
+
+class AlertSettings(Strict):
+    # Older news (by its date, else when first seen) is stored and digested, never
+    # alerted at once: a first poll or a newly added source must not page its backlog.
+    max_age: Duration = DEFAULT_MAX_AGE
+
+
 class ActorTable(Strict):
     """``[actors.KIND]``: how the press names the actors of one kind (see match.actors)."""
 
@@ -163,6 +173,7 @@ class AlertsFile(Strict):
     channels: dict[str, dict[str, Any]] = Field(default_factory=dict)
     digests: dict[str, dict[str, Any]] = Field(default_factory=dict)
     routing: dict[str, Any] | None = None
+    alerts: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -182,6 +193,7 @@ class AlertsConfig:
     channels: dict[str, ChannelConfig] = field(default_factory=dict)
     digests: dict[str, DigestConfig] = field(default_factory=dict)
     routing: Routing = field(default_factory=Routing)
+    settings: AlertSettings = field(default_factory=AlertSettings)
     origins: dict[str, Origin] = field(default_factory=dict)  # "rule:ID", "channel:NAME", ...
 
 
@@ -249,6 +261,12 @@ def _merge_file(
         if routing is not None:
             problems += _claim(config, doc, "routing", "", ("routing",))
             config.routing = routing
+    if top.alerts is not None:
+        settings, errors = validate(AlertSettings, top.alerts, doc, ("alerts",))
+        problems += errors
+        if settings is not None:
+            problems += _claim(config, doc, "alerts", "", ("alerts",))
+            config.settings = settings
     return problems
 
 

@@ -50,8 +50,11 @@ def with_demo_sources(config: Config, index: DemoIndex, server: DemoServer) -> C
         )
         for o in index.outlets
     )
-    # Everything goes to the console, whatever channels the shipped rules name.
-    rules = tuple(r.model_copy(update={"channels": None, "mode": None}) for r in config.rules)
+    # Everything goes to the console, whatever channels the shipped rules name; the
+    # bundled articles have fixed dates, so no age keeps them from alerting.
+    rules = tuple(
+        r.model_copy(update={"channels": None, "mode": None, "max_age": None}) for r in config.rules
+    )
     console = ChannelConfig(name=CONSOLE, url="console://", format="text")
     # One loopback host serves every page: politeness delays would only slow the demo down.
     fetch = config.fetch.model_copy(update={"host_delay": timedelta(0), "per_host": 8})
@@ -62,6 +65,7 @@ def with_demo_sources(config: Config, index: DemoIndex, server: DemoServer) -> C
         rules=rules,
         channels={CONSOLE: console},
         routing=Routing(channels=(CONSOLE,), mode="immediate"),
+        max_age=timedelta.max,
         digests={},
     )
 

@@ -10,6 +10,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from monitor.errors import DatabaseUnusable
 from monitor.hygiene import mask
 
 DEFAULT_FILE = "veille.sqlite3"
@@ -28,6 +29,12 @@ def async_url(url: str) -> URL:
     """Accept the usual `postgresql://` and `sqlite:///` forms and pick the asyncio driver."""
     parsed = make_url(url)
     driver = _ASYNC_DRIVERS.get(parsed.drivername)
+    if driver is None and parsed.get_backend_name() not in ("postgresql", "sqlite"):
+        # Any other dialect fails deep in SQLAlchemy with a missing driver module.
+        raise DatabaseUnusable(
+            f"database URL scheme {parsed.drivername!r} is not supported: "
+            "use postgresql://user:password@host/name or sqlite:///path/to/file"
+        )
     return parsed.set(drivername=driver) if driver else parsed
 
 
@@ -50,11 +57,26 @@ def _ensure_sqlite_dir(parsed: URL) -> None:
     if not parsed.database or parsed.database == ":memory:":
         return
     path = Path(parsed.database)
-    if not path.parent.exists():
-        path.parent.mkdir(parents=True)
-        path.parent.chmod(0o700)  # mkdir's mode is filtered by the umask; this is not
-    if not path.exists():
-        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))  # SQLite takes an empty file
+    try:
+        if not path.parent.exists():
+            path.parent.mkdir(parents=True)
+            path.parent.chmod(0o700)  # mkdir's mode is filtered by the umask; this is not
+    except OSError as exc:
+        why = (
+            "is a file" if isinstance(exc, (FileExistsError, NotADirectoryError)) else exc.strerror
+        )
+        raise DatabaseUnusable(
+            f"data directory {path.parent}: cannot be created ({why}); "
+            "set MONITOR_DATA_DIR to a writable directory"
+        ) from exc
+    try:
+        if not path.exists():
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))  # SQLite takes an empty file
+    except OSError as exc:
+        raise DatabaseUnusable(
+            f"database {path}: cannot be created ({exc.strerror}); "
+            "set MONITOR_DATA_DIR to a writable directory"
+        ) from exc
 
 
 def _sqlite_pragmas(connection: Any, _record: Any) -> None:

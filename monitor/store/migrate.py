@@ -8,10 +8,13 @@ from pathlib import Path
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 import monitor
 from alembic import command
+from monitor.errors import DatabaseUnusable
+from monitor.store.db import display_url
 
 _PACKAGE = Path(monitor.__file__).resolve().parent
 
@@ -32,8 +35,28 @@ def alembic_config(url: str) -> AlembicConfig:
 
 
 def upgrade(url: str, revision: str = "head") -> None:
-    """Blocking; runs its own event loop, so call it outside one (or via `upgrade_async`)."""
-    command.upgrade(alembic_config(url), revision)
+    """Blocking; runs its own event loop, so call it outside one (or via `upgrade_async`).
+
+    Every command meets the database here first: a server that is down, a database that
+    does not exist or a file that cannot be written become one `DatabaseUnusable` line.
+    """
+    try:
+        command.upgrade(alembic_config(url), revision)
+    except (OSError, DBAPIError) as exc:
+        raise DatabaseUnusable(f"database {display_url(url)}: {_reason(exc)}") from exc
+
+
+def _reason(exc: BaseException) -> str:
+    """The driver's own words, first line only, with a hint for the usual causes."""
+    cause = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+    text = str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
+    if isinstance(cause, ConnectionRefusedError) or "refused" in text.lower():
+        return f"{text} (is the server running there? check MONITOR_DATABASE_URL)"
+    if "does not exist" in text:
+        return f"{text} (create it, or check the name in MONITOR_DATABASE_URL)"
+    if "unable to open database file" in text:
+        return f"{text} (is its directory writable? check MONITOR_DATA_DIR)"
+    return text
 
 
 async def upgrade_async(url: str) -> None:
