@@ -157,9 +157,9 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         sources = tuple(s for s in sources if s.id in args.source)
 
     async def once() -> int:
-        quiet_source_failures()
-        async with Service(settings, config, send=not args.no_send) as service:
-            summary = await service.run_pass(sources, force=args.force)
+        with quiet_source_failures():
+            async with Service(settings, config, send=not args.no_send) as service:
+                summary = await service.run_pass(sources, force=args.force)
         print("\n".join(summary.lines()))
         return EXIT_ALL_SOURCES_FAILED if summary.all_failed else EXIT_OK
 
@@ -177,12 +177,18 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 # -- check -----------------------------------------------------------------------------------
 
 
-def quiet_source_failures() -> None:
+@contextmanager
+def quiet_source_failures() -> Iterator[None]:
     """One pass ends with its grouped failures: the same failures logged one by one
-    before it would say everything twice."""
+    before it would say everything twice. Only for that pass: the pipeline's logger is
+    shared with whatever runs next in the process."""
     from monitor.pipeline import log
 
-    log.addFilter(_not_a_source_failure)  # added once however many passes
+    log.addFilter(_not_a_source_failure)
+    try:
+        yield
+    finally:
+        log.removeFilter(_not_a_source_failure)
 
 
 def _not_a_source_failure(record: logging.LogRecord) -> bool:
@@ -905,13 +911,16 @@ def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def database_exists(url: str) -> bool:
-    """False only for a SQLite file that is not there yet (a server database is assumed)."""
-    from monitor.store.db import async_url
+    """False only for a SQLite file that is not there yet (a server database is assumed);
+    DatabaseUnusable when it could never be there."""
+    from monitor.store.db import async_url, check_data_dir
 
     parsed = async_url(url)
     if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
         return True
-    return Path(parsed.database).exists()
+    path = Path(parsed.database)
+    check_data_dir(path)
+    return path.exists()
 
 
 async def _with_store(

@@ -81,7 +81,7 @@ def test_the_installed_script_exits_2_without_a_traceback(tmp_path: Path) -> Non
         timeout=60,
     )
     assert done.returncode == 2 and "Traceback" not in done.stderr
-    assert done.stderr.startswith("error: database postgresql+asyncpg://u:***@127.0.0.1:")
+    assert done.stderr.startswith("error: database postgresql+asyncpg://***@127.0.0.1:")
 
 
 def closed_sources(root: Path, ids: list[str]) -> Path:

@@ -50,6 +50,15 @@ def create_engine(url: str) -> AsyncEngine:
     return engine
 
 
+def check_data_dir(database: Path) -> None:
+    """Raise DatabaseUnusable when the database's directory is a file."""
+    if database.parent.exists() and not database.parent.is_dir():
+        raise DatabaseUnusable(
+            f"data directory {database.parent}: cannot be created (is a file); "
+            "set MONITOR_DATA_DIR to a writable directory"
+        )
+
+
 def _ensure_sqlite_dir(parsed: URL) -> None:
     """Create the database's directory (0700) and file (0600) when missing: the archive,
     the recipients and the outbox are nobody else's business. SQLite gives its -wal and
@@ -57,6 +66,7 @@ def _ensure_sqlite_dir(parsed: URL) -> None:
     if not parsed.database or parsed.database == ":memory:":
         return
     path = Path(parsed.database)
+    check_data_dir(path)
     try:
         if not path.parent.exists():
             path.parent.mkdir(parents=True)
