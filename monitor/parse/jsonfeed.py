@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 from urllib.parse import urljoin
 
 from monitor.errors import ParseError
 from monitor.parse.dates import iso_date
 from monitor.parse.identity import entry_key
+from monitor.parse.jsondoc import load_json
 from monitor.parse.text import clean_text, html_to_text
 from monitor.records import FeedItem
 
@@ -21,10 +21,7 @@ def looks_like_json(body: bytes, content_type: str) -> bool:
 
 def parse_json_feed(body: bytes, url: str, source_id: str) -> tuple[str, list[FeedItem], list[str]]:
     """Title, items and warnings of a JSON Feed document."""
-    try:
-        document = json.loads(body.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ParseError(source_id, f"invalid JSON from {url}: {exc}") from exc
+    document = load_json(body, url, source_id)
     if not isinstance(document, dict) or not str(document.get("version", "")).startswith(
         JSON_FEED_PREFIX
     ):
