@@ -19,14 +19,17 @@ def load_json(body: bytes, url: str, source_id: str) -> Any:
     try:
         document = json.loads(body)  # bytes: UTF-8 (BOM or not), UTF-16 or UTF-32
     except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, the int-from-string limit
-        raise ParseError(source_id, f"invalid JSON from {url}: {exc}") from None
+        # The int limit's message ends with advice to the programmer ("; use sys.set_...").
+        raise ParseError(source_id, f"invalid JSON from {url}: {str(exc).split(';')[0]}") from None
     except RecursionError:
-        raise ParseError(source_id, f"JSON from {url} is nested too deeply") from None
+        raise ParseError(source_id, _too_deep(url)) from None
     if _depth_over(document, MAX_JSON_DEPTH):
-        raise ParseError(
-            source_id, f"JSON from {url} is nested more than {MAX_JSON_DEPTH} levels deep"
-        )
+        raise ParseError(source_id, _too_deep(url))
     return document
+
+
+def _too_deep(url: str) -> str:
+    return f"JSON from {url} is nested too deeply (over {MAX_JSON_DEPTH} levels)"
 
 
 def _depth_over(document: Any, limit: int) -> bool:
