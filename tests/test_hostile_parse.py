@@ -101,6 +101,14 @@ def test_a_prolog_too_long_to_clean_is_refused() -> None:
         parse_feed(body, url=URL, source_id="bomb")
 
 
+def test_entity_declarations_past_the_scanned_bytes_are_refused() -> None:
+    body = rss(
+        item(1), prolog=" " * (2 * DOCTYPE_SCAN) + f'<!DOCTYPE rss [<!ENTITY a "{"A" * 9}">]>'
+    )
+    with pytest.raises(ParseError, match=REFUSED):
+        parse_feed(body, url=URL, source_id="bomb")
+
+
 def test_entity_declarations_outside_a_doctype_are_refused() -> None:
     with pytest.raises(ParseError, match=REFUSED) as caught:
         parse_feed(rss(item(1), prolog='<!ENTITY a "b">\n'), url=URL, source_id="bomb")
@@ -309,6 +317,7 @@ def test_fuzz_json_parsers(body: bytes) -> None:
 # -- 4. a deadline on every worker task -------------------------------------------------------
 
 
+@pytest.mark.slow
 async def test_a_task_past_its_deadline_is_stopped_and_the_pool_recovers() -> None:
     # A fresh pool's start (forkserver, trafilatura's import) counts in the deadline: not 1 s.
     workers = WorkerPool(2, deadline=5.0)
@@ -332,6 +341,7 @@ def slow_article(paragraphs: int) -> str:
     return "<html><body><article>" + f"<p>{words}</p>" * paragraphs + "</article></body></html>"
 
 
+@pytest.mark.slow
 async def test_a_page_whose_extraction_overruns_is_failed_then_skipped(web_server: Any) -> None:
     slow = web_server.add("/slow", slow_article(3_000))  # about 1.6 MB: seconds of trafilatura
     quick = web_server.add("/quick", slow_article(5))
