@@ -151,6 +151,22 @@ def test_a_gzip_bomb_sitemap_is_refused_past_the_inflated_cap() -> None:
     assert time.perf_counter() - started < 2.0
 
 
+def test_a_billion_laughs_sitemap_stays_small() -> None:
+    # Nested entities, 1,000 x 10^8 characters if expanded; lxml is told not to resolve them.
+    levels = "".join(
+        f'<!ENTITY b{i} "{("&a;" if i == 0 else f"&b{i - 1};") * 10}">' for i in range(8)
+    )
+    body = (
+        f'<?xml version="1.0"?><!DOCTYPE urlset [<!ENTITY a "{"A" * 1000}">{levels}]>'
+        '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+        "<url><loc>https://hostile.example/&b7;</loc></url></urlset>"
+    ).encode()
+    started = time.perf_counter()
+    feed = parse_sitemap(body, url=URL)
+    assert time.perf_counter() - started < 2.0
+    assert all(len(i.url or "") < 1_000 for i in feed.items)
+
+
 def test_a_sitemap_is_read_up_to_its_url_cap() -> None:
     feed = parse_sitemap(sitemap(MAX_SITEMAP_URLS + 5), url=URL, max_items=10)
     assert len(feed.items) == 10
