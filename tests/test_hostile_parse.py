@@ -36,11 +36,13 @@ from monitor.parse.limits import (
     MAX_SITEMAP_INFLATED,
     MAX_SITEMAP_URLS,
     MAX_SUMMARY,
+    MAX_TEXT,
     MAX_TITLE,
     POISON_AFTER,
 )
 from monitor.parse.listing import parse_listing
 from monitor.parse.sitemap import parse_sitemap
+from monitor.records import Extraction, FeedItem
 
 URL = "https://hostile.example/feed"
 
@@ -354,7 +356,8 @@ async def test_a_task_past_its_deadline_is_stopped_and_the_pool_recovers() -> No
 
 def slow_article(paragraphs: int) -> str:
     words = "Le ministère publie un marché de services numériques souverains. " * 8
-    return "<html><body><article>" + f"<p>{words}</p>" * paragraphs + "</article></body></html>"
+    body = "".join(f"<p>{n}. {words}</p>" for n in range(paragraphs))  # distinct: none deduped
+    return f"<html><body><article>{body}</article></body></html>"
 
 
 @pytest.mark.slow
@@ -388,3 +391,18 @@ async def test_a_page_whose_extraction_overruns_is_failed_then_skipped(web_serve
     finally:
         await http.close()
         workers.close()
+
+
+async def test_an_article_text_is_cut_to_its_cap(web_server: Any, pool: WorkerPool) -> None:
+    url = web_server.add("/long", slow_article(600))  # about 330,000 characters of text
+    http = HttpClient(FetchSettings(), allow_private=True)
+    reader = ArticleReader(http, pool, 2, lambda: datetime.now(UTC))
+    source = SourceConfig(
+        id="long", name="Long", url=url, robots=False, allow_private_networks=True
+    )
+    try:
+        article, problem = await reader.read(source, FeedItem("url:" + url, url, "Titre", ""), url)
+    finally:
+        await http.close()
+    assert problem is None and article.extraction is Extraction.PAGE
+    assert len(article.text) == MAX_TEXT
