@@ -90,6 +90,7 @@ async def test_an_entity_bomb_served_over_http_gives_a_bounded_feed(
         fetched = await http.get(url, source_id="bomb")
     finally:
         await http.close()
+    await pool.run(operator.add, 0, 0)  # the workers' start is not the feed's time
     started = time.perf_counter()
     feed = await pool.run(parse_feed, fetched.body, url=fetched.url, source_id="bomb")
     assert time.perf_counter() - started < 2.0
