@@ -19,12 +19,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis.strategies import SearchStrategy
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 # The tests folder is not a package: its fuzz strategy and parsers are imported by path.
 from test_hostile_parse import (
     BODIES,
+    JSON_BODIES,
     parse_a_listing,
     parse_a_sitemap,
     parse_api,
@@ -34,11 +36,11 @@ from test_hostile_parse import (
 
 from monitor.errors import ParseError
 
-TARGETS: dict[str, list[Callable[[bytes], object]]] = {
-    "feed": [parse_xml_feed],
-    "sitemap": [parse_a_sitemap],
-    "json": [parse_jsonfeed, parse_api],
-    "listing": [parse_a_listing],
+TARGETS: dict[str, tuple[SearchStrategy[bytes], list[Callable[[bytes], object]]]] = {
+    "feed": (BODIES, [parse_xml_feed]),
+    "sitemap": (BODIES, [parse_a_sitemap]),
+    "json": (JSON_BODIES, [parse_jsonfeed, parse_api]),
+    "listing": (BODIES, [parse_a_listing]),
 }
 
 
@@ -48,7 +50,7 @@ class TimeUp(Exception):
 
 def fuzz(name: str, minutes: float) -> bool:
     """Run target `name` for `minutes`; print its counts; whether it found nothing."""
-    parsers = TARGETS[name]
+    bodies, parsers = TARGETS[name]
     stop = time.monotonic() + minutes * 60
     counts = {"inputs": 0, "parse_errors": 0}
     findings: list[str] = []
@@ -60,7 +62,7 @@ def fuzz(name: str, minutes: float) -> bool:
         phases=[Phase.generate],
         suppress_health_check=list(HealthCheck),
     )
-    @given(body=BODIES)
+    @given(body=bodies)
     def run(body: bytes) -> None:
         if time.monotonic() > stop:
             raise TimeUp
