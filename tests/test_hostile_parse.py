@@ -204,6 +204,27 @@ def test_deep_nesting_is_a_parse_error(parse: Callable[[bytes], object], depth: 
         parse(b"[" * depth + b"]" * depth)
 
 
+def test_a_json_feed_with_members_of_the_wrong_type_is_read_without_them() -> None:
+    # Found by bench/fuzz_parse.py: these raised TypeError before.
+    body = json.dumps(
+        {
+            "version": "https://jsonfeed.org/version/1.1",
+            "home_page_url": {"not": "a string"},
+            "title": ["x"],
+            "items": [
+                {"id": 7, "url": "/a", "authors": True, "title": "Titre"},
+                {"id": True, "url": [1], "summary": [1, "x"], "authors": 1474},
+            ],
+        }
+    ).encode()
+    title, items, _ = parse_json_feed(body, URL, "jf")
+    assert title == ""
+    assert [(i.guid, i.url, i.title, i.author) for i in items] == [
+        ("7", "https://hostile.example/a", "Titre", None),
+        (None, None, "", None),
+    ]
+
+
 def test_nesting_within_the_cap_is_read() -> None:
     inner = "[" * (MAX_JSON_DEPTH - 3) + "]" * (MAX_JSON_DEPTH - 3)
     body = json.dumps({"data": [{"id": "1", "title": "Titre", "x": json.loads(inner)}]})
