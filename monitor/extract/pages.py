@@ -4,11 +4,16 @@ The page is read when the source wants it (`extract = true`) and robots.txt
 allows it; trafilatura runs in the worker pool. When the page cannot be used,
 the feed's summary stands in, and the article is flagged so that alerts say
 so; a passing failure (a 429, a timeout, a 5xx) is marked worth another try.
+
+A page whose extraction overran the pool's deadline or killed its worker is
+a poison URL: after POISON_AFTER such failures it is no longer fetched. That
+memory lives in this reader, for the life of the process, not in the store.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,10 +21,11 @@ from datetime import datetime
 from monitor.config import SourceConfig
 from monitor.errors import FetchTimeout, HTTPStatusError, RateLimited, SourceError
 from monitor.extract.article import MIN_TEXT, detect_language, extract_page, with_lead
-from monitor.extract.pool import WorkerPool
+from monitor.extract.pool import WorkerPool, WorkerTaskFailed
 from monitor.fetch import PAGE_ACCEPT, HttpClient
 from monitor.parse.dates import sane_date
 from monitor.parse.identity import content_hash, is_http
+from monitor.parse.limits import MAX_TEXT, POISON_AFTER
 from monitor.records import Article, ExtractedPage, Extraction, FeedItem
 
 
@@ -39,6 +45,7 @@ class ArticleReader:
         self.pool = pool
         self.clock = clock
         self._slots = asyncio.Semaphore(concurrency)
+        self.poisoned: Counter[str] = Counter()  # URL -> extractions that overran or crashed
 
     async def read(
         self, source: SourceConfig, item: FeedItem, canonical: str
@@ -57,7 +64,7 @@ class ArticleReader:
         if page is not None and len(page.text) < MIN_TEXT < len(item.summary):
             flags.append("extract-failed")  # the page gave a scrap; the feed has the article
         elif page is not None:
-            text, extraction = page.text, Extraction.PAGE
+            text, extraction = page.text[:MAX_TEXT], Extraction.PAGE
             lead = with_lead(text, item.summary) or with_lead(text, page.description)
             if lead is not None:
                 text = lead
@@ -99,6 +106,12 @@ class ArticleReader:
         """The article page, extracted (its own date searched hard only when the feed
         gave none); or why not."""
         private = source.private_access
+        if self.poisoned[url] >= POISON_AFTER:
+            return None, PageProblem(
+                "extract-failed",
+                f"{url}: not extracted, its extraction failed {self.poisoned[url]} times "
+                "(too slow or crashed its worker)",
+            )
         try:
             if source.robots and not await self.http.allowed_by_robots(
                 url, source_id=source.id, private=private
@@ -122,8 +135,17 @@ class ArticleReader:
         except (FetchTimeout, HTTPStatusError) as exc:
             transient = isinstance(exc, FetchTimeout) or exc.status >= 500
             return None, PageProblem("extract-failed", exc.message, transient=transient)
+        except WorkerTaskFailed as exc:
+            self.poisoned[url] += 1
+            return None, PageProblem("extract-failed", f"{url}: {_extraction_failure(exc)}")
         except SourceError as exc:
             return None, PageProblem("extract-failed", exc.message)
         if page is None:
             return None, PageProblem("extract-failed", f"{url}: no article text found")
         return page, None
+
+
+def _extraction_failure(exc: WorkerTaskFailed) -> str:
+    if exc.seconds is not None:
+        return f"extraction took longer than {exc.seconds:g} s"
+    return "extraction crashed its worker twice"

@@ -2,6 +2,13 @@
 
 Both are pure Python (feedparser) or lxml-plus-Python (trafilatura) and would
 otherwise stall the event loop for tens of milliseconds per document.
+
+Every task has a deadline (EXTRACT_DEADLINE, 30 s): a hostile page can keep
+lxml or a regex busy for minutes. A task past it is abandoned and the pool's
+workers are killed and replaced (ProcessPoolExecutor cannot stop one task);
+the other tasks that were running get one more try on the fresh pool. At most
+`workers` tasks are submitted at once, so the deadline times the task, not its
+wait in the queue.
 """
 
 from __future__ import annotations
@@ -11,13 +18,27 @@ import multiprocessing
 import multiprocessing.connection
 import os
 import threading
+import weakref
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from functools import partial
 from typing import Any, TypeVar
 
+from monitor.errors import SourceError
+from monitor.parse.limits import EXTRACT_DEADLINE
+
 T = TypeVar("T")
+
+
+class WorkerTaskFailed(SourceError):
+    """A task ran past its deadline (`seconds`), or killed its worker twice (`seconds` None)."""
+
+    kind = "worker"
+
+    def __init__(self, source_id: str, message: str, seconds: float | None) -> None:
+        super().__init__(source_id, message)
+        self.seconds = seconds
 
 
 def _start_worker() -> None:
@@ -43,9 +64,14 @@ def _exit_with_parent() -> None:
 
 
 class WorkerPool:
-    def __init__(self, workers: int | None = None) -> None:
+    def __init__(self, workers: int | None = None, deadline: float = EXTRACT_DEADLINE) -> None:
         self.workers = workers or max(1, min(4, os.cpu_count() or 1))
+        self.deadline = deadline
         self._executor: ProcessPoolExecutor | None = None
+        # One semaphore per event loop: the pool outlives loops (tests, `monitor run --once`).
+        self._slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
+            weakref.WeakKeyDictionary()
+        )
 
     def _pool(self) -> ProcessPoolExecutor:
         if self._executor is None:
@@ -57,13 +83,47 @@ class WorkerPool:
         return self._executor
 
     async def run(self, function: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
-        loop = asyncio.get_running_loop()
+        """`function(*args, **kwargs)` in a worker; WorkerTaskFailed past the deadline, or
+        when the task's worker died on a fresh pool too (out of memory on a hostile page)."""
+        task = partial(function, *args, **kwargs)
+        source_id = str(kwargs.get("source_id", ""))
         try:
-            return await loop.run_in_executor(self._pool(), partial(function, *args, **kwargs))
+            return await self._run_once(task, source_id)
         except BrokenProcessPool:
-            # A worker died (out of memory on a hostile page, say): start a fresh pool once.
+            pass  # a worker died, maybe killed for another task's deadline: one more try
+        try:
+            return await self._run_once(task, source_id)
+        except BrokenProcessPool:
+            name = getattr(function, "__name__", "task")
+            raise WorkerTaskFailed(source_id, f"{name} killed its worker twice", None) from None
+
+    async def _run_once(self, task: partial[T], source_id: str) -> T:
+        loop = asyncio.get_running_loop()
+        slots = self._slots.setdefault(loop, asyncio.Semaphore(self.workers))
+        async with slots:
+            executor = self._pool()
+            try:
+                future = asyncio.wrap_future(executor.submit(task))
+                return await asyncio.wait_for(future, self.deadline)
+            except TimeoutError:
+                self._replace(executor, kill=True)
+                name = getattr(task.func, "__name__", "task")
+                message = f"{name} took longer than {self.deadline:g} s; its worker was replaced"
+                raise WorkerTaskFailed(source_id, message, self.deadline) from None
+            except BrokenProcessPool:
+                self._replace(executor, kill=False)
+                raise
+
+    def _replace(self, executor: ProcessPoolExecutor, *, kill: bool) -> None:
+        """Drop `executor` (the next task starts a fresh pool), unless already replaced."""
+        if kill:
+            # No public API stops a running task: kill the workers, the executor then breaks.
+            for process in list((getattr(executor, "_processes", None) or {}).values()):
+                process.kill()
+        if self._executor is executor:
             self.close()
-            return await loop.run_in_executor(self._pool(), partial(function, *args, **kwargs))
+        else:
+            executor.shutdown(wait=False, cancel_futures=True)
 
     def close(self) -> None:
         if self._executor is not None:

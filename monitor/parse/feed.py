@@ -17,8 +17,10 @@ import feedparser
 from monitor.errors import ParseError
 from monitor.parse.dates import from_struct
 from monitor.parse.encoding import codec_name, xml_as_utf8
+from monitor.parse.entities import without_entity_declarations
 from monitor.parse.identity import entry_key
 from monitor.parse.jsonfeed import looks_like_json, parse_json_feed
+from monitor.parse.limits import MAX_ITEMS, MAX_SUMMARY, MAX_TITLE
 from monitor.parse.text import clean_text, html_to_text
 from monitor.records import FeedItem, ParsedFeed
 
@@ -39,6 +41,7 @@ def parse_feed(
     utf8, used = xml_as_utf8(body, charset)
     # Blank lines before the XML declaration (a PHP include's doing) make it ill-formed.
     utf8 = utf8.lstrip()
+    utf8 = without_entity_declarations(utf8, url, source_id)
     headers = {"content-location": url}
     if content_type or used != "ascii":
         # What feedparser reads is UTF-8 now, whatever the server said (or did not say).
@@ -68,7 +71,14 @@ def finish(
             f"{rekeyed} entries share an id with entries that link elsewhere; "
             "identified by their link instead"
         )
+    max_items = min(max_items, MAX_ITEMS)
     items, dropped = _dedupe_and_cap(all_items, max_items)
+    items, cut = _within_text_limits(items)
+    if cut:
+        warnings.append(
+            f"{cut} entries had a title over {MAX_TITLE:,} or a summary over "
+            f"{MAX_SUMMARY:,} characters; cut there"
+        )
     if dropped.duplicates:
         warnings.append(
             f"{dropped.duplicates} entries repeat an earlier entry's id; kept the first"
@@ -116,6 +126,17 @@ def _dedupe_and_cap(all_items: list[FeedItem], max_items: int) -> tuple[list[Fee
         seen.add(item.key)
         items.append(item)
     return items, dropped
+
+
+def _within_text_limits(items: list[FeedItem]) -> tuple[list[FeedItem], int]:
+    """Titles and summaries cut to their caps, and how many items were cut."""
+    capped = [
+        replace(item, title=item.title[:MAX_TITLE], summary=item.summary[:MAX_SUMMARY])
+        if len(item.title) > MAX_TITLE or len(item.summary) > MAX_SUMMARY
+        else item
+        for item in items
+    ]
+    return capped, sum(1 for old, new in zip(items, capped, strict=True) if old is not new)
 
 
 def _item(entry: Any, base: str) -> FeedItem:

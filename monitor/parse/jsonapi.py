@@ -31,6 +31,8 @@ from monitor.fields import Fields
 from monitor.match.normalize import raw_tokens, surface
 from monitor.parse.dates import iso_date
 from monitor.parse.identity import entry_key, is_http
+from monitor.parse.jsondoc import load_json
+from monitor.parse.limits import MAX_TITLE
 from monitor.parse.text import clean_text
 from monitor.records import FeedItem
 
@@ -40,7 +42,6 @@ MAX_STEPS = 16  # keys in one path
 MAX_EMBEDDED = 2_000_000  # characters of a JSON string a path reads into
 MAX_VALUES = 50  # values of one field
 MAX_VALUE = 2_000  # characters of one value
-MAX_TITLE = 1_000
 MAX_TEXT = 50_000  # characters of an item's text
 MAX_SEEN = 5_000  # ids remembered at the cursor's value
 MAX_WARNINGS = 20  # problems listed one by one; the rest are counted
@@ -241,12 +242,7 @@ def parse_page(
 def _load(body: bytes, url: str, source_id: str) -> Any:
     if len(body) > MAX_BODY:
         raise ParseError(source_id, f"page of {len(body):,} bytes from {url}: over {MAX_BODY:,}")
-    try:
-        document = json.loads(body)
-    except ValueError as exc:
-        raise ParseError(source_id, f"invalid JSON from {url}: {exc}") from exc
-    except RecursionError:
-        raise ParseError(source_id, f"JSON from {url} is nested too deeply") from None
+    document = load_json(body, url, source_id)
     error = api_error(body) if isinstance(document, dict) and "error_code" in document else None
     if error:
         raise ParseError(source_id, f"{url} answered an error: {error}")

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 from urllib.parse import urljoin
 
 from monitor.errors import ParseError
 from monitor.parse.dates import iso_date
 from monitor.parse.identity import entry_key
+from monitor.parse.jsondoc import load_json
 from monitor.parse.text import clean_text, html_to_text
 from monitor.records import FeedItem
 
@@ -21,10 +21,7 @@ def looks_like_json(body: bytes, content_type: str) -> bool:
 
 def parse_json_feed(body: bytes, url: str, source_id: str) -> tuple[str, list[FeedItem], list[str]]:
     """Title, items and warnings of a JSON Feed document."""
-    try:
-        document = json.loads(body.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ParseError(source_id, f"invalid JSON from {url}: {exc}") from exc
+    document = load_json(body, url, source_id)
     if not isinstance(document, dict) or not str(document.get("version", "")).startswith(
         JSON_FEED_PREFIX
     ):
@@ -34,19 +31,27 @@ def parse_json_feed(body: bytes, url: str, source_id: str) -> tuple[str, list[Fe
     if not isinstance(raw_items, list):
         warnings.append("JSON Feed without an 'items' list")
         raw_items = []
-    base = document.get("home_page_url") or url
+    base = _string(document.get("home_page_url")) or url
     items = [_item(raw, base) for raw in raw_items if isinstance(raw, dict)]
-    return clean_text(str(document.get("title", ""))), items, warnings
+    return clean_text(_string(document.get("title"))), items, warnings
+
+
+def _string(value: object) -> str:
+    """A string member, else "": a hostile feed puts lists, objects and numbers anywhere."""
+    return value if isinstance(value, str) else ""
 
 
 def _item(raw: dict[str, Any], base: str) -> FeedItem:
-    link = raw.get("url") or raw.get("external_url")
-    url = urljoin(base, str(link)) if link else None
-    title = clean_text(str(raw.get("title") or ""))
-    summary = html_to_text(str(raw.get("content_html") or "")) or clean_text(
-        str(raw.get("content_text") or raw.get("summary") or "")
+    link = _string(raw.get("url")) or _string(raw.get("external_url"))
+    url = urljoin(base, link) if link else None
+    title = clean_text(_string(raw.get("title")))
+    summary = html_to_text(_string(raw.get("content_html"))) or clean_text(
+        _string(raw.get("content_text")) or _string(raw.get("summary"))
     )
-    guid = str(raw["id"]) if raw.get("id") not in (None, "") else None
+    # The spec says a string, but numeric ids are common: both are kept.
+    identifier = raw.get("id")
+    has_id = isinstance(identifier, str | int) and not isinstance(identifier, bool)
+    guid = str(identifier) if has_id and identifier != "" else None
     return FeedItem(
         key=entry_key(guid, url, title, summary),
         url=url,
@@ -60,6 +65,8 @@ def _item(raw: dict[str, Any], base: str) -> FeedItem:
 
 
 def _author(raw: dict[str, Any]) -> str | None:
-    authors = raw.get("authors") or ([raw["author"]] if isinstance(raw.get("author"), dict) else [])
-    names = [str(a.get("name")) for a in authors if isinstance(a, dict) and a.get("name")]
+    authors = raw.get("authors")
+    if not isinstance(authors, list) or not authors:
+        authors = [raw["author"]] if isinstance(raw.get("author"), dict) else []  # JSON Feed 1.0
+    names = [a["name"] for a in authors if isinstance(a, dict) and _string(a.get("name"))]
     return ", ".join(names) or None

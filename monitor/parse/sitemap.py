@@ -5,7 +5,8 @@ their publication date (news:publication_date, else lastmod), newest first,
 before the item limit applies. A sitemap index yields no items but the
 sitemaps it lists (newest first), which the pipeline reads in turn. Gzipped
 sitemaps (`.xml.gz` sent as a file, not with Content-Encoding) are inflated
-under the same size limit as any body.
+incrementally and refused beyond MAX_SITEMAP_INFLATED bytes; at most
+MAX_SITEMAP_URLS entries are read.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from monitor.errors import ParseError
 from monitor.fetch.body import BadEncoding, BodyTooLarge, inflate_capped
 from monitor.parse.feed import finish
 from monitor.parse.html import http_link
+from monitor.parse.limits import MAX_SITEMAP_INFLATED, MAX_SITEMAP_URLS
 from monitor.parse.text import clean_text
 from monitor.records import FeedItem, ParsedFeed
 
@@ -36,7 +38,7 @@ def parse_sitemap(
 ) -> ParsedFeed:
     if body[:2] == b"\x1f\x8b":
         try:
-            body = inflate_capped(body, max_size)
+            body = inflate_capped(body, min(max_size, MAX_SITEMAP_INFLATED))
         except BodyTooLarge as exc:
             raise ParseError(source_id, f"{exc} (gzipped sitemap {url})") from exc
         except (BadEncoding, zlib.error) as exc:
@@ -44,7 +46,10 @@ def parse_sitemap(
     if not body.strip():
         raise ParseError(source_id, f"empty response from {url}")
     parser = etree.XMLParser(recover=True, resolve_entities=False, no_network=True, huge_tree=False)
-    root = etree.fromstring(body, parser=parser)
+    try:
+        root = etree.fromstring(body, parser=parser)
+    except etree.XMLSyntaxError as exc:
+        raise ParseError(source_id, f"unreadable sitemap {url}: {exc}") from None
     warnings = _parser_warnings(parser)
     kind = _local(root) if root is not None else ""
     if kind == "sitemapindex":
@@ -52,7 +57,13 @@ def parse_sitemap(
         return ParsedFeed(title="", items=(), warnings=tuple(warnings), children=children)
     if kind != "urlset":
         raise ParseError(source_id, f"not a sitemap at {url} (root element {kind or 'missing'!r})")
-    items = [item for entry in root if _local(entry) == "url" for item in _item(entry, url)]
+    entries = [entry for entry in root if _local(entry) == "url"]
+    if len(entries) > MAX_SITEMAP_URLS:
+        warnings.append(
+            f"{len(entries) - MAX_SITEMAP_URLS:,} URLs beyond the first "
+            f"{MAX_SITEMAP_URLS:,} of the sitemap were skipped"
+        )
+    items = [item for entry in entries[:MAX_SITEMAP_URLS] for item in _item(entry, url)]
     items.sort(key=lambda i: i.published or i.updated or _OLDEST, reverse=True)
     if not items:
         warnings.append("the sitemap lists no URL")
