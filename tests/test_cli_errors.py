@@ -55,7 +55,8 @@ def test_an_unsupported_scheme_is_one_line(
     assert "scheme 'mysql' is not supported" in one_line_error(capsys)
 
 
-@pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
+# `sources` is left out: it reads no database that does not exist yet, so it lists.
+@pytest.mark.parametrize("command", COMMANDS[1:], ids=" ".join)
 def test_a_data_directory_that_is_a_file_is_one_line(
     command: list[str], tmp_path: Path, monkeypatch: Any, capsys: Any
 ) -> None:

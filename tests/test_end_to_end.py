@@ -149,8 +149,8 @@ def test_run_once_command_prints_a_summary(tmp_path, capsys, monkeypatch) -> Non
     data = tmp_path / "data"
     monkeypatch.setenv("MONITOR_DATA_DIR", str(data))
     monkeypatch.delenv("MONITOR_DATABASE_URL", raising=False)
-    assert main(["--config", str(config_dir), "-q", "run", "--once"]) == 0
+    assert main(["--config", str(config_dir), "-q", "run", "--once"]) == 3  # all failed
     out = capsys.readouterr().out
     assert "sources: 0 ok (0 unchanged), 1 failed" in out
-    assert "failed: nowhere [fetch]" in out
+    assert "1 source failed: connection refused: nowhere" in out
     assert (data / "veille.sqlite3").exists()
