@@ -441,7 +441,7 @@ async def test_a_page_whose_extraction_overruns_is_failed_then_skipped(web_serve
         workers.deadline = 0.5
         problems = []
         for _ in range(POISON_AFTER + 1):
-            _, problem = await reader._page(source, slow)
+            _, problem = await reader._page(source, slow, True)
             problems.append(problem)
         assert [p.message if p else None for p in problems[:POISON_AFTER]] == [
             f"{slow}: extraction took longer than 0.5 s"
@@ -451,7 +451,7 @@ async def test_a_page_whose_extraction_overruns_is_failed_then_skipped(web_serve
         assert len(web_server.hits("/slow")) == POISON_AFTER  # the poison URL is not fetched
         workers.deadline = 30.0
         await workers.run(operator.add, 0, 0)
-        page, problem = await reader._page(source, quick)
+        page, problem = await reader._page(source, quick, True)
         assert problem is None and page is not None and "souverains" in page.text
     finally:
         await http.close()
