@@ -7,7 +7,7 @@ import asyncio
 import logging
 import os
 import sys
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -384,14 +384,20 @@ def _register_rules(commands: argparse._SubParsersAction) -> None:  # type: igno
     evaluate.set_defaults(handler=cmd_rules_eval)
 
 
+def unknown_rules(config: Config, rule_ids: Iterable[str]) -> bool:
+    """Say which of `rule_ids` name no enabled rule; True when some do not."""
+    unknown = sorted(set(rule_ids) - {r.id for r in config.rules})
+    if unknown:
+        print(f"unknown or disabled rule: {', '.join(unknown)}", file=sys.stderr)
+    return bool(unknown)
+
+
 def cmd_rules_test(args: argparse.Namespace, settings: Settings) -> int:
     from monitor.config import example_document
     from monitor.match import check_examples
 
     config = load(settings)
-    unknown = sorted(set(args.rule_ids) - {r.id for r in config.rules})
-    if unknown:
-        print(f"unknown or disabled rule: {', '.join(unknown)}", file=sys.stderr)
+    if unknown_rules(config, args.rule_ids):
         return EXIT_USAGE
     failures = 0
     for rule in (r for r in config.rules if not args.rule_ids or r.id in args.rule_ids):
@@ -423,8 +429,7 @@ def cmd_rules_explain(args: argparse.Namespace, settings: Settings) -> int:
     from monitor.match import Document
 
     config = load(settings)
-    if args.rule_id not in {r.id for r in config.rules}:
-        print(f"unknown or disabled rule: {args.rule_id}", file=sys.stderr)
+    if unknown_rules(config, [args.rule_id]):
         return EXIT_USAGE
     try:
         title, text, lang = _explain_input(args, config, settings)
@@ -452,9 +457,7 @@ def cmd_rules_eval(args: argparse.Namespace, settings: Settings) -> int:
     from monitor.labels.evaluate import label_keys
 
     config = load(settings)
-    unknown = sorted(set(args.rule_ids) - {r.id for r in config.rules})
-    if unknown:
-        print(f"unknown or disabled rule: {', '.join(unknown)}", file=sys.stderr)
+    if unknown_rules(config, args.rule_ids):
         return EXIT_USAGE
     try:
         articles, problems = read_labeled(args.file)
@@ -565,8 +568,7 @@ def _register_feedback(commands: argparse._SubParsersAction) -> None:  # type: i
 
 def cmd_feedback(args: argparse.Namespace, settings: Settings) -> int:
     config = load(settings)
-    if args.rule is not None and args.rule not in {r.id for r in config.rules}:
-        print(f"unknown or disabled rule: {args.rule}", file=sys.stderr)
+    if args.rule is not None and unknown_rules(config, [args.rule]):
         return EXIT_USAGE
     if args.missed is not None:
         if args.words or args.rule is None:
@@ -671,9 +673,7 @@ def cmd_backtest(args: argparse.Namespace, settings: Settings) -> int:
 
     config = load(settings)
     rule_ids = args.rule_ids or [r.id for r in config.rules]
-    unknown = sorted(set(rule_ids) - {r.id for r in config.rules})
-    if unknown:
-        print(f"unknown or disabled rule: {', '.join(unknown)}", file=sys.stderr)
+    if unknown_rules(config, rule_ids):
         return EXIT_USAGE
     since = None if args.since is None else datetime.now(UTC) - args.since
 

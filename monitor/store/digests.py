@@ -89,17 +89,14 @@ async def entries(
     )
     found = []
     for alert, details, article in (await session.execute(query)).all():
-        links, count = await _story_outlets(session, alert.story_id, end)
         found.append(
-            DigestEntry(
-                rule_id=alert.rule_id,
-                story_id=alert.story_id,
-                title=article.title,
-                url=article.url,
-                date=article.published_at or article.first_seen_at,
-                outlet_links=links,
-                articles=count,
-                details=json.loads(details),
+            await _entry(
+                session,
+                alert.rule_id,
+                alert.story_id,
+                article,
+                details,
+                end,
                 new=alert.created_at > start,
             )
         )
@@ -132,19 +129,35 @@ async def related_entries(
         assert story_id is not None  # the query asks for it
         if (rule_id, story_id) in found:
             continue
-        links, count = await _story_outlets(session, story_id, end)
-        found[(rule_id, story_id)] = DigestEntry(
-            rule_id=rule_id,
-            story_id=story_id,
-            title=article.title,
-            url=article.url,
-            date=article.published_at or article.first_seen_at,
-            outlet_links=links,
-            articles=count,
-            details=json.loads(details),
-            new=True,
+        found[(rule_id, story_id)] = await _entry(
+            session, rule_id, story_id, article, details, end, new=True
         )
     return list(found.values())
+
+
+async def _entry(
+    session: AsyncSession,
+    rule_id: str,
+    story_id: int,
+    article: ArticleRow,
+    details: str,
+    end: datetime,
+    *,
+    new: bool,
+) -> DigestEntry:
+    """A story's line in the digest: its heading article and the outlets that told it."""
+    links, count = await _story_outlets(session, story_id, end)
+    return DigestEntry(
+        rule_id=rule_id,
+        story_id=story_id,
+        title=article.title,
+        url=article.url,
+        date=article.published_at or article.first_seen_at,
+        outlet_links=links,
+        articles=count,
+        details=json.loads(details),
+        new=new,
+    )
 
 
 async def _story_outlets(
