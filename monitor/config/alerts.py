@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Discriminator, Field, Tag, field_validator
@@ -24,6 +24,8 @@ from monitor.config.units import Duration, parse_duration
 from monitor.config.validation import Strict, validate
 from monitor.errors import ConfigError, ConfigProblem
 from monitor.fields import Fields
+
+M = TypeVar("M", bound=Strict)
 
 Mode = Literal["immediate", "digest", "both"]
 Format = Literal["html", "markdown", "text"]
@@ -255,19 +257,27 @@ def _merge_file(
     problems += _merge_rules(config, doc, top.rule)
     problems += _merge_channels(config, doc, top.channels, environ)
     problems += _merge_digests(config, doc, top.digests)
-    if top.routing is not None:
-        routing, errors = validate(Routing, top.routing, doc, ("routing",))
-        problems += errors
-        if routing is not None:
-            problems += _claim(config, doc, "routing", "", ("routing",))
-            config.routing = routing
-    if top.alerts is not None:
-        settings, errors = validate(AlertSettings, top.alerts, doc, ("alerts",))
-        problems += errors
-        if settings is not None:
-            problems += _claim(config, doc, "alerts", "", ("alerts",))
-            config.settings = settings
+    routing, errors = _single_table(config, doc, Routing, top.routing, "routing")
+    problems += errors
+    if routing is not None:
+        config.routing = routing
+    settings, errors = _single_table(config, doc, AlertSettings, top.alerts, "alerts")
+    problems += errors
+    if settings is not None:
+        config.settings = settings
     return problems
+
+
+def _single_table(
+    config: AlertsConfig, doc: TomlDoc, model: type[M], raw: Any, key: str
+) -> tuple[M | None, list[ConfigProblem]]:
+    """A table defined once across the alert files (``[routing]``, ``[alerts]``)."""
+    if raw is None:
+        return None, []
+    value, problems = validate(model, raw, doc, (key,))
+    if value is not None:
+        problems += _claim(config, doc, key, "", (key,))
+    return value, problems
 
 
 def _claim(
