@@ -109,7 +109,9 @@ def _fields(element: etree._Element) -> dict[str, str]:
 
 
 def _local(element: etree._Element) -> str:
-    return etree.QName(element).localname if isinstance(element.tag, str) else ""
+    """The tag without its namespace. Not etree.QName: it raises ValueError on the names
+    the recovering parser lets through ("<E:"), found by fuzzing."""
+    return element.tag.rsplit("}", 1)[-1] if isinstance(element.tag, str) else ""
 
 
 def w3c_date(value: str | None) -> datetime | None:
