@@ -145,10 +145,10 @@ async def test_alert_in_markdown_arrives_rendered(room: Room) -> None:
         "Le cloud souverain avance</a></p>\n"
         "<p>Le Monde Numérique · 04/03/2026 12:30</p>\n"
         "<blockquote>\n<p>Le <strong>cloud</strong> 2.0 (bêta) avance.</p>\n</blockquote>\n"
-        "<p><em>Règle cloud-souverain</em></p>",
+        "<p><em>Règle cloud-souverain · alerte n° 1</em></p>",
         "body": "Cloud souverain\n\nLe cloud souverain avance\n\n"
         "Le Monde Numérique · 04/03/2026 12:30\n>\nLe cloud 2.0 (bêta) avance.\n\n"
-        "Règle cloud-souverain",
+        "Règle cloud-souverain · alerte n° 1",
     }
 
 
@@ -196,7 +196,7 @@ async def test_hostile_alert_is_neutralized_in_markdown(room: Room) -> None:
         "[x](https://evil.example) ![img](https://evil.example/t.png) `code` *gras* ~barre~ "
         "\\ ping ＠<strong>room</strong></p>\n</blockquote>\n"
         "<p>Aussi publié par : Autre [x](https://evil.example) ‹@U999›</p>\n"
-        "<p><em>Règle cloud-souverain</em></p>"
+        "<p><em>Règle cloud-souverain · alerte n° 1</em></p>"
     )
     assert "@room" not in content["body"] and "＠room" in content["body"]
 
