@@ -302,7 +302,10 @@ class Pipeline:
         warnings: list[str] = []
         fetched: FetchResult | None = None
         page = 0
-        while url is not None and page < source.paging.max_pages:
+        # Records past max_items are not read at all (not read and dropped): the cursor
+        # then stays before them, and the next pass asks for them again.
+        budget = source.max_items
+        while url is not None and page < source.paging.max_pages and budget > 0:
             page += 1
             fetched = await self.http.get(
                 url,
@@ -319,13 +322,16 @@ class Pipeline:
                 page=page,
                 spec=source.cursor,
                 cursor=cursor,
-                max_items=source.max_items,
+                max_items=budget,
                 source_id=source.id,
             )
             items += parsed.items
             marks += parsed.marks
             warnings += parsed.warnings
-            url = parsed.next_url
+            # A page cut short ends the pass: the pages after it are newer than its
+            # unread records, and reading them would move the cursor past those.
+            url = parsed.next_url if budget >= source.paging.limit else None
+            budget -= max(len(parsed.marks), len(parsed.items))
         assert fetched is not None  # max_pages is at least 1
         moved = next_cursor(cursor, marks)
         memo.cursor = moved.to_dict() if moved is not None else {}

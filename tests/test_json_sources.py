@@ -188,3 +188,30 @@ async def test_a_boamp_preset_notice_alerts_with_its_official_link(
     (text,) = [t for t in texts if rule_of(t) == "procurement-us-vendor"]
     assert "*SOFTWAREONE* FRANCE" in text  # the awardee that made it, as its passage
     assert "https://www.boamp.fr/pages/avis/?q=idweb:25-21002" in text
+
+
+async def test_records_past_max_items_are_read_on_the_next_pass(
+    tmp_path, web_server, smtp_server, pool
+) -> None:
+    api = NoticeApi()
+    api.publish(*records("boamp-pass1-page1.json", "boamp-pass1-page2.json"))
+    api.publish(*records("boamp-pass1-page3.json"))
+    url = web_server.add("/api/records", handler=api.answer)
+    source = (
+        f'[[source]]\nid = "notices"\nname = "Avis"\nkind = "json"\nurl = "{url}"\n'
+        'lookback = "2d"\nmax_items = 3\nallow_private_networks = true\n'
+        'params = { order_by = "dateparution asc, idweb asc" }\n' + MAPPING
+    )
+    root = configure(tmp_path / "config", source, smtp_server.url())
+    clock = Clock(NOW)
+    async with service(tmp_path, root, pool, None, clock) as svc:
+        new = []
+        for _ in range(4):
+            new.append((await svc.run_pass(force=True)).outcomes[0].new_articles)
+            clock.advance(hours=1)
+        stored = await svc.store.matched_rules()
+    # Three records read per pass at most (those read before count too), a page cut
+    # short ends the pass; each pass resumes from the newest date read: none lost,
+    # none twice.
+    assert new == [3, 1, 1, 0]
+    assert sorted(u.rsplit(":", 1)[-1] for u in stored) == [f"25-2100{n}" for n in range(1, 6)]
