@@ -94,6 +94,23 @@ def alerted(messages: list[Any]) -> list[tuple[str, str]]:
     return [(rule_of(t), re.findall(r"idweb:([0-9-]+)", t)[0]) for t in texts]
 
 
+def notice_api(
+    tmp_path: Path, web_server: Any, mail: str, extra: str = ""
+) -> tuple[NoticeApi, Path]:
+    """The five notices of the first recorded pass behind a loopback API, and a config
+    whose json source reads them (with ``extra`` settings)."""
+    api = NoticeApi()
+    api.publish(*records("boamp-pass1-page1.json", "boamp-pass1-page2.json"))
+    api.publish(*records("boamp-pass1-page3.json"))
+    url = web_server.add("/api/records", handler=api.answer)
+    source = (
+        f'[[source]]\nid = "notices"\nname = "Avis"\nkind = "json"\nurl = "{url}"\n'
+        f'lookback = "2d"\n{extra}allow_private_networks = true\n'
+        'params = { order_by = "dateparution asc, idweb asc" }\n' + MAPPING
+    )
+    return api, configure(tmp_path / "config", source, mail)
+
+
 def configure(root: Path, source: str, mail: str) -> Path:
     shutil.copytree(REPO / "alerts" / "rules", root / "alerts" / "rules")
     write(root / "sources.toml", source)
@@ -107,16 +124,7 @@ def configure(root: Path, source: str, mail: str) -> Path:
 async def test_a_json_source_pages_resumes_at_its_cursor_and_updates_a_corrected_notice(
     tmp_path, web_server, smtp_server, pool, db_url
 ) -> None:
-    api = NoticeApi()
-    api.publish(*records("boamp-pass1-page1.json", "boamp-pass1-page2.json"))
-    api.publish(*records("boamp-pass1-page3.json"))
-    url = web_server.add("/api/records", handler=api.answer)
-    source = (
-        f'[[source]]\nid = "notices"\nname = "Avis"\nkind = "json"\nurl = "{url}"\n'
-        'lookback = "2d"\nallow_private_networks = true\n'
-        'params = { order_by = "dateparution asc, idweb asc" }\n' + MAPPING
-    )
-    root = configure(tmp_path / "config", source, smtp_server.url())
+    api, root = notice_api(tmp_path, web_server, smtp_server.url())
     clock = Clock(NOW)
     async with service(tmp_path, root, pool, db_url, clock) as svc:
         first = await svc.run_pass()
@@ -193,16 +201,7 @@ async def test_a_boamp_preset_notice_alerts_with_its_official_link(
 async def test_records_past_max_items_are_read_on_the_next_pass(
     tmp_path, web_server, smtp_server, pool
 ) -> None:
-    api = NoticeApi()
-    api.publish(*records("boamp-pass1-page1.json", "boamp-pass1-page2.json"))
-    api.publish(*records("boamp-pass1-page3.json"))
-    url = web_server.add("/api/records", handler=api.answer)
-    source = (
-        f'[[source]]\nid = "notices"\nname = "Avis"\nkind = "json"\nurl = "{url}"\n'
-        'lookback = "2d"\nmax_items = 3\nallow_private_networks = true\n'
-        'params = { order_by = "dateparution asc, idweb asc" }\n' + MAPPING
-    )
-    root = configure(tmp_path / "config", source, smtp_server.url())
+    _, root = notice_api(tmp_path, web_server, smtp_server.url(), "max_items = 3\n")
     clock = Clock(NOW)
     async with service(tmp_path, root, pool, None, clock) as svc:
         new = []
