@@ -16,20 +16,14 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
-from datasketch import MinHash
 
 from monitor.cluster import text as tx
+from monitor.cluster.minhash import NUM_PERM, minhash
+
+__all__ = ["NUM_PERM", "Fingerprint", "fingerprint"]
 
 FORMAT_VERSION = 1
-NUM_PERM = 128
-# Fixed forever for format 1: fingerprints stored with one seed only compare
-# with fingerprints made with the same seed.
-MINHASH_SEED = 20240601
-# affine32 (datasketch >= 2.0) stores 32-bit values: 512 bytes for 128
-# permutations, half of the legacy scheme, and unbiased on large sets.
-MINHASH_SCHEME = "affine32"
 _HEADER = struct.Struct("<B2sIIH")
-_TEMPLATE = MinHash(num_perm=NUM_PERM, seed=MINHASH_SEED, scheme=MINHASH_SCHEME)
 
 
 @dataclass(frozen=True)
@@ -136,9 +130,7 @@ def _minhash(words: list[str]) -> tuple[bytes, int]:
     grams = tx.shingles(words)
     if not grams:
         return b"", 0
-    sketch = _TEMPLATE.copy()
-    sketch.update_batch([g.encode("utf-8") for g in grams])
-    return sketch.hashvalues.astype("<u4").tobytes(), len(grams)
+    return minhash(g.encode("utf-8") for g in grams).astype("<u4").tobytes(), len(grams)
 
 
 def _norm_lang(lang: str | None, words: list[str]) -> str:
