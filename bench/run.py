@@ -1,0 +1,385 @@
+"""The benchmark table: each row against a reference measured in the same run.
+
+    python bench/run.py [--rounds 3] [--rows pass,repoll,startup] [--feeds 1000]
+
+Rows (median and minimum over the rounds; ratios of medians):
+  pass     `monitor run --once --no-send` over the corpus pages (MONITOR_CORPUS_DIR, default
+           ../shared/corpus) behind 11 loopback feeds, fresh SQLite database each round,
+           against `trafilatura.extract` alone over the same pages in 2 processes:
+           articles/s, CPU per article and peak memory of the whole process tree.
+  repoll   a second `run --once` over N feeds that all answer 304, after a first pass that
+           stored them: wall and CPU seconds (start-up included, and shown apart).
+  startup  `monitor --help`, `monitor sources`, `monitor check`: wall and CPU seconds, against
+           `python -c pass`.
+
+Memory and CPU are sampled from /proc every 20 ms over the process and its descendants
+(Linux only): CPU is the sum of each process's last sampled utime+stime, memory the
+largest sum of resident sets seen at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gzip
+import json
+import os
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from email.utils import format_datetime
+from datetime import UTC, datetime
+from html import escape
+from pathlib import Path
+
+from aiohttp import web
+
+REPO = Path(__file__).resolve().parents[1]
+CORPUS = Path(os.environ.get("MONITOR_CORPUS_DIR") or REPO.parent / "shared" / "corpus")
+MONITOR = [sys.executable, "-m", "monitor"]
+FEEDS_FOR_PAGES = 11
+TICK = os.sysconf("SC_CLK_TCK")
+PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
+
+# --- measuring a process tree -----------------------------------------------------------
+
+
+@dataclass
+class Usage:
+    wall: float = 0.0
+    cpu: float = 0.0
+    peak_rss: int = 0  # bytes
+    cpu_by_pid: dict[int, float] = field(default_factory=dict)
+
+
+def _children_map() -> dict[int, list[int]]:
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(ppid, []).append(int(entry))
+    return children
+
+
+def _tree(root: int) -> list[int]:
+    children, found, todo = _children_map(), [], [root]
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo.extend(children.get(pid, []))
+    return found
+
+
+def _sample(pid: int) -> tuple[float, int] | None:
+    """(CPU seconds, resident bytes) of one process, None when it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        rss_pages = int(Path(f"/proc/{pid}/statm").read_text().split()[1])
+    except (OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / TICK, rss_pages * PAGE_SIZE
+
+
+def measure(command: Sequence[str], env: dict[str, str] | None = None) -> Usage:
+    """Run a command to its end, sampling its process tree; fails loudly on a non-zero exit."""
+    usage = Usage()
+    started = time.perf_counter()
+    proc = subprocess.Popen(
+        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
+    stderr: list[str] = []
+    reader = threading.Thread(target=lambda: stderr.append(proc.stderr.read()))  # type: ignore[union-attr]
+    reader.start()
+    while proc.poll() is None:
+        rss = 0
+        for pid in _tree(proc.pid):
+            sample = _sample(pid)
+            if sample:
+                usage.cpu_by_pid[pid] = sample[0]
+                rss += sample[1]
+        usage.peak_rss = max(usage.peak_rss, rss)
+        time.sleep(0.02)
+    reader.join()
+    usage.wall = time.perf_counter() - started
+    usage.cpu = sum(usage.cpu_by_pid.values())
+    if proc.returncode not in (0, 3):
+        raise SystemExit(f"{' '.join(command)} exited {proc.returncode}:\n{''.join(stderr)[-3000:]}")
+    return usage
+
+
+# --- loopback web ---------------------------------------------------------------------
+
+
+def corpus_pages() -> list[tuple[str, bytes]]:
+    """(title, html) of every corpus page."""
+    folder = CORPUS / "articles"
+    if not (folder / "index.json").is_file():
+        raise SystemExit(f"no corpus at {folder}: set MONITOR_CORPUS_DIR")
+    pages = []
+    for record in json.loads((folder / "index.json").read_text()):
+        body = (folder / record["file"]).read_bytes()
+        if record["file"].endswith(".gz"):
+            body = gzip.decompress(body)
+        pages.append((Path(record["file"]).name.split(".")[0], body))
+    return pages
+
+
+def rss(base: str, items: Sequence[tuple[str, str]]) -> bytes:
+    now = format_datetime(datetime.now(UTC))
+    entries = "".join(
+        f"<item><title>{escape(title)}</title><link>{base}{path}</link>"
+        f"<guid>{base}{path}</guid><pubDate>{now}</pubDate>"
+        f"<description>{escape(title)}</description></item>"
+        for title, path in items
+    )
+    return (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
+        f"<title>bench</title><link>{base}/</link>{entries}</channel></rss>"
+    ).encode()
+
+
+class Web:
+    """An aiohttp server on loopback, in a thread; routes are (path -> body, etag)."""
+
+    def __init__(self) -> None:
+        self.routes: dict[str, tuple[bytes, str]] = {}
+        self.hits = 0
+        self._loop = asyncio.new_event_loop()
+        self._ready = threading.Event()
+        self.port = 0
+        threading.Thread(target=self._serve, daemon=True).start()
+        self._ready.wait()
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        self.hits += 1
+        found = self.routes.get(request.path)
+        if found is None:
+            raise web.HTTPNotFound()
+        body, etag = found
+        if request.headers.get("If-None-Match") == etag:
+            return web.Response(status=304, headers={"ETag": etag})
+        kind = "application/rss+xml" if request.path.endswith(".xml") else "text/html"
+        return web.Response(body=body, content_type=kind, headers={"ETag": etag})
+
+    def _serve(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        app = web.Application()
+        app.router.add_route("GET", "/{tail:.*}", self._handle)
+        runner = web.AppRunner(app, access_log=None)
+        self._loop.run_until_complete(runner.setup())
+        site = web.TCPSite(runner, "127.0.0.1", 0, backlog=1024)
+        self._loop.run_until_complete(site.start())
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self._ready.set()
+        self._loop.run_forever()
+
+
+def write_config(folder: Path, feeds: Sequence[tuple[str, str]], extract: bool) -> None:
+    """A configuration directory: the shipped rules, these feeds, no politeness delay."""
+    shutil.copytree(REPO / "alerts", folder / "alerts")
+    lines = [
+        "[defaults]",
+        'interval = "30m"',
+        "allow_private_networks = true",
+        f"extract = {'true' if extract else 'false'}",
+        "max_items = 500",
+        "",
+        "[fetch]",
+        "per_host = 8",
+        'host_delay = "0s"',
+        "concurrency = 16",
+        "",
+    ]
+    for source_id, url in feeds:
+        lines += ["[[source]]", f'id = "{source_id}"', f'name = "{source_id}"', f'url = "{url}"', ""]
+    (folder / "sources.toml").write_text("\n".join(lines))
+
+
+def run_env(folder: Path, database: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        MONITOR_CONFIG_DIR=str(folder),
+        MONITOR_DATA_DIR=str(folder / "data"),
+        MONITOR_DATABASE_URL=f"sqlite:///{database}",
+        MONITOR_LOG_LEVEL="WARNING",
+    )
+    return env
+
+
+def count_articles(database: Path) -> int:
+    with sqlite3.connect(database) as db:
+        return int(db.execute("select count(*) from articles").fetchone()[0])
+
+
+# --- rows -------------------------------------------------------------------------------
+
+
+@dataclass
+class Row:
+    name: str
+    unit: str
+    ours: list[float]
+    reference: list[float] | None = None
+    reference_name: str = ""
+    lower_is_better: bool = True
+
+
+def serve_corpus(server: Web, pages: Sequence[tuple[str, bytes]]) -> list[tuple[str, str]]:
+    per_feed = -(-len(pages) // FEEDS_FOR_PAGES)
+    feeds = []
+    for k in range(FEEDS_FOR_PAGES):
+        chunk = list(enumerate(pages))[k * per_feed : (k + 1) * per_feed]
+        for n, (_, body) in chunk:
+            server.routes[f"/a/{n}"] = (body, f'"a{n}"')
+        items = [(title, f"/a/{n}") for n, (title, _) in chunk]
+        server.routes[f"/feed/{k}.xml"] = (rss(server.base, items), f'"f{k}"')
+        feeds.append((f"corpus{k}", f"{server.base}/feed/{k}.xml"))
+    return feeds
+
+
+def row_pass(rounds: int, server: Web) -> list[Row]:
+    pages = corpus_pages()
+    feeds = serve_corpus(server, pages)
+    rates, cpus, peaks, ref_rates, ref_cpus, ref_peaks = [], [], [], [], [], []
+    for round_ in range(rounds):
+        with tempfile.TemporaryDirectory(prefix="bench-pass-") as tmp:
+            folder, database = Path(tmp), Path(tmp) / "pass.sqlite"
+            write_config(folder, feeds, extract=True)
+            usage = measure([*MONITOR, "run", "--once", "--no-send"], run_env(folder, database))
+            stored = count_articles(database)
+        reference = measure([sys.executable, __file__, "--reference-extract"])
+        rates.append(stored / usage.wall)
+        cpus.append(usage.cpu / stored * 1000)
+        peaks.append(usage.peak_rss / 2**20)
+        ref_rates.append(len(pages) / reference.wall)
+        ref_cpus.append(reference.cpu / len(pages) * 1000)
+        ref_peaks.append(reference.peak_rss / 2**20)
+        print(f"  pass round {round_ + 1}: {stored} articles", file=sys.stderr)
+    ref = "trafilatura.extract, 2 processes"
+    return [
+        Row("pass: articles per second", "art/s", rates, ref_rates, ref, lower_is_better=False),
+        Row("pass: CPU per article, process tree", "ms", cpus, ref_cpus, ref),
+        Row("pass: peak memory, process tree", "MB", peaks, ref_peaks, ref),
+    ]
+
+
+def reference_extract() -> None:
+    """The reference of the pass row: the extractor alone, 2 processes, same pages."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    pages = [body for _, body in corpus_pages()]
+    with ProcessPoolExecutor(2) as pool:
+        list(pool.map(_extract_one, pages, chunksize=4))
+
+
+def _extract_one(body: bytes) -> int:
+    import trafilatura
+
+    return len(trafilatura.extract(body) or "")
+
+
+def row_repoll(rounds: int, server: Web, feeds_count: int) -> list[Row]:
+    feeds = []
+    for k in range(feeds_count):
+        items = [(f"unchanged {k}-{i}", f"/u/{k}/{i}") for i in range(5)]
+        server.routes[f"/repoll/{k}.xml"] = (rss(server.base, items), f'"r{k}"')
+        feeds.append((f"feed{k}", f"{server.base}/repoll/{k}.xml"))
+    walls, cpus, startup = [], [], []
+    for _ in range(rounds):
+        with tempfile.TemporaryDirectory(prefix="bench-repoll-") as tmp:
+            folder, database = Path(tmp), Path(tmp) / "repoll.sqlite"
+            write_config(folder, feeds, extract=False)
+            env = run_env(folder, database)
+            measure([*MONITOR, "run", "--once", "--no-send"], env)  # stores them
+            usage = measure([*MONITOR, "run", "--once", "--no-send"], env)
+            idle = measure([*MONITOR, "check"], env)
+        walls.append(usage.wall)
+        cpus.append(usage.cpu)
+        startup.append(idle.cpu)
+    return [
+        Row(f"repoll: {feeds_count} unchanged feeds, wall", "s", walls),
+        Row(f"repoll: {feeds_count} unchanged feeds, CPU", "s", cpus),
+        Row("repoll: of which start-up and config (CPU of `check`)", "s", startup),
+    ]
+
+
+def row_startup(rounds: int) -> list[Row]:
+    with tempfile.TemporaryDirectory(prefix="bench-startup-") as tmp:
+        folder = Path(tmp)
+        write_config(folder, [("one", "http://127.0.0.1:9/feed.xml")], extract=False)
+        env = run_env(folder, folder / "startup.sqlite")
+        baseline = [measure([sys.executable, "-c", "pass"]).cpu for _ in range(rounds)]
+        rows = []
+        for args in (["--help"], ["sources"], ["check"]):
+            cpus = [measure([*MONITOR, *args], env).cpu for _ in range(rounds)]
+            rows.append(
+                Row(f"start-up: monitor {' '.join(args)} (CPU)", "s", cpus, baseline, "python -c pass")
+            )
+    return rows
+
+
+# --- table ------------------------------------------------------------------------------
+
+
+def _fmt(values: Sequence[float]) -> str:
+    return f"{statistics.median(values):.3g} (min {min(values):.3g})"
+
+
+def print_table(rows: Sequence[Row]) -> None:
+    print("| row | veille: median (min) | reference: median (min) | ratio |")
+    print("|---|---|---|---|")
+    for row in rows:
+        ours = f"{_fmt(row.ours)} {row.unit}"
+        if row.reference:
+            ref = f"{row.reference_name}: {_fmt(row.reference)} {row.unit}"
+            ratio = f"{statistics.median(row.ours) / statistics.median(row.reference):.2f}×"
+        else:
+            ref, ratio = "—", "—"
+        print(f"| {row.name} | {ours} | {ref} | {ratio} |")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rows", default="pass,repoll,startup")
+    parser.add_argument("--feeds", type=int, default=1000, help="feeds of the repoll row")
+    parser.add_argument("--reference-extract", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.reference_extract:
+        reference_extract()
+        return 0
+    server = Web()
+    wanted = args.rows.split(",")
+    makers: dict[str, Callable[[], list[Row]]] = {
+        "pass": lambda: row_pass(args.rounds, server),
+        "repoll": lambda: row_repoll(args.rounds, server, args.feeds),
+        "startup": lambda: row_startup(args.rounds),
+    }
+    rows: list[Row] = []
+    for name in wanted:
+        if name not in makers:
+            parser.error(f"unknown row {name!r}: choose among {', '.join(makers)}")
+        print(f"{name}...", file=sys.stderr)
+        rows += makers[name]()
+    print_table(rows)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
