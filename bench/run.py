@@ -34,8 +34,8 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from email.utils import format_datetime
 from datetime import UTC, datetime
+from email.utils import format_datetime
 from html import escape
 from pathlib import Path
 
@@ -115,7 +115,9 @@ def measure(command: Sequence[str], env: dict[str, str] | None = None) -> Usage:
     usage.wall = time.perf_counter() - started
     usage.cpu = sum(usage.cpu_by_pid.values())
     if proc.returncode not in (0, 3):
-        raise SystemExit(f"{' '.join(command)} exited {proc.returncode}:\n{''.join(stderr)[-3000:]}")
+        raise SystemExit(
+            f"{' '.join(command)} exited {proc.returncode}:\n{''.join(stderr)[-3000:]}"
+        )
     return usage
 
 
@@ -207,7 +209,13 @@ def write_config(folder: Path, feeds: Sequence[tuple[str, str]], extract: bool) 
         "",
     ]
     for source_id, url in feeds:
-        lines += ["[[source]]", f'id = "{source_id}"', f'name = "{source_id}"', f'url = "{url}"', ""]
+        lines += [
+            "[[source]]",
+            f'id = "{source_id}"',
+            f'name = "{source_id}"',
+            f'url = "{url}"',
+            "",
+        ]
     (folder / "sources.toml").write_text("\n".join(lines))
 
 
@@ -329,7 +337,13 @@ def row_startup(rounds: int) -> list[Row]:
         for args in (["--help"], ["sources"], ["check"]):
             cpus = [measure([*MONITOR, *args], env).cpu for _ in range(rounds)]
             rows.append(
-                Row(f"start-up: monitor {' '.join(args)} (CPU)", "s", cpus, baseline, "python -c pass")
+                Row(
+                    f"start-up: monitor {' '.join(args)} (CPU)",
+                    "s",
+                    cpus,
+                    baseline,
+                    "python -c pass",
+                )
             )
     return rows
 

@@ -7,8 +7,6 @@ import re
 from datetime import UTC, datetime
 
 import lxml.html
-import trafilatura
-from htmldate import find_date
 from lxml import etree
 
 from monitor.parse.encoding import decode
@@ -59,6 +57,9 @@ def extract_page(
     The page's date is searched for in its metadata and markup; in its free text too
     (slower) only when the page gives none that way and the caller has none
     (`date_known`: the feed dated the item)."""
+    # Imported here: workers load it when they start, the main process never needs it.
+    import trafilatura
+
     html, _ = decode(body, charset)
     if not html.strip():
         return None
@@ -135,6 +136,8 @@ def _words(text: str) -> str:
 def _date_searched(html: str, url: str) -> str | None:
     """The page's date found anywhere in it, free text included (htmldate's extensive
     search): the last resort for an article nothing else dates."""
+    from htmldate import find_date
+
     try:
         return find_date(
             html,

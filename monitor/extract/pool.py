@@ -46,6 +46,7 @@ def _start_worker() -> None:
     _exit_with_parent()
     # Import the heavy libraries once per worker, not on the first article.
     import feedparser  # noqa: F401
+    import htmldate  # noqa: F401
     import trafilatura  # noqa: F401
 
 
