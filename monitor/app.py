@@ -137,7 +137,7 @@ class Service:
         log.info("database %s", display_url(self.url))
         await upgrade_async(self.url)
         await self.store.sync_sources(self.config.sources, self.clock())
-        await self.pipeline.load_story_index()
+        await self.pipeline.load_memory()
         return self
 
     async def __aexit__(self, *exc: object) -> None:

@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from monitor import __version__
 from monitor.config import Config, load_config
@@ -20,6 +20,9 @@ from monitor.config.units import parse_duration
 from monitor.errors import ConfigError, ConfigProblem, DatabaseUnusable, MonitorError
 from monitor.log import setup_logging
 from monitor.settings import Settings
+
+if TYPE_CHECKING:
+    from monitor.store import SourceState, Store
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 EXIT_ALL_SOURCES_FAILED = 3  # `run --once`: not one source could be read (offline?)
@@ -607,7 +610,6 @@ def _feedback_verdict(
 def _feedback_missed(args: argparse.Namespace, config: Config, settings: Settings) -> int:
     from monitor.cluster import canonical_url
     from monitor.extract import extract_page
-    from monitor.store import Store
 
     now = datetime.now(UTC)
 
@@ -669,7 +671,6 @@ def _register_backtest(commands: argparse._SubParsersAction) -> None:  # type: i
 def cmd_backtest(args: argparse.Namespace, settings: Settings) -> int:
     from monitor.backtest import Backtest, render, run_backtest
     from monitor.notify.render import format_date
-    from monitor.store import Store
 
     config = load(settings)
     rule_ids = args.rule_ids or [r.id for r in config.rules]
@@ -892,15 +893,15 @@ def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
     config = load(settings)
     url = database_url(settings, config)
     # A listing must not create the database: without one, nothing was polled yet.
-    states = (
-        asyncio.run(_with_store(settings, lambda store: store.source_states(), config))
+    states, poisoned = (
+        asyncio.run(_with_store(settings, _source_health, config))
         if database_exists(url)
-        else []
+        else ([], {})
     )
     enabled = {s.id for s in config.sources if s.enabled}
     shown = [s for s in states if s.id in enabled and (s.consecutive_failures or not args.failing)]
     if shown:
-        print_table(sources_table(shown, config, datetime.now(UTC)))
+        print_table(sources_table(shown, config, datetime.now(UTC), poisoned))
     never = sorted(enabled - {s.id for s in states})
     if never:
         print(f"never polled yet: {', '.join(never)}")
@@ -908,6 +909,10 @@ def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
     if disabled:
         print(f"disabled: {', '.join(disabled)}")
     return EXIT_OK
+
+
+async def _source_health(store: Store) -> tuple[list[SourceState], dict[str, int]]:
+    return await store.source_states(), await store.poison_counts()
 
 
 def database_exists(url: str) -> bool:

@@ -137,6 +137,19 @@ class SourcePoll:
     pending: list[_Pending] = field(default_factory=list)
 
 
+def _item_failed(source: SourceConfig, item: FeedItem, exc: Exception, tally: _Tally) -> None:
+    """One item could not be stored; the rest of the source goes on. An expected failure
+    (a worker task past its deadline) is told in words; anything else is a bug: loud,
+    with its traceback."""
+    where = item.url or item.key
+    if isinstance(exc, SourceError):
+        log.warning("source %s: item %s not stored: %s", source.id, where, exc.message)
+        tally.warnings.append(f"item {where} not stored: {exc.message}")
+        return
+    log.error("source %s: item %s failed: %r", source.id, where, exc, exc_info=exc)
+    tally.warnings.append(f"item {where} failed: {exc!r}")
+
+
 class Pipeline:
     def __init__(
         self,
@@ -157,6 +170,11 @@ class Pipeline:
         self.stories = Stories(event_keys=config.event_keys)
         self._write_lock = asyncio.Lock()  # one writer: dedup across sources stays race-free
         self.reader = ArticleReader(http, pool, config.fetch.concurrency, clock)
+
+    async def load_memory(self) -> None:
+        """What earlier runs learnt: the story indexes and the pages that poison workers."""
+        await self.load_story_index()
+        self.reader.poisoned.update(await self.store.poison_failures())
 
     async def load_story_index(self) -> None:
         """Rebuild the in-memory story indexes (text and events) from recent articles."""
@@ -409,15 +427,7 @@ class Pipeline:
             if isinstance(result, BaseException):
                 if not isinstance(result, Exception):
                     raise result
-                # A bug on one item: say so loudly, keep the rest of the source.
-                log.error(
-                    "source %s: item %s failed: %r",
-                    source.id,
-                    item.url or item.key,
-                    result,
-                    exc_info=result,
-                )
-                tally.warnings.append(f"item {item.url or item.key} failed: {result!r}")
+                _item_failed(source, item, result, tally)
                 continue
             if result is not None and result.transient and retry.get(key, 0) < PAGE_RETRIES:
                 retry[key] = retry.get(key, 0) + 1
@@ -442,6 +452,8 @@ class Pipeline:
             polled.pending.append(_Pending(source, item, canonical, tally))
             return None
         article, problem = await self.reader.read(source, item, canonical)
+        if problem is not None and problem.poisoned:
+            await self.store.record_poison(article.url, source.id, problem.message, self.clock())
         if problem is not None:
             tally.fallbacks += 1
             tally.page_problems.append(problem.message)
@@ -478,11 +490,8 @@ class Pipeline:
                     await self._add_sighting(source, item, known)
                 elif article is not None and pending.print_ is not None:
                     await self._write(source, item, article, pending.print_, known, pending.tally)
-        except Exception as exc:  # a bug on one item: loud, but the rest of the pass goes on
-            log.error(
-                "source %s: item %s failed: %r", source.id, item.url or item.key, exc, exc_info=exc
-            )
-            pending.tally.warnings.append(f"item {item.url or item.key} failed: {exc!r}")
+        except Exception as exc:  # one item only: the rest of the pass goes on
+            _item_failed(source, item, exc, pending.tally)
 
     async def _add_sighting(
         self, source: SourceConfig, item: FeedItem, known: KnownArticle

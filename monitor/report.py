@@ -6,7 +6,7 @@ title such as `[/]` would crash rich, `[link=...]` would hide a hyperlink in the
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from rich.console import Console
@@ -53,7 +53,14 @@ def per_day(state: SourceState, now: datetime) -> str:
     return f"{state.items_seen / days:.1f}"
 
 
-def sources_table(states: Sequence[SourceState], config: Config, now: datetime) -> Table:
+def sources_table(
+    states: Sequence[SourceState],
+    config: Config,
+    now: datetime,
+    poisoned: Mapping[str, int] | None = None,
+) -> Table:
+    """One row per source; `poisoned`: source id -> its pages that overran or crashed a
+    worker when extracted (not fetched again after POISON_AFTER failures)."""
     table = Table(title="sources", header_style="bold")
     for column in (
         "id",
@@ -74,6 +81,8 @@ def sources_table(states: Sequence[SourceState], config: Config, now: datetime) 
             if state.consecutive_failures
             else state.warning or (f"moved to {state.moved_to}" if state.moved_to else "")
         )
+        if poisoned and poisoned.get(state.id):
+            note = _poison_note(poisoned[state.id], note)
         table.add_row(
             cell(state.id),
             styled(status),
@@ -86,6 +95,11 @@ def sources_table(states: Sequence[SourceState], config: Config, now: datetime) 
             cell(note or "", 300),
         )
     return table
+
+
+def _poison_note(pages: int, note: str) -> str:
+    counted = f"{pages} page{'s' if pages > 1 else ''} too slow to extract or crashing a worker"
+    return f"{note}; {counted}" if note else counted
 
 
 def deliveries_table(records: Sequence[DeliveryRecord], status: str | None) -> Table:

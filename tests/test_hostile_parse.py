@@ -10,6 +10,9 @@ import asyncio
 import gzip
 import json
 import operator
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -472,3 +475,70 @@ async def test_an_article_text_is_cut_to_its_cap(web_server: Any, pool: WorkerPo
         await http.close()
     assert problem is None and article.extraction is Extraction.PAGE
     assert len(article.text) == MAX_TEXT
+
+
+@pytest.mark.slow
+async def test_a_poison_page_is_remembered_across_restarts_and_shown_in_sources(
+    tmp_path: Any, web_server: Any
+) -> None:
+    from test_ingest_pipeline import FETCH, build, rss, source
+
+    slow = web_server.add("/slow", slow_article(12_000))  # about 6 MB: many seconds to extract
+    item = {"title": "Marché lent", "link": slow, "description": "Le résumé du flux."}
+    feed = web_server.add("/feed.xml", rss(item), content_type="application/rss+xml")
+    sources = source("lent", feed, allow_private_networks=True, robots=False)
+    workers = WorkerPool(1)
+    try:
+        # Long enough for a fresh worker's start (after a replacement, the next task pays it).
+        workers.deadline = 3.0
+        fetch = FETCH.replace('max_body = "1MB"', 'max_body = "10MB"')
+        async with build(tmp_path, sources, workers, fetch=fetch) as svc:
+            (outcome,) = (await svc.run_pass()).outcomes
+            assert outcome.ok and outcome.new_articles == 1  # the feed's summary stands in
+            assert svc.pipeline.reader.poisoned[slow] == 1
+        async with build(tmp_path, sources, workers, fetch=fetch) as restarted:
+            # What the first process learnt is there after a restart: one more failure
+            # and the page is not fetched again.
+            assert restarted.pipeline.reader.poisoned[slow] == 1
+            source_config = restarted.config.sources[0]
+            _, problem = await restarted.pipeline.reader._page(source_config, slow, False)
+            assert problem is not None and problem.poisoned
+            fetched = len(web_server.hits("/slow"))
+            _, skipped = await restarted.pipeline.reader._page(source_config, slow, False)
+            assert skipped is not None and "not extracted" in skipped.message
+            assert len(web_server.hits("/slow")) == fetched
+    finally:
+        workers.close()
+    listed = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "monitor", "--config", str(tmp_path / "config"), "sources"],
+        capture_output=True,
+        text=True,
+        env={
+            **os.environ,
+            "MONITOR_DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+            "COLUMNS": "300",
+        },
+    )
+    assert listed.returncode == 0, listed.stderr
+    assert "1 page too slow to extract or crashing a worker" in listed.stdout
+
+
+def test_an_item_whose_worker_task_overran_is_told_in_words(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from monitor.pipeline import _item_failed, _Tally
+
+    tally = _Tally()
+    source = SourceConfig(id="lent", name="Lent", url="https://example.org/feed")
+    item = FeedItem("k", "https://example.org/a", "Titre", "")
+    overran = WorkerTaskFailed("", "fingerprint took longer than 30 s; its worker was replaced", 30)
+    with caplog.at_level("WARNING"):
+        _item_failed(source, item, overran, tally)
+    expected = (
+        "item https://example.org/a not stored: "
+        "fingerprint took longer than 30 s; its worker was replaced"
+    )
+    assert tally.warnings == [expected]
+    assert [r.exc_info for r in caplog.records] == [None]  # expected: no traceback
+    assert "WorkerTaskFailed(" not in caplog.text

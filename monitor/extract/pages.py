@@ -6,8 +6,8 @@ the feed's summary stands in, and the article is flagged so that alerts say
 so; a passing failure (a 429, a timeout, a 5xx) is marked worth another try.
 
 A page whose extraction overran the pool's deadline or killed its worker is
-a poison URL: after POISON_AFTER such failures it is no longer fetched. That
-memory lives in this reader, for the life of the process, not in the store.
+a poison URL: after POISON_AFTER such failures it is no longer fetched. The reader
+counts them; the pipeline keeps the count in the store, so that it outlives a restart.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ class PageProblem:
     message: str
     transient: bool = False  # worth another try on a later pass
     retry_after: float | None = None
+    poisoned: bool = False  # its extraction overran or crashed a worker: counted against it
 
 
 class ArticleReader:
@@ -137,7 +138,8 @@ class ArticleReader:
             return None, PageProblem("extract-failed", exc.message, transient=transient)
         except WorkerTaskFailed as exc:
             self.poisoned[url] += 1
-            return None, PageProblem("extract-failed", f"{url}: {_extraction_failure(exc)}")
+            message = f"{url}: {_extraction_failure(exc)}"
+            return None, PageProblem("extract-failed", message, poisoned=True)
         except SourceError as exc:
             return None, PageProblem("extract-failed", exc.message)
         if page is None:

@@ -14,7 +14,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from monitor.config.sources import SourceConfig
-from monitor.store import articles, digests, feedback, outbox, retention, sources
+from monitor.store import articles, digests, feedback, outbox, poison, retention, sources
 from monitor.store.db import create_engine, display_url
 from monitor.store.migrate import upgrade, upgrade_async
 from monitor.store.views import (
@@ -93,6 +93,15 @@ class Store:
     # sources
     async def sync_sources(self, configured: Sequence[SourceConfig], now: datetime) -> None:
         await self._run(sources.sync_sources, configured, now)
+
+    async def poison_failures(self) -> dict[str, int]:
+        return await self._run(poison.poison_failures)
+
+    async def record_poison(self, url: str, source_id: str, reason: str, now: datetime) -> int:
+        return await self._run(poison.record_poison, url, source_id, reason, now)
+
+    async def poison_counts(self) -> dict[str, int]:
+        return await self._run(poison.poison_counts)
 
     async def source_states(self, ids: Sequence[str] | None = None) -> list[SourceState]:
         return await self._run(sources.source_states, ids)

@@ -85,6 +85,21 @@ class SourceRow(Base):
     )  # kind-specific JSON (a watched region's snapshot)
 
 
+class PoisonPageRow(Base):
+    """An article page whose extraction overran its deadline or crashed its worker.
+
+    Kept across restarts: a page that failed POISON_AFTER times is not fetched again
+    (the feed's summary stands in), and `monitor sources` counts them per source."""
+
+    __tablename__ = "poison_pages"
+    url_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    url: Mapped[str] = mapped_column(Text)
+    source_id: Mapped[str] = mapped_column(String(64), index=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(Text)
+    last_failed_at: Mapped[datetime]
+
+
 class StoryRow(Base):
     """Articles that report the same story; alerts are per story, not per article."""
 
