@@ -91,3 +91,45 @@ async def test_real_french_articles_extracted_with_lead_date_and_paywall(
 def test_corpus_location_is_where_the_manifest_says() -> None:
     manifest = corpus_path("MANIFEST.md").read_text(encoding="utf-8")
     assert manifest.startswith("# Shared test corpus") and CORPUS.name == "corpus"
+
+
+def _fallback_stopwords() -> int:
+    import trafilatura.external
+
+    return len(trafilatura.external.JT_STOPLIST or ())
+
+
+async def test_workers_hold_french_and_english_fallback_stopwords_only(pool) -> None:
+    from justext.utils import get_stoplist
+
+    # Unnarrowed, the first fallback extraction would load every language's stopwords.
+    expected = len(set(get_stoplist("French")) | set(get_stoplist("English")))
+    assert await pool.run(_fallback_stopwords) == expected
+
+
+def test_narrowed_fallback_stopwords_keep_french_and_english_text() -> None:
+    """The same text on the corpus's French and English pages with the two lists as with
+    all of them (a page whose extraction falls back to jusText included)."""
+    import trafilatura.external
+
+    from monitor.extract.article import extract_page, narrow_fallback_stopwords
+
+    index = json.loads(corpus_path("articles", "index.json").read_text())
+    pages = []
+    for record in index:
+        if record["lang"] in ("fr", "en"):
+            body = corpus_path("articles", record["file"]).read_bytes()
+            pages.append(gzip.decompress(body) if record["file"].endswith(".gz") else body)
+
+    def texts() -> list[str | None]:
+        extracted = (extract_page(body, url="https://corpus.example/a") for body in pages[::4])
+        return [page.text if page else None for page in extracted]
+
+    saved = trafilatura.external.JT_STOPLIST
+    try:
+        trafilatura.external.JT_STOPLIST = None  # type: ignore[assignment]
+        wide = texts()
+        narrow_fallback_stopwords()
+        assert texts() == wide
+    finally:
+        trafilatura.external.JT_STOPLIST = saved  # type: ignore[assignment]

@@ -49,6 +49,10 @@ def _start_worker() -> None:
     import htmldate  # noqa: F401
     import trafilatura  # noqa: F401
 
+    from monitor.extract.article import narrow_fallback_stopwords
+
+    narrow_fallback_stopwords()
+
 
 def _exit_with_parent() -> None:
     # A worker blocks on its task queue, whose pipe it holds both ends of: if the service
