@@ -15,8 +15,6 @@ from collections import Counter
 from dataclasses import dataclass
 from functools import cached_property
 
-import numpy as np
-
 from monitor.cluster import text as tx
 from monitor.cluster.minhash import NUM_PERM, minhash
 
@@ -48,8 +46,10 @@ class Fingerprint:
     lead: tuple[str, ...]
 
     @cached_property
-    def hashvalues(self) -> np.ndarray:
-        return np.frombuffer(self.minhash, dtype="<u4")
+    def hashvalues(self) -> memoryview:
+        """The MinHash values as unsigned 32-bit integers (in the machine's byte order:
+        compared with each other only)."""
+        return memoryview(self.minhash).cast("I")
 
     @cached_property
     def title_stems(self) -> frozenset[str]:

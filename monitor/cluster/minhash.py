@@ -16,8 +16,11 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from functools import cache
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:
+    # Imported where sketches are made (the workers): the main process only compares them.
+    import numpy as np
 
 NUM_PERM = 128
 # Fixed forever for format 1: values made with one seed only compare with values made
@@ -29,20 +32,12 @@ _MURMUR_FINAL = (16, 0x85EBCA6B, 13, 0xC2B2AE35, 16)
 
 @cache
 def _permutations() -> tuple[np.ndarray, np.ndarray]:
+    import numpy as np
+
     draw = np.random.RandomState(SEED)
     odd = draw.randint(0, 1 << 31, NUM_PERM, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
     shift = draw.randint(0, 1 << 32, NUM_PERM, dtype=np.uint32)
     return odd, shift
-
-
-def _mix(values: np.ndarray) -> np.ndarray:
-    """The MurmurHash3 finalizer on uint32 (products wrap: that is the mod 2**32)."""
-    s1, m1, s2, m2, s3 = _MURMUR_FINAL
-    values = values ^ (values >> np.uint32(s1))
-    values = values * np.uint32(m1)
-    values = values ^ (values >> np.uint32(s2))
-    values = values * np.uint32(m2)
-    return values ^ (values >> np.uint32(s3))
 
 
 def _hash32(item: bytes) -> int:
@@ -52,10 +47,19 @@ def _hash32(item: bytes) -> int:
 def minhash(items: Iterable[bytes]) -> np.ndarray:
     """The sketch of a set of byte strings as ``NUM_PERM`` uint32; empty input gives an
     empty array (there is nothing to compare)."""
+    import numpy as np
+
     hashes = np.fromiter((_hash32(item) for item in items), dtype=np.uint32)
     if not hashes.size:
         return np.empty(0, dtype=np.uint32)
-    odd, shift = _permutations()
+    # The MurmurHash3 finalizer, then the permutations (uint32 products wrap: mod 2**32).
+    s1, m1, s2, m2, s3 = (np.uint32(c) for c in _MURMUR_FINAL)
     with np.errstate(over="ignore"):
-        permuted = _mix(hashes).reshape(-1, 1) * odd + shift
+        hashes ^= hashes >> s1
+        hashes *= m1
+        hashes ^= hashes >> s2
+        hashes *= m2
+        hashes ^= hashes >> s3
+        odd, shift = _permutations()
+        permuted = hashes.reshape(-1, 1) * odd + shift
     return permuted.min(axis=0)

@@ -23,8 +23,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
-import numpy as np
-
 from monitor.cluster import text as tx
 from monitor.cluster.fingerprint import Fingerprint
 
@@ -120,7 +118,8 @@ def text_similarity(a: Fingerprint, b: Fingerprint) -> tuple[float, float]:
     """
     if not a.minhash or len(a.minhash) != len(b.minhash):
         return 0.0, 0.0
-    jaccard = float(np.count_nonzero(a.hashvalues == b.hashvalues)) / len(a.hashvalues)
+    same = sum(x == y for x, y in zip(a.hashvalues, b.hashvalues, strict=True))
+    jaccard = same / len(a.hashvalues)
     smaller = min(a.shingles, b.shingles)
     inter = jaccard * (a.shingles + b.shingles) / (1.0 + jaccard)
     return jaccard, min(1.0, inter / smaller) if smaller else 0.0

@@ -12,8 +12,6 @@ from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urljoin
 
-import feedparser
-
 from monitor.errors import ParseError
 from monitor.parse.dates import from_struct
 from monitor.parse.encoding import codec_name, xml_as_utf8
@@ -47,8 +45,13 @@ def parse_feed(
         # What feedparser reads is UTF-8 now, whatever the server said (or did not say).
         charset_param = "; charset=utf-8" if used != "ascii" else ""
         headers["content-type"] = (content_type or "application/xml") + charset_param
+    # Imported here: feeds are parsed in the workers, the main process never needs it.
+    import feedparser
+
     parsed = feedparser.parse(utf8, response_headers=headers, sanitize_html=False)
-    warnings = _bozo_warnings(parsed)
+    warnings = _bozo_warnings(
+        parsed, (feedparser.NonXMLContentType, feedparser.CharacterEncodingOverride)
+    )
     declared = codec_name(charset)
     if declared and used not in ("ascii", declared):
         warnings.append(
@@ -171,16 +174,13 @@ def _richest_summary(entry: Any) -> str:
     return max(candidates, key=len)
 
 
-# feedparser flags these, but they say nothing about the feed's quality: a
-# missing or generic Content-Type, or a charset it had to correct.
-_BENIGN = (feedparser.NonXMLContentType, feedparser.CharacterEncodingOverride)
-
-
-def _bozo_warnings(parsed: Any) -> list[str]:
+def _bozo_warnings(parsed: Any, benign: tuple[type[Exception], ...]) -> list[str]:
+    """What feedparser flagged, but for the `benign` flags, which say nothing about the
+    feed's quality (a missing or generic Content-Type, a charset it had to correct)."""
     if not parsed.get("bozo"):
         return []
     exc = parsed.get("bozo_exception")
-    if isinstance(exc, _BENIGN):
+    if isinstance(exc, benign):
         return []
     name = type(exc).__name__ if exc is not None else "Error"
     return [f"ill-formed feed, read as far as possible ({name}: {exc})"]
