@@ -1,0 +1,217 @@
+"""docs/rules.md against the real thing: its rules compile with the shipped lists through
+the configuration loader and keep their examples, its excerpts of the pack are the pack,
+its `@lists` exist, and every `monitor ...` command it shows parses."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import re
+import shlex
+import shutil
+import tomllib
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from monitor.cli import build_parser
+from monitor.config import Config, RuleConfig, example_document, load_config
+from monitor.config.alerts import alert_files
+from monitor.errors import ConfigError
+from monitor.match import check_examples
+
+from support import REPO
+
+DOCS = REPO / "docs" / "rules.md"
+# `@NAME` stands for any list; the others are mistakes shown in the error messages.
+NOT_LISTS = {"NAME", "us_hyperscaler", "foo"}
+
+
+@dataclass(frozen=True)
+class Block:
+    line: int  # of the opening fence in docs/rules.md
+    text: str
+    data: dict[str, Any]
+
+
+def toml_blocks() -> list[Block]:
+    page = DOCS.read_text(encoding="utf-8")
+    blocks = []
+    for found in re.finditer(r"^```toml\n(.*?)^```", page, re.S | re.M):
+        line = page.count("\n", 0, found.start()) + 1
+        try:
+            data = tomllib.loads(found.group(1))
+        except tomllib.TOMLDecodeError as exc:
+            pytest.fail(f"docs/rules.md:{line}: TOML block does not parse: {exc}")
+        blocks.append(Block(line, found.group(1), data))
+    return blocks
+
+
+def shipped_pack() -> dict[str, Any]:
+    """The [lists] and [actors] tables of every file of the shipped alerts/."""
+    pack: dict[str, Any] = {"lists": {}, "actors": {}}
+    for path in alert_files(REPO / "alerts"):
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        for table in pack:
+            pack[table].update(data.get(table, {}))
+    return pack
+
+
+def is_excerpt(block: Block) -> bool:
+    """A block that shows part of the shipped pack's lists or actors, as it is there."""
+    pack = shipped_pack()
+    return (
+        set(block.data) <= {"lists", "actors"}
+        and all(isinstance(table, dict) for table in block.data.values())
+        and set(block.data.get("lists", {})) <= set(pack["lists"])
+        and set(block.data.get("actors", {})) <= set(pack["actors"])
+    )
+
+
+def is_config(block: Block) -> bool:
+    """A block that is a file of alerts/ on its own: rules, and lists of its own."""
+    return "rule" in block.data or (not is_excerpt(block) and set(block.data) <= {"lists"})
+
+
+BLOCKS = toml_blocks()
+RULE_BLOCKS = [b for b in BLOCKS if "rule" in b.data]
+DOC_RULES = [(b, rule) for b in RULE_BLOCKS for rule in b.data["rule"]]
+
+
+@pytest.fixture(scope="module")
+def documented(tmp_path_factory: pytest.TempPathFactory) -> Config:
+    """The shipped configuration with every rule block of the page added as a file of
+    alerts/, loaded as `monitor check` loads it."""
+    root = tmp_path_factory.mktemp("docs-config")
+    shutil.copy(REPO / "sources.toml", root / "sources.toml")
+    shutil.copytree(REPO / "alerts", root / "alerts")
+    for block in filter(is_config, BLOCKS):
+        path = root / "alerts" / "docs" / f"rules-md-line-{block.line}.toml"
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(block.text, encoding="utf-8")
+    try:
+        return load_config(root, {})
+    except ConfigError as exc:
+        pytest.fail(f"the rules of docs/rules.md do not load with the shipped pack:\n{exc}")
+
+
+def test_the_page_shows_rules_with_examples_both_ways() -> None:
+    assert len(DOC_RULES) >= 4
+    for block, rule in DOC_RULES:
+        assert rule.get("should_match") and rule.get("should_not_match"), (block.line, rule["id"])
+
+
+@pytest.mark.parametrize(
+    "rule", [r for _, r in DOC_RULES], ids=[f"line-{b.line}-{r['id']}" for b, r in DOC_RULES]
+)
+def test_a_documented_rule_keeps_its_examples(documented: Config, rule: dict[str, Any]) -> None:
+    loaded = documented.rule(rule["id"])
+    results = check_examples(
+        documented.ruleset,
+        loaded.id,
+        [example_document(e) for e in loaded.should_match],
+        [example_document(e) for e in loaded.should_not_match],
+    )
+    failures = [f"{r.text!r}\n{r.explanation.render()}" for r in results if not r.ok]
+    assert not failures, "\n\n".join(failures)
+    assert len(results) == len(rule["should_match"]) + len(rule["should_not_match"])
+
+
+def test_excerpts_of_the_pack_are_what_the_pack_holds() -> None:
+    pack = shipped_pack()
+    excerpts = [b for b in BLOCKS if is_excerpt(b)]
+    assert excerpts, "the page quotes the shipped lists"
+    for block in excerpts:
+        for name, terms in block.data.get("lists", {}).items():
+            missing = set(terms) - set(pack["lists"][name])
+            assert not missing, f"docs/rules.md:{block.line}: @{name} has no {sorted(missing)}"
+        for kind, table in block.data.get("actors", {}).items():
+            shipped = pack["actors"][kind]
+            for key in ("heads", "lists"):
+                missing = set(table.get(key, ())) - set(shipped.get(key, ()))
+                assert not missing, f"docs/rules.md:{block.line}: actors.{kind}.{key} {missing}"
+            for actor, names in table.get("names", {}).items():
+                missing = set(names) - set(shipped["names"].get(actor, ()))
+                assert not missing, f"docs/rules.md:{block.line}: {kind}.{actor} {missing}"
+
+
+def test_fragments_are_rule_keys_with_valid_values() -> None:
+    fragments = [b for b in BLOCKS if not is_config(b) and not is_excerpt(b)]
+    for block in fragments:
+        unknown = set(block.data) - set(RuleConfig.model_fields)
+        assert not unknown, f"docs/rules.md:{block.line}: not rule keys: {unknown}"
+        RuleConfig.model_validate({"id": "fragment", "title": "t", "query": "x", **block.data})
+
+
+def test_every_list_the_page_names_is_shipped_or_defined_on_it() -> None:
+    page = DOCS.read_text(encoding="utf-8")
+    named = set(re.findall(r"(?<![\w.@])@([A-Za-z_][\w.-]*\w)", page))
+    defined = {n for b in BLOCKS if is_config(b) for n in b.data.get("lists", {})}
+    unknown = named - set(shipped_pack()["lists"]) - defined - NOT_LISTS
+    assert not unknown, f"docs/rules.md names lists the pack does not have: {sorted(unknown)}"
+
+
+def test_every_shipped_list_is_described() -> None:
+    page = DOCS.read_text(encoding="utf-8")
+    section = page[page.index("## The shipped lists") :]
+    section = section[: section.index("\n## ", 1)]
+    described = set(re.findall(r"^\| `@([\w-]+)`", section, re.M))
+    assert described == set(shipped_pack()["lists"])
+
+
+# -- the commands the page shows -------------------------------------------------------------
+
+
+def shown_commands() -> list[str]:
+    """`monitor ...` in code spans, and the `$ monitor ...` lines of console blocks."""
+    page = DOCS.read_text(encoding="utf-8")
+    spans = re.findall(r"(?<!`)`(monitor [^`\n]+)`", page)
+    prompts = re.findall(r"^\$ (monitor .+)$", page, re.M)
+    return spans + prompts
+
+
+def test_the_page_shows_the_commands_that_judge_a_rule() -> None:
+    shown = " ".join(shown_commands())
+    for command in ("rules eval", "rules explain", "rules test", "backtest", "feedback export"):
+        assert f"monitor {command}" in shown or f" {command} " in shown, command
+
+
+def subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    return {
+        name: sub
+        for action in parser._actions
+        if isinstance(action, argparse._SubParsersAction)
+        for name, sub in action.choices.items()
+    }
+
+
+def names_a_command(words: list[str]) -> bool:
+    """`monitor rules eval` written as the name of a command, not a command to run."""
+    parser = build_parser()
+    for word in words:
+        parser = subcommands(parser).get(word)  # type: ignore[assignment]
+        if parser is None:
+            return False
+    return True
+
+
+@pytest.mark.parametrize("command", shown_commands())
+def test_a_shown_command_parses(documented: Config, command: str) -> None:
+    words = shlex.split(command)[1:]
+    for cut in (">", "|", "2>"):  # a redirection or a pipe ends the command
+        if cut in words:
+            words = words[: words.index(cut)]
+    if names_a_command(words):
+        return
+    errors = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(errors):
+            args = build_parser().parse_args(words)
+    except SystemExit:
+        pytest.fail(f"`{command}` does not parse: {errors.getvalue().strip()}")
+    named = [getattr(args, "rule_id", None), getattr(args, "rule", None)]
+    named += getattr(args, "rule_ids", None) or []
+    known = {r.id for r in documented.rules}
+    assert {n for n in named if n} <= known, f"`{command}` names an unknown rule"
