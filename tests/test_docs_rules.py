@@ -12,15 +12,16 @@ import shlex
 import shutil
 import tomllib
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from monitor.cli import build_parser
+from monitor.cli import build_parser, main
 from monitor.config import Config, RuleConfig, example_document, load_config
 from monitor.config.alerts import alert_files
 from monitor.errors import ConfigError
-from monitor.match import check_examples
+from monitor.match import RuleSetError, RuleSpec, check_examples, compile_rules
 
 from support import REPO
 
@@ -215,3 +216,115 @@ def test_a_shown_command_parses(documented: Config, command: str) -> None:
     named += getattr(args, "rule_ids", None) or []
     known = {r.id for r in documented.rules}
     assert {n for n in named if n} <= known, f"`{command}` names an unknown rule"
+
+
+# -- the operators' one-line examples --------------------------------------------------------
+
+# A query alone on its line in code, then a matching (✓) and a non-matching (✗) text.
+OPERATOR_EXAMPLE = re.compile(r"^`([^`\n]+)`[^\n]*\n✓ \*([^*]+)\*[^✗]*✗ \*([^*]+)\*", re.M)
+
+
+def operator_examples() -> list[tuple[str, str, str]]:
+    page = DOCS.read_text(encoding="utf-8")
+    return [
+        (query, " ".join(yes.split()), " ".join(no.split()))
+        for query, yes, no in OPERATOR_EXAMPLE.findall(page)
+    ]
+
+
+def test_the_operators_are_shown_with_examples() -> None:
+    assert len(operator_examples()) >= 9
+
+
+@pytest.mark.parametrize(("query", "yes", "no"), operator_examples())
+def test_an_operator_example_holds(documented: Config, query: str, yes: str, no: str) -> None:
+    ruleset = compile_rules([RuleSpec("example", query)], documented.lists)
+    results = check_examples(ruleset, "example", [yes], [no])
+    assert [r.explanation.render() for r in results if not r.ok] == []
+
+
+# A query in a plain code block, then a table of articles and the verdict on each.
+VERDICT_TABLE = re.compile(
+    r"^```\n([^`]+?)\n```\n\n\| article \| result \|\n\|---\|---\|\n((?:\|.*\n)+)", re.M
+)
+
+
+def verdict_tables() -> list[tuple[str, list[str], list[str]]]:
+    tables = []
+    for query, rows in VERDICT_TABLE.findall(DOCS.read_text(encoding="utf-8")):
+        verdicts = re.findall(r"^\| \*([^*]+)\* \| ([✓✗])", rows, re.M)
+        tables.append(
+            (query, [t for t, v in verdicts if v == "✓"], [t for t, v in verdicts if v == "✗"])
+        )
+    return tables
+
+
+def test_a_verdict_table_holds(documented: Config) -> None:
+    tables = verdict_tables()
+    assert tables, "the SENTENCE(...) table"
+    for query, yes, no in tables:
+        ruleset = compile_rules([RuleSpec("table", query)], documented.lists)
+        results = check_examples(ruleset, "table", yes, no)
+        assert [r.explanation.render() for r in results if not r.ok] == [], query
+        assert len(results) >= 4
+
+
+# -- the outputs the page shows ----------------------------------------------------------------
+
+
+def console_blocks(command: str) -> list[tuple[list[str], str]]:
+    """The `$ monitor COMMAND ...` console blocks: the command's words and what it prints."""
+    page = DOCS.read_text(encoding="utf-8")
+    blocks = []
+    for found in re.finditer(r"^```console\n\$ monitor ([^\n]+)\n(.*?)^```", page, re.S | re.M):
+        if found.group(1).startswith(command) and found.group(2):
+            blocks.append((shlex.split(found.group(1)), found.group(2)))
+    return blocks
+
+
+def run_monitor(root: Path, words: list[str], capsys: pytest.CaptureFixture[str]) -> str:
+    main(["--config", str(root), *words])
+    captured = capsys.readouterr()
+    return captured.out + captured.err
+
+
+def test_the_shown_explanation_is_what_rules_explain_prints(
+    documented: Config, capsys: pytest.CaptureFixture[str]
+) -> None:
+    blocks = console_blocks("rules explain")
+    assert blocks
+    for words, shown in blocks:
+        assert run_monitor(documented.root, words, capsys) == shown
+
+
+def test_the_shown_error_is_what_check_prints(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ((words, shown),) = console_blocks("check")
+    where, rule_id = re.search(r"^  (alerts/[\w./-]+):1: rule '([\w-]+)'", shown, re.M).groups()
+    query = re.search(r"^  query: (.*)$", shown, re.M).group(1)
+    shutil.copy(REPO / "sources.toml", tmp_path / "sources.toml")
+    shutil.copytree(REPO / "alerts", tmp_path / "alerts")
+    (tmp_path / where).write_text(
+        f"[[rule]]\nid = {rule_id!r}\ntitle = 't'\nquery = '''{query}'''\n", encoding="utf-8"
+    )
+    assert run_monitor(tmp_path, words, capsys) == shown
+
+
+def error_table() -> list[tuple[str, str]]:
+    page = DOCS.read_text(encoding="utf-8")
+    table = page[page.index("| mistake | message |") :]
+    table = table[: table.index("\n\n")]
+    return re.findall(r"^\| `([^`]+)`(?:, `[^`]+`)* \| `([^`]+)`", table, re.M)
+
+
+def test_the_error_table_is_shown() -> None:
+    assert len(error_table()) >= 20
+
+
+@pytest.mark.parametrize(("query", "message"), error_table())
+def test_a_mistake_gets_the_message_shown(documented: Config, query: str, message: str) -> None:
+    with pytest.raises(RuleSetError) as raised:
+        compile_rules([RuleSpec("mistake", query)], documented.lists)
+    ((_, error),) = raised.value.errors
+    assert error.message == message
