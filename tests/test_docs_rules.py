@@ -166,9 +166,10 @@ def test_every_shipped_list_is_described() -> None:
 
 
 def shown_commands() -> list[str]:
-    """`monitor ...` in code spans, and the `$ monitor ...` lines of console blocks."""
+    """`monitor ...` in code spans (environment settings before it left out), and the
+    `$ monitor ...` lines of console blocks."""
     page = DOCS.read_text(encoding="utf-8")
-    spans = re.findall(r"(?<!`)`(monitor [^`\n]+)`", page)
+    spans = re.findall(r"(?<!`)`(?:[A-Z_]+=\S+ )*(monitor [^`\n]+)`", page)
     prompts = re.findall(r"^\$ (monitor .+)$", page, re.M)
     return spans + prompts
 
