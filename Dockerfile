@@ -12,8 +12,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     MONITOR_CONFIG_DIR=/config \
     MONITOR_DATA_DIR=/data
 
-# tini is PID 1: it forwards SIGTERM and SIGHUP to `monitor` and reaps the processes of
-# the extraction pool, which a Python PID 1 does not.
+# tini is PID 1: it forwards SIGTERM and SIGHUP to `monitor` and reaps orphaned processes
+# (extraction workers whose parent died), which a Python PID 1 does not.
 RUN apt-get update \
     && apt-get install -y --no-install-recommends tini \
     && rm -rf /var/lib/apt/lists/* \
