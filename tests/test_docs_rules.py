@@ -154,12 +154,25 @@ def test_every_list_the_page_names_is_shipped_or_defined_on_it() -> None:
     assert not unknown, f"docs/rules.md names lists the pack does not have: {sorted(unknown)}"
 
 
-def test_every_shipped_list_is_described() -> None:
+def shipped_lists_table() -> dict[str, str]:
+    """The rows of "The shipped lists": list name -> its "used by" cell."""
     page = DOCS.read_text(encoding="utf-8")
     section = page[page.index("## The shipped lists") :]
     section = section[: section.index("\n## ", 1)]
-    described = set(re.findall(r"^\| `@([\w-]+)`", section, re.M))
-    assert described == set(shipped_pack()["lists"])
+    return dict(re.findall(r"^\| `@([\w-]+)` \|.*\| ([^|]*) \|$", section, re.M))
+
+
+def test_every_shipped_list_is_described() -> None:
+    assert set(shipped_lists_table()) == set(shipped_pack()["lists"])
+
+
+def test_the_rules_said_to_use_a_list_are_those_that_do() -> None:
+    shipped = load_config(REPO, {}).rules
+    for name, used_by in shipped_lists_table().items():
+        said = {r.id for r in shipped if re.search(rf"\b{re.escape(r.id)}\b", used_by)}
+        using = re.compile(rf"@{re.escape(name)}(?![\w.-])")
+        actual = {r.id for r in shipped if using.search(f"{r.query} {r.related or ''}")}
+        assert said == actual, f"@{name}: the page says {sorted(said)}, the pack {sorted(actual)}"
 
 
 # -- the commands the page shows -------------------------------------------------------------
