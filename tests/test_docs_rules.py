@@ -81,13 +81,17 @@ RULE_BLOCKS = [b for b in BLOCKS if "rule" in b.data]
 DOC_RULES = [(b, rule) for b in RULE_BLOCKS for rule in b.data["rule"]]
 
 
+def copy_shipped_config(root: Path) -> Path:
+    shutil.copy(REPO / "sources.toml", root / "sources.toml")
+    shutil.copytree(REPO / "alerts", root / "alerts")
+    return root
+
+
 @pytest.fixture(scope="module")
 def documented(tmp_path_factory: pytest.TempPathFactory) -> Config:
     """The shipped configuration with every rule block of the page added as a file of
     alerts/, loaded as `monitor check` loads it."""
-    root = tmp_path_factory.mktemp("docs-config")
-    shutil.copy(REPO / "sources.toml", root / "sources.toml")
-    shutil.copytree(REPO / "alerts", root / "alerts")
+    root = copy_shipped_config(tmp_path_factory.mktemp("docs-config"))
     for block in filter(is_config, BLOCKS):
         path = root / "alerts" / "docs" / f"rules-md-line-{block.line}.toml"
         path.parent.mkdir(exist_ok=True)
@@ -102,6 +106,8 @@ def test_the_page_shows_rules_with_examples_both_ways() -> None:
     assert len(DOC_RULES) >= 4
     for block, rule in DOC_RULES:
         assert rule.get("should_match") and rule.get("should_not_match"), (block.line, rule["id"])
+        # A disabled rule is not compiled: its query would go unchecked.
+        assert rule.get("enabled", True), (block.line, rule["id"])
 
 
 @pytest.mark.parametrize(
@@ -317,8 +323,7 @@ def test_the_shown_error_is_what_check_prints(
     ((words, shown),) = console_blocks("check")
     where, rule_id = re.search(r"^  (alerts/[\w./-]+):1: rule '([\w-]+)'", shown, re.M).groups()
     query = re.search(r"^  query: (.*)$", shown, re.M).group(1)
-    shutil.copy(REPO / "sources.toml", tmp_path / "sources.toml")
-    shutil.copytree(REPO / "alerts", tmp_path / "alerts")
+    copy_shipped_config(tmp_path)
     (tmp_path / where).write_text(
         f"[[rule]]\nid = {rule_id!r}\ntitle = 't'\nquery = '''{query}'''\n", encoding="utf-8"
     )
