@@ -347,3 +347,12 @@ def test_a_mistake_gets_the_message_shown(documented: Config, query: str, messag
         compile_rules([RuleSpec("mistake", query)], documented.lists)
     ((_, error),) = raised.value.errors
     assert error.message == message
+
+
+def test_every_link_within_the_page_finds_its_heading() -> None:
+    page = DOCS.read_text(encoding="utf-8")
+    headings = re.findall(r"^#+ (.+)$", page, re.M)
+    # GitHub's anchors: lower case, punctuation dropped, spaces as hyphens.
+    anchors = {re.sub(r"[^\w\- ]", "", h.lower()).replace(" ", "-") for h in headings}
+    links = set(re.findall(r"\]\(#([^)]+)\)", page))
+    assert links and links <= anchors, sorted(links - anchors)
