@@ -18,6 +18,8 @@ from packaging.markers import default_environment
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
+from monitor.cli import build_parser
+
 from support import REPO
 
 CONTEXT_LIMIT = 5_000_000  # bytes; the context was 540 MB with a venv and a database in it
@@ -99,6 +101,17 @@ def test_tini_is_pid_1_and_runs_the_service() -> None:
     assert cmd == ["run"]
     users = [ins.arguments for ins in instructions if ins.keyword == "USER"]
     assert users == ["veille"], "the service must not run as root"
+
+
+def test_the_commands_the_image_runs_exist() -> None:
+    """`monitor run` (ENTRYPOINT + CMD) and the health check parse as the CLI would."""
+    instructions = dockerfile()
+    (cmd,) = [json.loads(ins.arguments) for ins in instructions if ins.keyword == "CMD"]
+    (health,) = [ins.arguments for ins in instructions if ins.keyword == "HEALTHCHECK"]
+    probe = json.loads(health[health.index("CMD") + len("CMD") :])
+    assert probe[0] == "monitor"
+    for argv in (cmd, probe[1:]):
+        assert getattr(build_parser().parse_args(argv), "handler", None), argv
 
 
 # -- the build context -----------------------------------------------------------------------
