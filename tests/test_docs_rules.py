@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from monitor.cli import build_parser, main
-from monitor.config import Config, RuleConfig, example_document, load_config
+from monitor.config import Config, Example, RuleConfig, example_document, load_config
 from monitor.config.alerts import alert_files
 from monitor.errors import ConfigError
 from monitor.match import RuleSetError, RuleSpec, check_examples, compile_rules
@@ -356,3 +356,40 @@ def test_every_link_within_the_page_finds_its_heading() -> None:
     anchors = {re.sub(r"[^\w\- ]", "", h.lower()).replace(" ", "-") for h in headings}
     links = set(re.findall(r"\]\(#([^)]+)\)", page))
     assert links and links <= anchors, sorted(links - anchors)
+
+
+# -- the tables of keys ------------------------------------------------------------------------
+
+
+def keys_table(after: str) -> dict[str, str]:
+    """The first `| key | type | default | meaning |` table after `after`: key -> default."""
+    page = DOCS.read_text(encoding="utf-8")
+    table = page[page.index("| key | type | default | meaning |", page.index(after)) :]
+    table = table[: table.index("\n\n")]
+    return dict(re.findall(r"^\| `(\w+)` \| [^|]+ \| ([^|]+) \|", table, re.M))
+
+
+def shown_default(cell: str) -> object:
+    """A default as the table writes it: a TOML value in code, `required`, or words
+    naming where the default comes from (None in the model)."""
+    literal = re.fullmatch(r"`([^`]+)`(?: \(any\))?", cell.strip())
+    try:
+        value = tomllib.loads(f"v = {literal.group(1)}")["v"] if literal else None
+    except tomllib.TOMLDecodeError:  # `[routing] mode`: a setting's name, not a value
+        value = None
+    if isinstance(value, list):
+        return tuple(value)
+    return "required" if cell.strip() == "required" else value
+
+
+@pytest.mark.parametrize(
+    ("after", "model"), [("## Rule keys", RuleConfig), ("An example (in `should_match`", Example)]
+)
+def test_a_keys_table_has_every_key_and_its_default(after: str, model: type) -> None:
+    table = keys_table(after)
+    assert set(table) == set(model.model_fields)
+    for key, cell in table.items():
+        field = model.model_fields[key]
+        required = field.is_required()
+        expected = "required" if required else field.get_default(call_default_factory=True)
+        assert shown_default(cell) == expected, key
