@@ -168,7 +168,7 @@ def bind_argument(text: str) -> BindAddress:
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     from monitor.app import Service
     from monitor.observe import instance_id
-    from monitor.observe.http import ObserveServer
+    from monitor.observe.http import CannotListen, ObserveServer
     from monitor.observe.metrics import Metrics
 
     if not args.once and (args.source or args.force or args.no_send):
@@ -205,14 +205,11 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     async def forever() -> int:
         bind = args.http or service_table.http
         server = ObserveServer(bind, Metrics(), instance) if bind else None
-        if server is not None:
-            try:
-                await server.start()
-            except OSError as exc:
-                print(f"cannot serve --http on {bind}: {exc.strerror or exc}", file=sys.stderr)
-                return EXIT_FAILED
         try:
             await serve(settings, config, instance, server)
+        except CannotListen as exc:
+            print(exc, file=sys.stderr)
+            return EXIT_FAILED
         finally:
             if server is not None:
                 await server.stop()
@@ -228,8 +225,11 @@ def log_start(instance: str, config: Config) -> None:
 async def serve(
     settings: Settings, config: Config, instance: str, server: ObserveServer | None
 ) -> None:
-    """The service until SIGINT/SIGTERM; a SIGHUP with a valid configuration starts it anew
-    (the HTTP endpoints stay up, and show each service in turn)."""
+    """The service until SIGINT/SIGTERM; a SIGHUP with a valid configuration starts it anew.
+
+    The HTTP endpoints open once the first service has migrated the database, so that a
+    second instance waiting for this one to be healthy never migrates at the same time;
+    they stay open across reloads, showing each service in turn."""
     from monitor.app import Control, Service
 
     control = Control.from_signals()
@@ -238,6 +238,8 @@ async def serve(
         log_start(instance, running)
         recorder = server.metrics if server else None
         async with Service(settings, running, recorder=recorder) as service:
+            if server is not None and not server.listening:
+                await server.start()
             with server.watching(service) if server else nullcontext():
                 running = await service.serve(control)
 

@@ -24,12 +24,17 @@ from apscheduler.schedulers.base import STATE_RUNNING
 
 from monitor.config import Config
 from monitor.config.service import BindAddress
+from monitor.errors import MonitorError
 from monitor.hygiene import mask
 from monitor.observe.metrics import CONTENT_TYPE_LATEST, Metrics
 from monitor.store import Store
 
 log = logging.getLogger(__name__)
 DATABASE_TIMEOUT = 5.0  # seconds: a readiness probe must answer before the prober gives up
+
+
+class CannotListen(MonitorError):
+    """The address cannot be bound: in use, or not one of this host's."""
 
 
 class Observed(Protocol):
@@ -52,9 +57,10 @@ class ObserveServer:
         app.router.add_get("/readyz", self.readyz)
         app.router.add_get("/metrics", self.scrape)
         self._runner = web.AppRunner(app, access_log=None)
+        self.listening = False
 
     async def start(self) -> None:
-        """Listen; OSError when the address cannot be bound (in use, not this host's)."""
+        """Listen, or raise CannotListen."""
         if not self.address.loopback:
             log.warning(
                 "health and metrics listen on %s, beyond this machine: anyone who reaches it "
@@ -65,13 +71,18 @@ class ObserveServer:
         site = web.TCPSite(self._runner, self.address.host, self.address.port)
         try:
             await site.start()
-        except OSError:
+        except OSError as exc:
             await self._runner.cleanup()
-            raise
+            raise CannotListen(
+                f"cannot serve --http on {self.address}: {exc.strerror or exc}"
+            ) from exc
+        self.listening = True
         log.info("health and metrics on http://%s/ (healthz, readyz, metrics)", self.address)
 
     async def stop(self) -> None:
-        await self._runner.cleanup()
+        if self.listening:
+            await self._runner.cleanup()
+            self.listening = False
 
     @contextmanager
     def watching(self, service: Observed) -> Iterator[None]:
