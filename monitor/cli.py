@@ -236,6 +236,8 @@ async def serve(
     running: Config | None = config
     while running is not None:
         log_start(instance, running)
+        if running.service.service != config.service.service:
+            log.warning("[service] changed in monitor.toml: it applies at the next start")
         recorder = server.metrics if server else None
         async with Service(settings, running, recorder=recorder) as service:
             if server is not None and not server.listening:

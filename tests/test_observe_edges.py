@@ -62,16 +62,21 @@ def test_http_goes_with_the_service_only(tmp_path: Path, capsys: Any) -> None:
     assert capsys.readouterr().err == "--http goes with the service, not with --once\n"
 
 
-def test_a_port_in_use_is_one_line(tmp_path: Path, monkeypatch: Any, capsys: Any) -> None:
+@pytest.mark.parametrize("where", ["option", "monitor.toml"])
+def test_a_port_in_use_is_one_line(
+    where: str, tmp_path: Path, monkeypatch: Any, capsys: Any
+) -> None:
     monkeypatch.setenv("MONITOR_DATABASE_URL", f"sqlite:///{tmp_path / 'db.sqlite3'}")
-    root = config_dir(tmp_path / "config", f'[service]\nhttp = "127.0.0.1:{free_port()}"\n')
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
-        port = taken.getsockname()[1]
-        assert main(["-q", "--config", str(root), "run", "--http", f"127.0.0.1:{port}"]) == 1
+        address = f"127.0.0.1:{taken.getsockname()[1]}"
+        toml = f'[service]\nhttp = "{address}"\n' if where == "monitor.toml" else ""
+        option = ["--http", address] if where == "option" else []
+        root = config_dir(tmp_path / "config", toml)
+        assert main(["-q", "--config", str(root), "run", *option]) == 1
     (line,) = capsys.readouterr().err.splitlines()
-    assert line.startswith(f"cannot serve --http on 127.0.0.1:{port}: ")
+    assert line.startswith(f"cannot serve health and metrics on {address}: ")
     assert line.endswith("address already in use")
 
 

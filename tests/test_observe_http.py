@@ -137,9 +137,10 @@ async def test_metrics_count_what_the_passes_did(tmp_path, web_server, smtp_serv
         )
 
         # A new configuration: the service starts anew, polls at once and gets a 304;
-        # the counters go on from where they were.
+        # the counters go on from where they were. [service] waits for a restart.
         version = config_version(root)
         write(root / "alerts" / "rules.toml", MICROSOFT_RULE + "# reloaded\n")
+        write(root / "monitor.toml", '[service]\ninstance = "renamed"\n')
         process.send_signal(signal.SIGHUP)
 
         await eventually(http.ready, "ready again after the reload")
@@ -177,6 +178,8 @@ async def test_metrics_count_what_the_passes_did(tmp_path, web_server, smtp_serv
     records = [json.loads(line) for line in lines]  # every line is one JSON object
     assert all(UTC_TIME.fullmatch(r["time"]) for r in records)
     assert all(r["instance_id"] == instance for r in records)
+    (changed,) = [r for r in records if r["message"].startswith("[service] changed")]
+    assert changed["level"] == "WARNING"
     (matched,) = [r for r in records if "matched" in r["message"]]
     assert matched["source_id"] == "fil" and matched["rule_id"] == "ministry-microsoft"
     assert matched["article_id"].isdigit() and pages[EVENT] in matched["message"]

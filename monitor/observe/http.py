@@ -74,7 +74,7 @@ class ObserveServer:
         except OSError as exc:
             await self._runner.cleanup()
             raise CannotListen(
-                f"cannot serve --http on {self.address}: {exc.strerror or exc}"
+                f"cannot serve health and metrics on {self.address}: {exc.strerror or exc}"
             ) from exc
         self.listening = True
         log.info("health and metrics on http://%s/ (healthz, readyz, metrics)", self.address)
