@@ -93,7 +93,7 @@ async def test_a_bind_beyond_loopback_is_served_with_a_warning(caplog: Any) -> N
                 # No service attached yet (starting, or between two configurations).
                 assert response.status == 503
                 body = await response.json()
-                assert body["checks"] == {"configuration": "not loaded (starting or reloading)"}
+                assert body["checks"] == {"configuration": "not loaded (reloading)"}
             async with session.get(f"http://127.0.0.1:{port}/other") as response:
                 assert response.status == 404
     finally:

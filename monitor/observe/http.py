@@ -116,7 +116,7 @@ class ObserveServer:
     async def checks(self) -> dict[str, str]:
         service = self.service
         if service is None:
-            return {"configuration": "not loaded (starting or reloading)"}
+            return {"configuration": "not loaded (reloading)"}
         scheduler = service.scheduler
         running = scheduler is not None and scheduler.state == STATE_RUNNING
         return {
