@@ -90,7 +90,7 @@ async def test_a_bind_beyond_loopback_is_served_with_a_warning(caplog: Any) -> N
             async with session.get(f"http://127.0.0.1:{port}/healthz") as response:
                 assert response.status == 200
             async with session.get(f"http://127.0.0.1:{port}/readyz") as response:
-                # No service attached yet (starting, or between two configurations).
+                # No service attached: one configuration gone, the next not started yet.
                 assert response.status == 503
                 body = await response.json()
                 assert body["checks"] == {"configuration": "not loaded (reloading)"}
