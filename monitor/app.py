@@ -19,15 +19,19 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TextIO
 
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
 from monitor.config import Config, SourceConfig, load_config
 from monitor.digest import Digests
 from monitor.errors import ConfigError
 from monitor.extract import WorkerPool
 from monitor.failures import grouped_failures
 from monitor.fetch import HttpClient
+from monitor.log import log_time
 from monitor.notify.channels import Channel, ConsoleChannel, build_channel
 from monitor.notify.dispatch import Dispatcher, DispatchSummary, utcnow
 from monitor.notify.render import Renderer
+from monitor.observe.recorder import Recorder
 from monitor.pipeline import Pipeline, run_sources
 from monitor.records import SourceOutcome
 from monitor.schedule.heartbeat import (
@@ -96,6 +100,7 @@ class Service:
         clock: Callable[[], datetime] = utcnow,
         pool: WorkerPool | None = None,
         send: bool = True,
+        recorder: Recorder | None = None,
     ) -> None:
         self.settings = settings
         self.send = send
@@ -109,7 +114,9 @@ class Service:
         self._owns_pool = pool is None
         self.channels = self._channels(console)
         self.renderer = Renderer(config.templates_dir)
-        self.pipeline = Pipeline(config, self.store, self.http, self.pool, clock, send=send)
+        self.pipeline = Pipeline(
+            config, self.store, self.http, self.pool, clock, send=send, recorder=recorder
+        )
         self.digests = Digests(self.store, config, self.renderer, clock)
         self.dispatcher = Dispatcher(
             self.store,
@@ -120,7 +127,9 @@ class Service:
             {name: c.rate_limit for name, c in config.channels.items() if c.rate_limit},
             clock,
             digests=self.digests,
+            recorder=recorder,
         )
+        self.scheduler: AsyncIOScheduler | None = None  # while `serve` runs
         self._running: set[asyncio.Task[None]] = set()
         self._delivering = asyncio.Lock()
 
@@ -190,7 +199,7 @@ class Service:
             log.info(
                 "retention: dropped the text of %d articles first seen before %s",
                 result.articles,
-                result.before.isoformat(timespec="minutes"),
+                log_time(result.before),
             )
         return result
 
@@ -202,7 +211,7 @@ class Service:
         it is not, its problems are logged and this service runs on unchanged.
         """
         control = control or Control.from_signals()
-        scheduler = create_scheduler()
+        scheduler = self.scheduler = create_scheduler()
         sources = [s for s in self.config.sources if s.enabled]
         for source in sources:
             add_interval_job(
@@ -248,6 +257,7 @@ class Service:
             if self._running:
                 await asyncio.wait(self._running, timeout=SHUTDOWN_GRACE.total_seconds())
             scheduler.shutdown(wait=False)
+            self.scheduler = None
             self.heartbeat_path.unlink(missing_ok=True)
 
     @property

@@ -8,25 +8,27 @@ import logging
 import os
 import sys
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from monitor import __version__
 from monitor.config import Config, load_config
-from monitor.config.service import check_keep_text
+from monitor.config.service import LOG_FORMATS, BindAddress, check_keep_text, parse_bind
 from monitor.config.units import parse_duration
 from monitor.errors import ConfigError, ConfigProblem, DatabaseUnusable, MonitorError
-from monitor.log import setup_logging
+from monitor.log import setup_logging, use_log_format
 from monitor.settings import Settings
 
 if TYPE_CHECKING:
+    from monitor.observe.http import ObserveServer
     from monitor.store import SourceState, Store
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 EXIT_ALL_SOURCES_FAILED = 3  # `run --once`: not one source could be read (offline?)
 T = TypeVar("T")
+log = logging.getLogger("monitor")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -141,16 +143,50 @@ def _register_run(commands: argparse._SubParsersAction) -> None:  # type: ignore
         help="with --once: store and match everything, send nothing and queue nothing "
         "(a first pass that marks the backlog as seen)",
     )
+    run.add_argument(
+        "--http",
+        metavar="HOST:PORT",
+        type=bind_argument,
+        help="serve /healthz, /readyz and /metrics there, e.g. 127.0.0.1:9108 "
+        "(default: [service] http in monitor.toml, else off)",
+    )
+    run.add_argument(
+        "--log-format",
+        choices=LOG_FORMATS,
+        help="human lines or JSON lines (default: $MONITOR_LOG_FORMAT, "
+        "else [service] log_format, else human)",
+    )
     run.set_defaults(handler=cmd_run)
 
 
+def bind_argument(text: str) -> BindAddress:
+    try:
+        return parse_bind(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
-    from monitor.app import Control, Service
+    from monitor.app import Service
+    from monitor.observe import instance_id
+    from monitor.observe.http import CannotListen, ObserveServer
+    from monitor.observe.metrics import Metrics
 
     if not args.once and (args.source or args.force or args.no_send):
         print("--source, --force and --no-send go with --once (one pass)", file=sys.stderr)
         return EXIT_USAGE
+    if args.once and args.http:
+        print("--http goes with the service, not with --once", file=sys.stderr)
+        return EXIT_USAGE
+    if settings.log_format not in (None, *LOG_FORMATS):
+        print(
+            f"MONITOR_LOG_FORMAT is {settings.log_format!r}: use human or json", file=sys.stderr
+        )
+        return EXIT_USAGE
     config = load(settings)
+    service_table = config.service.service
+    instance = instance_id(service_table.instance)
+    use_log_format(args.log_format or settings.log_format or service_table.log_format, instance)
     sources = config.sources
     if args.source:
         unknown = sorted(set(args.source) - {s.id for s in sources})
@@ -160,6 +196,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         sources = tuple(s for s in sources if s.id in args.source)
 
     async def once() -> int:
+        log_start(instance, config)
         with quiet_source_failures():
             async with Service(settings, config, send=not args.no_send) as service:
                 summary = await service.run_pass(sources, force=args.force)
@@ -167,14 +204,47 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         return EXIT_ALL_SOURCES_FAILED if summary.all_failed else EXIT_OK
 
     async def forever() -> int:
-        control = Control.from_signals()
-        running: Config | None = config
-        while running is not None:  # a SIGHUP with a valid configuration starts it anew
-            async with Service(settings, running) as service:
-                running = await service.serve(control)
+        bind = args.http or service_table.http
+        server = ObserveServer(bind, Metrics(), instance) if bind else None
+        try:
+            await serve(settings, config, instance, server)
+        except CannotListen as exc:
+            print(exc, file=sys.stderr)
+            return EXIT_FAILED
+        finally:
+            if server is not None:
+                await server.stop()
         return EXIT_OK
 
     return asyncio.run(once() if args.once else forever())
+
+
+def log_start(instance: str, config: Config) -> None:
+    log.info("instance %s, configuration version %s", instance, config.version)
+
+
+async def serve(
+    settings: Settings, config: Config, instance: str, server: ObserveServer | None
+) -> None:
+    """The service until SIGINT/SIGTERM; a SIGHUP with a valid configuration starts it anew.
+
+    The HTTP endpoints open once the first service has migrated the database, so that a
+    second instance waiting for this one to be healthy never migrates at the same time;
+    they stay open across reloads, showing each service in turn."""
+    from monitor.app import Control, Service
+
+    control = Control.from_signals()
+    running: Config | None = config
+    while running is not None:
+        log_start(instance, running)
+        if running.service.service != config.service.service:
+            log.warning("[service] changed in monitor.toml: it applies at the next start")
+        recorder = server.metrics if server else None
+        async with Service(settings, running, recorder=recorder) as service:
+            if server is not None and not server.listening:
+                await server.start()
+            with server.watching(service) if server else nullcontext():
+                running = await service.serve(control)
 
 
 # -- check -----------------------------------------------------------------------------------

@@ -51,8 +51,10 @@ from monitor.extract.article import detect_language
 from monitor.extract.pages import ArticleReader, PageProblem
 from monitor.fetch import FEED_ACCEPT, PAGE_ACCEPT, HttpClient
 from monitor.fetch.client import SITEMAP_ACCEPT
+from monitor.log import log_context, log_time
 from monitor.match import Document, RuleMatch
 from monitor.match.types import EVENT
+from monitor.observe.recorder import Recorder
 from monitor.parse import parse_feed
 from monitor.parse.feed import finish
 from monitor.parse.identity import content_hash, digest, is_http
@@ -160,9 +162,11 @@ class Pipeline:
         clock: Callable[[], datetime] = utcnow,
         *,
         send: bool = True,
+        recorder: Recorder | None = None,
     ) -> None:
         self.config = config
         self.send = send  # False: store and match, queue no alert (`run --once --no-send`)
+        self.recorder = recorder or Recorder()
         self.store = store
         self.http = http
         self.pool = pool
@@ -212,21 +216,23 @@ class Pipeline:
         try:
             if source.kind in JSON_KINDS:
                 return await self._records(source, state, memo, now)
-            fetched = await self.http.get(
-                state.moved_to or source.url,
-                source_id=source.id,
-                # Article pages to try again need the items: no 304 until they are done.
-                validators=None if memo.retry else state.validators,
-                accept=ACCEPT[source.kind],
-                private=source.private_access,
-            )
+            with self.recorder.timed("fetch"):
+                fetched = await self.http.get(
+                    state.moved_to or source.url,
+                    source_id=source.id,
+                    # Article pages to try again need the items: no 304 until they are done.
+                    validators=None if memo.retry else state.validators,
+                    accept=ACCEPT[source.kind],
+                    private=source.private_access,
+                )
             polled = SourcePoll(source, state, memo, now, fetched, _Tally())
             if fetched.not_modified:
                 return await self.finish(polled)
             if source.kind == "watch":
                 await self._watch(polled)
                 return polled
-            parsed = await self._parse(source, fetched, memo)
+            with self.recorder.timed("parse"):
+                parsed = await self._parse(source, fetched, memo)
         except SourceError as exc:
             return await self._record_error(source, state, memo, now, exc)
         polled.warnings = parsed.warnings
@@ -451,7 +457,8 @@ class Pipeline:
             # Another outlet's entry for an article we have: one article, one alert.
             polled.pending.append(_Pending(source, item, canonical, tally))
             return None
-        article, problem = await self.reader.read(source, item, canonical)
+        with self.recorder.timed("extract"):
+            article, problem = await self.reader.read(source, item, canonical)
         if problem is not None and problem.poisoned:
             await self.store.record_poison(article.url, source.id, problem.message, self.clock())
         if problem is not None:
@@ -510,23 +517,25 @@ class Pipeline:
         tally: _Tally,
     ) -> None:
         now = self.clock()
-        matches = self._match(article, source)
+        with self.recorder.timed("match"):
+            matches = self._match(article, source)
         hits = self._hits(matches, article.published or now, now)
         when = When(now, article.published)
         events = events_of(matches)
         story_id = None if known else self.stories.decide(print_, when, source.id, events).story_id
-        outcome = await self.store.write_article(
-            ArticleWrite(
-                article=article,
-                entry_key=digest(item.key),
-                item_hash=item_hash(item),
-                seen_at=now,
-                hits=hits,
-                story_id=story_id,
-                fingerprint=print_.to_bytes(),
-                existing=known,
+        with self.recorder.timed("store"):
+            outcome = await self.store.write_article(
+                ArticleWrite(
+                    article=article,
+                    entry_key=digest(item.key),
+                    item_hash=item_hash(item),
+                    seen_at=now,
+                    hits=hits,
+                    story_id=story_id,
+                    fingerprint=print_.to_bytes(),
+                    existing=known,
+                )
             )
-        )
         if known is None:
             candidate = StoryCandidate(
                 outcome.story_id, outcome.article_id, print_, when.order, source.id
@@ -538,10 +547,10 @@ class Pipeline:
             tally.updated += 1
         tally.matches += len(outcome.new_rules)
         tally.alerts += len(outcome.new_alerts)
-        if outcome.new_rules:
-            log.info(
-                "source %s: %s matched %s", source.id, article.url, ", ".join(outcome.new_rules)
-            )
+        self.recorder.matched(outcome.new_rules, len(outcome.new_alerts))
+        for rule_id in outcome.new_rules:
+            with log_context(article_id=outcome.article_id, rule_id=rule_id):
+                log.info("source %s: %s matched %s", source.id, article.url, rule_id)
 
     def _add_new_events(
         self, events: Sequence[Event], new_rules: Sequence[str], when: When, story_id: int
@@ -646,7 +655,7 @@ class Pipeline:
             source.id,
             exc.kind,
             exc.message,
-            next_check_at.isoformat(timespec="seconds"),
+            log_time(next_check_at),
             extra={SOURCE_FAILURE: True},
         )
         memo.hold = "retry-after" if retry_after else None
@@ -701,16 +710,22 @@ async def run_sources(
     polled = await asyncio.gather(*(read(s) for s in sources))
     pending = [p for poll in polled if isinstance(poll, SourcePoll) for p in poll.pending]
     for article in sorted(pending, key=lambda p: p.order):
-        await pipeline.write(article)
-    return [
+        with log_context(source_id=article.source.id):
+            await pipeline.write(article)
+    outcomes = [
         await _guarded(poll.source, pipeline.finish(poll)) if isinstance(poll, SourcePoll) else poll
         for poll in polled
     ]
+    for outcome in outcomes:
+        pipeline.recorder.source_polled(outcome)
+    return outcomes
 
 
 async def _guarded(source: SourceConfig, step: Awaitable[T]) -> T | SourceOutcome:
-    try:
-        return await step
-    except Exception as exc:  # a bug: loud, but the other sources go on
-        log.critical("source %s: unexpected error", source.id, exc_info=exc)
-        return SourceOutcome(source.id, ok=False, error_kind="bug", error=repr(exc))
+    """`step` for `source`: its log lines name the source; a bug in it is the source's."""
+    with log_context(source_id=source.id):
+        try:
+            return await step
+        except Exception as exc:  # a bug: loud, but the other sources go on
+            log.critical("source %s: unexpected error", source.id, exc_info=exc)
+            return SourceOutcome(source.id, ok=False, error_kind="bug", error=repr(exc))

@@ -22,6 +22,7 @@ class Settings:
     allow_private_networks: bool
     log_level: str
     workers: int | None
+    log_format: str | None = None  # MONITOR_LOG_FORMAT, checked by `monitor run`
     environ: Mapping[str, str] = field(repr=False, default_factory=dict)
 
     @classmethod
@@ -38,5 +39,6 @@ class Settings:
             in TRUE_WORDS,
             log_level=(env.get("MONITOR_LOG_LEVEL") or "INFO").upper(),
             workers=int(workers) if workers else None,
+            log_format=(env.get("MONITOR_LOG_FORMAT") or "").strip().lower() or None,
             environ=env,
         )

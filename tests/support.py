@@ -1,11 +1,15 @@
-"""Helpers for tests (not fixtures): corpus location, config directories, ports."""
+"""Helpers for tests (not fixtures): corpus location, config directories, ports, the service
+as a process."""
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import os
 import socket
+import sys
 import textwrap
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -132,3 +136,54 @@ ANY_AGE = '[alerts]\nmax_age = "36500d"\n'
 def allow_any_age(config_dir: Path) -> Path:
     """Add `[alerts] max_age` of a century to a test configuration directory."""
     return write(config_dir / "alerts" / "age.toml", ANY_AGE)
+
+
+# -- `monitor run` as a process ----------------------------------------------------------------
+
+SILENT_RULE = """
+[[rule]]
+id = "watch"
+title = "Veille"
+query = 'Introuvable'
+"""
+
+
+async def eventually(
+    check: Callable[[], bool | Awaitable[bool]], what: str, seconds: float = 60
+) -> None:
+    """Wait until `check()` (or the coroutine it returns) is true, polling every 0.1 s."""
+    for _ in range(int(seconds * 10)):
+        done = check()
+        if await done if inspect.isawaitable(done) else done:
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"not within {seconds:.0f} s: {what}")
+
+
+def config_dir(tmp_path: Any, feed: str, mail: str, rules: str) -> Path:
+    root = tmp_path / "config"
+    write(root / "sources.toml", loopback_sources({"fil": feed}))
+    write(root / "alerts" / "rules.toml", rules)
+    write(
+        root / "alerts" / "channels.toml",
+        f'[channels.mail]\nurl = "{mail}"\n\n[routing]\nchannels = ["mail"]\n',
+    )
+    allow_any_age(root)
+    return root
+
+
+async def start_service(
+    tmp_path: Path, root: Path, *argv: str, database_url: str | None = None
+) -> asyncio.subprocess.Process:
+    """`monitor run [argv]` in a process of its own, logging to tmp_path/monitor.log."""
+    env = {
+        **os.environ,
+        "MONITOR_DATABASE_URL": database_url or f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        "MONITOR_DATA_DIR": str(tmp_path / "data"),
+        "PYTHONPATH": str(REPO),
+    }
+    with (tmp_path / "monitor.log").open("wb") as stderr:
+        return await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "monitor", "--config", str(root), "run", *argv,
+            env=env, cwd=str(REPO), stdout=asyncio.subprocess.DEVNULL, stderr=stderr,
+        )  # fmt: skip

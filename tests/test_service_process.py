@@ -5,15 +5,10 @@ tells `monitor health` whether it is alive."""
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import signal
 import sqlite3
-import sys
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from typing import Any
 
 from aiohttp import web
 
@@ -25,55 +20,14 @@ from support import (
     EVENT,
     MICROSOFT_RULE,
     OFF_TOPIC,
-    REPO,
-    allow_any_age,
-    loopback_sources,
+    SILENT_RULE,
+    config_dir,
+    eventually,
     rss,
     serve_articles,
+    start_service,
     write,
 )
-
-SILENT_RULE = """
-[[rule]]
-id = "watch"
-title = "Veille"
-query = 'Introuvable'
-"""
-
-
-async def eventually(check: Callable[[], bool], what: str, seconds: float = 60) -> None:
-    for _ in range(int(seconds * 10)):
-        if check():
-            return
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"not within {seconds:.0f} s: {what}")
-
-
-def config_dir(tmp_path: Any, feed: str, mail: str, rules: str) -> Path:
-    root = tmp_path / "config"
-    write(root / "sources.toml", loopback_sources({"fil": feed}))
-    write(root / "alerts" / "rules.toml", rules)
-    write(
-        root / "alerts" / "channels.toml",
-        f'[channels.mail]\nurl = "{mail}"\n\n[routing]\nchannels = ["mail"]\n',
-    )
-    allow_any_age(root)
-    return root
-
-
-async def start_service(tmp_path: Path, root: Path) -> asyncio.subprocess.Process:
-    """`monitor run` in a process of its own, logging to tmp_path/monitor.log."""
-    env = {
-        **os.environ,
-        "MONITOR_DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
-        "MONITOR_DATA_DIR": str(tmp_path / "data"),
-        "PYTHONPATH": str(REPO),
-    }
-    with (tmp_path / "monitor.log").open("wb") as stderr:
-        return await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "monitor", "--config", str(root), "run",
-            env=env, cwd=str(REPO), stdout=asyncio.subprocess.DEVNULL, stderr=stderr,
-        )  # fmt: skip
 
 
 async def test_sigterm_lets_a_running_poll_finish(tmp_path, web_server, smtp_server) -> None:

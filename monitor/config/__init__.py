@@ -28,6 +28,7 @@ from monitor.config.alerts import (
 from monitor.config.service import ServiceFile, load_service
 from monitor.config.sources import FetchSettings, SourceConfig, load_sources
 from monitor.config.toml import read_toml
+from monitor.config.version import config_version
 from monitor.errors import ConfigError, ConfigProblem
 from monitor.fields import Fields
 from monitor.match import Document, QueryError, RuleSet, RuleSetError, RuleSpec, compile_rules
@@ -65,6 +66,7 @@ class Config:
     database_url: str | None = None
     templates_dir: Path | None = None
     origins: Mapping[str, Origin] = field(default_factory=dict)
+    version: str = ""  # a short hash of the files read (see `config_version`)
 
     @property
     def event_keys(self) -> dict[str, str]:
@@ -138,6 +140,7 @@ def load_config(root: str | Path, environ: Mapping[str, str]) -> Config:
         database_url=database_url,
         templates_dir=templates if templates.is_dir() else None,
         origins=alerts.origins,
+        version=config_version(root),
     )
 
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import Annotated, Literal
 
-from pydantic import field_validator
+from pydantic import BeforeValidator, field_validator
 
 from monitor.config.interpolate import MissingVariable, interpolate
 from monitor.config.toml import read_toml
@@ -53,7 +56,72 @@ class RetentionTable(Strict):
         return None if value is None else check_keep_text(value)
 
 
+LOG_FORMATS = ("human", "json")
+LogFormat = Literal["human", "json"]
+DEFAULT_HTTP_HOST = "127.0.0.1"
+
+
+@dataclass(frozen=True)
+class BindAddress:
+    """Where the health and metrics endpoints listen (`--http`, `[service] http`)."""
+
+    host: str
+    port: int
+
+    @property
+    def loopback(self) -> bool:
+        if self.host == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(self.host).is_loopback
+        except ValueError:  # a host name: it may resolve anywhere
+            return False
+
+    def __str__(self) -> str:
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+
+
+def parse_bind(value: object) -> BindAddress:
+    """ "127.0.0.1:9108", "[::1]:9108", "0.0.0.0:9108", or a port alone (on loopback)."""
+    if isinstance(value, BindAddress):
+        return value
+    if not isinstance(value, str | int) or isinstance(value, bool):
+        raise ValueError(f'expected an address such as "127.0.0.1:9108", got {value!r}')
+    text = str(value).strip()
+    host, colon, port = text.rpartition(":")
+    if not colon:
+        host, port = "", text
+    host = host.removeprefix("[").removesuffix("]") if host.startswith("[") else host
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"invalid address {text!r}: give HOST:PORT with a port from 1 to 65535")
+    if host and host != "localhost":
+        try:
+            ipaddress.ip_address(host)
+        except ValueError:
+            raise ValueError(
+                f"invalid address {text!r}: the host must be an IP address or localhost"
+            ) from None
+    return BindAddress(host or DEFAULT_HTTP_HOST, int(port))
+
+
+Bind = Annotated[BindAddress, BeforeValidator(parse_bind)]
+
+
+class ServiceTable(Strict):
+    http: Bind | None = None  # off unless set (or `monitor run --http`)
+    instance: str | None = None  # default: hostname-pid
+    log_format: LogFormat = "human"
+
+    @field_validator("instance")
+    @classmethod
+    def _printable(cls, value: str | None) -> str | None:
+        if value is not None and (not value or not value.isprintable() or len(value) > 100):
+            raise ValueError("instance must be 1 to 100 printable characters")
+        return value
+
+
 class ServiceFile(Strict):
+    service: ServiceTable = ServiceTable()
     database: DatabaseTable = DatabaseTable()
     delivery: DeliveryTable = DeliveryTable()
     health: HealthTable = HealthTable()

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 
 from monitor.config import Config, DigestConfig
 from monitor.digest.periods import latest_fire, previous_fire
+from monitor.log import log_time
 from monitor.match import Passage, RuleMatch
 from monitor.notify.render import Rendered, Renderer
 from monitor.store import DigestEntry, FailedDelivery, FailingSource, Store
@@ -127,8 +128,8 @@ class Digests:
         log.info(
             "digest %s for %s → %s: %d stories%s",
             digest.name,
-            start.isoformat(timespec="minutes"),
-            end.isoformat(timespec="minutes"),
+            log_time(start),
+            log_time(end),
             len(entries),
             "" if send else " (empty: not sent)",
         )

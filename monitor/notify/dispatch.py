@@ -20,10 +20,12 @@ from typing import Protocol
 from monitor.config import RuleConfig
 from monitor.config.alerts import RateLimit
 from monitor.config.service import DeliveryTable
+from monitor.log import log_context, log_time
 from monitor.match import RuleMatch
 from monitor.notify.channels import Channel, Message, SendResult
 from monitor.notify.escape import one_line, sanitize
 from monitor.notify.render import Rendered, Renderer
+from monitor.observe.recorder import Recorder
 from monitor.store import AlertView, ArticleView, PendingDelivery, Store
 
 log = logging.getLogger(__name__)
@@ -63,6 +65,7 @@ class Dispatcher:
         clock: Callable[[], datetime] = utcnow,
         rng: random.Random | None = None,
         digests: DigestRenderer | None = None,
+        recorder: Recorder | None = None,
     ) -> None:
         self.store = store
         self.channels = channels
@@ -73,6 +76,7 @@ class Dispatcher:
         self.clock = clock
         self._rng = rng or random.Random()
         self.digests = digests
+        self.recorder = recorder or Recorder()
         # Several jobs drain (after a poll, on a timer, for a digest): one at a time, or two
         # could pick the same pending delivery and send it twice.
         self._lock = asyncio.Lock()
@@ -95,8 +99,16 @@ class Dispatcher:
                 break
             for job in batch:
                 handled.add(job.id)
-                summary.add(await self._deliver(job))
+                with log_context(delivery_id=job.id):
+                    done = await self._deliver(job)
+                summary.add(done)
+                self._count(job.channel, done)
         return summary
+
+    def _count(self, channel: str, done: DispatchSummary) -> None:
+        for outcome in ("sent", "retrying", "failed", "deferred"):
+            if getattr(done, outcome):
+                self.recorder.delivered(channel, outcome)
 
     async def _deliver(self, job: PendingDelivery) -> DispatchSummary:
         channel = self.channels.get(job.channel)
@@ -115,7 +127,8 @@ class Dispatcher:
             return await self._record(
                 job, SendResult(False, f"rendering failed: {type(exc).__name__}: {exc}")
             )
-        result = await channel.send(message)
+        with self.recorder.timed("send"):
+            result = await channel.send(message)
         return await self._record(job, result)
 
     async def _over_rate_limit(self, job: PendingDelivery) -> bool:
@@ -159,7 +172,7 @@ class Dispatcher:
             job.id,
             job.channel,
             attempts,
-            retry_at.isoformat(timespec="seconds"),
+            log_time(retry_at),
             result.error,
         )
         return DispatchSummary(retrying=1)

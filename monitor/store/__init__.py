@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from monitor.config.sources import SourceConfig
@@ -259,6 +260,14 @@ class Store:
 
     async def defer_delivery(self, delivery_id: int, until: datetime) -> None:
         await self._run(outbox.defer, delivery_id, until)
+
+    async def outbox_backlog(self) -> tuple[int, datetime | None]:
+        return await self._run(outbox.backlog)
+
+    async def ping(self) -> None:
+        """Raise when the database cannot be reached now."""
+        async with self.engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
 
     async def alert_view(self, alert_id: int) -> AlertView:
         return await self._run(outbox.alert_view, alert_id)

@@ -220,3 +220,15 @@ async def defer(session: AsyncSession, delivery_id: int, until: datetime) -> Non
     await session.execute(
         update(DeliveryRow).where(DeliveryRow.id == delivery_id).values(next_attempt_at=until)
     )
+
+
+async def backlog(session: AsyncSession) -> tuple[int, datetime | None]:
+    """How many deliveries are pending, and when the oldest of them was queued."""
+    count, oldest = (
+        await session.execute(
+            select(func.count(DeliveryRow.id), func.min(DeliveryRow.created_at)).where(
+                DeliveryRow.status == "pending"
+            )
+        )
+    ).one()
+    return int(count), oldest
