@@ -6,6 +6,7 @@ feed costs tens of milliseconds of CPU that the event loop should not pay.
 
 from __future__ import annotations
 
+import html
 import re
 from collections import defaultdict
 from dataclasses import dataclass, replace
@@ -187,10 +188,9 @@ def _bozo_warnings(parsed: Any) -> list[str]:
 
 
 def _not_a_feed(body: bytes, content_type: str, warnings: list[str], url: str) -> str:
-    head = body[:512].lstrip().lower()
     if not body.strip():
         return f"empty response from {url}"
-    if "html" in content_type or head.startswith((b"<!doctype html", b"<html")):
+    if looks_like_html(body, content_type):
         advertised = advertised_feed(body, url)
         hint = f"; the page advertises a feed at {advertised}" if advertised else ""
         return (
@@ -201,6 +201,11 @@ def _not_a_feed(body: bytes, content_type: str, warnings: list[str], url: str) -
     return f"not a recognizable RSS, Atom or JSON feed at {url}{detail}"
 
 
+def looks_like_html(body: bytes, content_type: str) -> bool:
+    head = body[:512].lstrip().lower()
+    return "html" in content_type or head.startswith((b"<!doctype html", b"<html"))
+
+
 _ALTERNATE = re.compile(rb"<link\b[^>]*>", re.IGNORECASE)
 _ATTR = re.compile(rb"""([a-z-]+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.IGNORECASE)
 _FEED_TYPES = (b"application/rss+xml", b"application/atom+xml", b"application/feed+json")
@@ -208,6 +213,13 @@ _FEED_TYPES = (b"application/rss+xml", b"application/atom+xml", b"application/fe
 
 def advertised_feed(body: bytes, base: str) -> str | None:
     """The first feed an HTML page links to with <link rel="alternate" type="...">."""
+    return next(iter(advertised_feeds(body, base)), None)
+
+
+def advertised_feeds(body: bytes, base: str) -> list[str]:
+    """Every feed an HTML page links to with <link rel="alternate" type="...">, in page
+    order, resolved against `base`, each once."""
+    found: list[str] = []
     for tag in _ALTERNATE.findall(body[:200_000]):
         attrs = {
             m.group(1).lower(): (m.group(2) or m.group(3) or m.group(4) or b"")
@@ -216,6 +228,7 @@ def advertised_feed(body: bytes, base: str) -> str | None:
         rel = attrs.get(b"rel", b"").lower().split()
         if b"alternate" in rel and attrs.get(b"type", b"").lower() in _FEED_TYPES:
             href = attrs.get(b"href", b"").decode("utf-8", errors="replace").strip()
-            if href:
-                return urljoin(base, href)
-    return None
+            url = urljoin(base, html.unescape(href)) if href else ""
+            if url and url not in found:
+                found.append(url)
+    return found
