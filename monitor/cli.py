@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TextIO, TypeVar
 
 from monitor import __version__
 from monitor.config import Config, load_config
@@ -964,8 +964,16 @@ def _register_sources(commands: argparse._SubParsersAction) -> None:  # type: ig
     opml_out.set_defaults(handler=cmd_sources_export)
 
 
+def _say(line: str, stream: TextIO | None = None) -> None:
+    """One line of text that quotes feeds and URLs: no control characters, no secrets."""
+    from monitor.config.edit import one_line
+    from monitor.hygiene import mask
+
+    print(one_line(mask(line)), file=stream or sys.stdout)
+
+
 def cmd_sources_add(args: argparse.Namespace, settings: Settings) -> int:
-    from monitor.config.edit import EditRefused, SourcesFile, one_line
+    from monitor.config.edit import EditRefused, SourcesFile
     from monitor.errors import BlockedAddress, SourceError
     from monitor.subscribe import find_feed_at, new_source
 
@@ -981,12 +989,12 @@ def cmd_sources_add(args: argparse.Namespace, settings: Settings) -> int:
         reason = exc.message if isinstance(exc, SourceError) else str(exc)
         if isinstance(exc, BlockedAddress):
             reason += "; MONITOR_ALLOW_PRIVATE_NETWORKS=1 or [fetch] allow_networks allow it"
-        print(one_line(f"cannot add {args.url}: {reason}"), file=sys.stderr)
+        _say(f"cannot add {args.url}: {reason}", sys.stderr)
         return EXIT_FAILED
     if found.page:
         others = f" (it also advertises {', '.join(found.others)})" if found.others else ""
-        print(one_line(f"feed found on {found.page}: {found.url}{others}"))
-    print(f"feed {found.described}")
+        _say(f"feed found on {found.page}: {found.url}{others}")
+    _say(f"feed {found.described}")
     print(
         f"added source {new.id!r} to {sources.path} (line {line}): check it with "
         f"`monitor check`, poll it with `monitor run --once --source {new.id}`"
@@ -995,7 +1003,7 @@ def cmd_sources_add(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_sources_import(args: argparse.Namespace, settings: Settings) -> int:
-    from monitor.config.edit import EditRefused, SourcesFile, one_line
+    from monitor.config.edit import EditRefused, SourcesFile
     from monitor.parse.opml import MAX_OPML, OpmlError
     from monitor.subscribe import import_opml
 
@@ -1008,12 +1016,12 @@ def cmd_sources_import(args: argparse.Namespace, settings: Settings) -> int:
         print(f"cannot read {args.file}: {exc.strerror or exc}", file=sys.stderr)
         return EXIT_FAILED
     except (EditRefused, OpmlError) as exc:
-        print(one_line(f"cannot import {args.file}: {exc}"), file=sys.stderr)
+        _say(f"cannot import {args.file}: {exc}", sys.stderr)
         return EXIT_FAILED
     for new in report.added:
-        print(one_line(f"added {new.id}: {new.url}"))
+        _say(f"added {new.id}: {new.url}")
     for why in report.skipped:
-        print(one_line(f"skipped: {why}"))
+        _say(f"skipped: {why}")
     if not report.added and not report.skipped:
         print(f"no feed in {args.file} (no outline with an xmlUrl)", file=sys.stderr)
         return EXIT_FAILED

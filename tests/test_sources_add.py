@@ -15,11 +15,14 @@ from hypothesis import strategies as st
 from monitor.cli import main
 from monitor.config import load_config
 from monitor.config.edit import same_url, slug_for_site, toml_string, unique_id
+from monitor.hygiene import mask
 from monitor.parse.opml import MAX_OPML
 
 from support import MICROSOFT_RULE, free_port, write
 
-HAND_WRITTEN = "# My sources, written by hand.   Trailing spaces stay.   \n" + """\
+HAND_WRITTEN = (
+    "# My sources, written by hand.   Trailing spaces stay.   \n"
+    + """\
 [defaults]
 interval = "1h"    # slow
 
@@ -32,6 +35,7 @@ name = 'Kept "as is"'
 url = "https://example.org/kept.xml"
 tags = [ "a",   "b" ]
 # a comment at the end, and no newline after it"""
+)
 
 FEED = """<?xml version="1.0" encoding="utf-8"?>
 <rss version="2.0"><channel><title>Le "Fil" &amp; Co</title>
@@ -146,7 +150,7 @@ async def test_add_says_why_there_is_no_feed_in_one_line(
     plain = web_server.add("/plain", "<!doctype html><html><head><title>x</title></head></html>")
     text = web_server.add("/notes.txt", "just words", content_type="text/plain")
     broken = web_server.add("/broken/", PAGE)  # advertises /feeds/all.xml, which is a 404
-    gone = f"http://127.0.0.1:{free_port()}/feed.xml"
+    gone = f"http://reader:s3cret@127.0.0.1:{free_port()}/feed.xml"
     before = (config / "sources.toml").read_bytes()
     expected = {
         plain: "no feed found on",
@@ -157,8 +161,8 @@ async def test_add_says_why_there_is_no_feed_in_one_line(
     for url, reason in expected.items():
         code, out, err = await run(capsys, config, "sources", "add", url)
         assert (code, out) == (1, ""), url
-        assert err.startswith(f"cannot add {url}: ") and reason in err, err
-        assert err.count("\n") == 1, err
+        assert err.startswith(f"cannot add {mask(url)}: ") and reason in err, err
+        assert err.count("\n") == 1 and "s3cret" not in err, err
     assert (config / "sources.toml").read_bytes() == before
 
 
@@ -167,6 +171,20 @@ def test_add_to_a_directory_that_is_not_there_is_one_line(tmp_path: Path, capsys
         capsys, "--config", str(tmp_path / "no"), "sources", "add", "https://x.org/"
     )
     assert code == 1 and "configuration directory not found" in err and "monitor init" in err
+
+
+def test_a_file_with_windows_line_ends_keeps_them(
+    config: Path, tmp_path: Path, capsys: Any
+) -> None:
+    crlf = HAND_WRITTEN.replace("\n", "\r\n").encode()
+    (config / "sources.toml").write_bytes(crlf)
+    opml = write(
+        tmp_path / "one.opml", '<opml><body><outline xmlUrl="https://a.example/f"/></body></opml>'
+    )
+    assert monitor(capsys, "--config", str(config), "sources", "import", str(opml))[0] == 0
+    after = (config / "sources.toml").read_bytes()
+    assert after.startswith(crlf) and after.count(b"\n") == after.count(b"\r\n")
+    assert sources_of(config)["a"].url == "https://a.example/f"
 
 
 # -- import and export -------------------------------------------------------------------------

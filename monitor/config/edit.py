@@ -119,7 +119,9 @@ class SourcesFile:
         except tomllib.TOMLDecodeError as exc:  # a file left mid-table by hand, say
             raise EditRefused(f"{self.path}: appending would not be valid TOML: {exc}") from exc
         first_line = (self.text + separator).count("\n") + 2  # after the blank line
-        with self.path.open("a", encoding="utf-8", newline="") as out:
+        # Lines end as the file's do: read_toml's text has them all turned into "\n".
+        crlf = self.path.exists() and b"\r\n" in self.path.read_bytes()
+        with self.path.open("a", encoding="utf-8", newline="\r\n" if crlf else "\n") as out:
             out.write(addition)
         self.text += addition
         self.pending.clear()
