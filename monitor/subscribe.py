@@ -87,7 +87,8 @@ def _read_feed(result: FetchResult, url: str) -> FoundFeed:
         charset=result.charset,
         source_id=ADDING,
     )
-    return FoundFeed(url=url, title=parsed.title, items=len(parsed.items))
+    # A feed that moved for good is added at its new address.
+    return FoundFeed(result.permanent_redirect or url, parsed.title, len(parsed.items))
 
 
 def new_source(

@@ -143,6 +143,19 @@ async def test_add_refuses_duplicates_and_derives_unique_ids(
     assert list(sources_of(config)) == ["kept", "127-0-0-1", "127-0-0-1-2"]
 
 
+async def test_a_feed_that_moved_for_good_is_added_at_its_new_address(
+    web_server: Any, config: Path, capsys: Any, monkeypatch: Any
+) -> None:
+    monkeypatch.setenv("MONITOR_ALLOW_PRIVATE_NETWORKS", "1")
+    _, feed = serve_site(web_server)
+    moved = web_server.add("/rss", status=301, headers={"Location": "/feeds/all.xml"})
+    found = web_server.add("/found", status=302, headers={"Location": "/feeds/all.xml"})
+    assert (await run(capsys, config, "sources", "add", moved, "--id", "moved"))[0] == 0
+    assert sources_of(config)["moved"].url == feed
+    assert (await run(capsys, config, "sources", "add", found, "--id", "found"))[0] == 0
+    assert sources_of(config)["found"].url == found  # a temporary move keeps the address
+
+
 async def test_add_says_why_there_is_no_feed_in_one_line(
     web_server: Any, config: Path, capsys: Any, monkeypatch: Any
 ) -> None:
@@ -220,8 +233,7 @@ def test_import_adds_new_feeds_and_says_why_others_are_skipped(
     twice = "https://TWICE.example.org/feed/ is already configured as source 'twice-example'"
     assert f"skipped: {twice}" in lines
     assert any(
-        line.startswith("skipped: cannot add it: ") and "invalid URL 'gopher:" in line
-        for line in lines
+        line.startswith("skipped: source 'old-example': invalid URL 'gopher:") for line in lines
     )
     assert lines[-1].startswith("2 added, 3 skipped, appended to ")
 
@@ -256,7 +268,12 @@ async def test_export_then_import_into_an_empty_configuration_gives_the_same_fee
     empty.mkdir()
     code, out, _ = monitor(capsys, "--config", str(empty), "sources", "import", str(exported))
     assert code == 0 and out.endswith(
-        f"\n2 added, 0 skipped, appended to {empty / 'sources.toml'} from line 2\n"
+        f"\n2 added, 0 skipped, appended to {empty / 'sources.toml'} from line 1\n"
+    )
+    assert (
+        (empty / "sources.toml")
+        .read_text(encoding="utf-8")
+        .startswith("# Imported from out.opml\n[[source]]\n")
     )
     imported = tomllib.loads((empty / "sources.toml").read_text(encoding="utf-8"))["source"]
     assert [s["url"] for s in imported] == [

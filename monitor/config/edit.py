@@ -105,7 +105,7 @@ class SourcesFile:
         alone = TomlDoc(self.path, SOURCES_FILE, {}, "")
         problems = validate(SourceConfig, raw, alone, label=f"source {new.id!r}")[1]
         if problems:
-            raise EditRefused(f"cannot add it: {problems[0]}")
+            raise EditRefused(problems[0].message)
         self.remember(new.id, new.url)
         self.pending.append(new)
 
@@ -114,11 +114,13 @@ class SourcesFile:
         separator = "" if not self.text or self.text.endswith("\n") else "\n"
         defaults = self.data.get("defaults")
         addition = separator + "".join(render_source(new, defaults) for new in self.pending)
+        if not self.text:
+            addition = addition.removeprefix("\n")  # a new file starts with its first block
         try:
             tomllib.loads(self.text + addition)
         except tomllib.TOMLDecodeError as exc:  # a file left mid-table by hand, say
             raise EditRefused(f"{self.path}: appending would not be valid TOML: {exc}") from exc
-        first_line = (self.text + separator).count("\n") + 2  # after the blank line
+        first_line = (self.text + separator).count("\n") + (2 if self.text else 1)
         # Lines end as the file's do: read_toml's text has them all turned into "\n".
         crlf = self.path.exists() and b"\r\n" in self.path.read_bytes()
         with self.path.open("a", encoding="utf-8", newline="\r\n" if crlf else "\n") as out:
