@@ -67,6 +67,13 @@ def test_init_refuses_to_overwrite_unless_forced(tmp_path: Path, capsys: Any) ->
     assert written(tmp_path) == repo_example()
 
 
+def test_init_without_a_directory_writes_into_the_configuration_directory(
+    tmp_path: Path, capsys: Any
+) -> None:
+    assert main(["--config", str(tmp_path), "init"]) == 0
+    assert written(tmp_path) == repo_example()
+
+
 def test_init_into_a_file_is_one_line(tmp_path: Path, capsys: Any) -> None:
     target = tmp_path / "file"
     target.write_text("x", encoding="utf-8")
