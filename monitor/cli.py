@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, TextIO, TypeVar
+from typing import Any, TypeVar
 
 from monitor import __version__
 from monitor.config import Config, load_config
@@ -964,12 +964,12 @@ def _register_sources(commands: argparse._SubParsersAction) -> None:  # type: ig
     opml_out.set_defaults(handler=cmd_sources_export)
 
 
-def _say(line: str, stream: TextIO | None = None) -> None:
+def _say(line: str, *, error: bool = False) -> None:
     """One line of text that quotes feeds and URLs: no control characters, no secrets."""
     from monitor.config.edit import one_line
     from monitor.hygiene import mask
 
-    print(one_line(mask(line)), file=stream or sys.stdout)
+    print(one_line(mask(line)), file=sys.stderr if error else sys.stdout)
 
 
 def cmd_sources_add(args: argparse.Namespace, settings: Settings) -> int:
@@ -989,7 +989,7 @@ def cmd_sources_add(args: argparse.Namespace, settings: Settings) -> int:
         reason = exc.message if isinstance(exc, SourceError) else str(exc)
         if isinstance(exc, BlockedAddress):
             reason += "; MONITOR_ALLOW_PRIVATE_NETWORKS=1 or [fetch] allow_networks allow it"
-        _say(f"cannot add {args.url}: {reason}", sys.stderr)
+        _say(f"cannot add {args.url}: {reason}", error=True)
         return EXIT_FAILED
     if found.page:
         others = f" (it also advertises {', '.join(found.others)})" if found.others else ""
@@ -1016,7 +1016,7 @@ def cmd_sources_import(args: argparse.Namespace, settings: Settings) -> int:
         print(f"cannot read {args.file}: {exc.strerror or exc}", file=sys.stderr)
         return EXIT_FAILED
     except (EditRefused, OpmlError) as exc:
-        _say(f"cannot import {args.file}: {exc}", sys.stderr)
+        _say(f"cannot import {args.file}: {exc}", error=True)
         return EXIT_FAILED
     for new in report.added:
         _say(f"added {new.id}: {new.url}")
