@@ -174,52 +174,6 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     return asyncio.run(once() if args.once else forever())
 
 
-# -- init ------------------------------------------------------------------------------------
-
-
-def _register_init(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    init = commands.add_parser(
-        "init",
-        help="write the example configuration into a directory",
-        description="Write the shipped sources.toml, alerts/ (rules, channels, digests) "
-        "and a commented monitor.toml into DIR, to start from. Files already there are "
-        "refused (exit 1) unless --force.",
-    )
-    init.add_argument(
-        "dir",
-        nargs="?",
-        type=Path,
-        metavar="DIR",
-        help="where to write (default: the configuration directory: --config, "
-        "$MONITOR_CONFIG_DIR, else the current directory)",
-    )
-    init.add_argument("--force", action="store_true", help="overwrite files that exist")
-    init.set_defaults(handler=cmd_init)
-
-
-def cmd_init(args: argparse.Namespace, settings: Settings) -> int:
-    from monitor.config.example import ExampleRefused, write_example
-
-    target: Path = args.dir or settings.config_dir
-    try:
-        files = write_example(target, force=args.force)
-    except ExampleRefused as exc:
-        print(f"monitor init: {exc}", file=sys.stderr)
-        return EXIT_FAILED
-    import shlex
-
-    here = target.resolve() == Path.cwd().resolve()
-    config = "" if here else f" --config {shlex.quote(str(target))}"
-    print(f"wrote {len(files)} files into {target}: sources.toml, monitor.toml, alerts/")
-    print("next:")
-    print("  edit sources.toml (or: monitor sources add URL) and the rules in alerts/rules/")
-    print("  set your channels in alerts/channels.toml, their secrets in the environment")
-    print(f"  monitor{config} check                 validate it all")
-    print(f"  monitor{config} run --once --no-send  first pass: store the backlog, send nothing")
-    print(f"  monitor{config} run                   the service")
-    return EXIT_OK
-
-
 # -- check -----------------------------------------------------------------------------------
 
 
@@ -918,6 +872,52 @@ def cmd_notify(args: argparse.Namespace, settings: Settings) -> int:
         return EXIT_OK
     print(f"channel {args.test}: test notification failed: {result.error}", file=sys.stderr)
     return EXIT_FAILED
+
+
+# -- init ------------------------------------------------------------------------------------
+
+
+def _register_init(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    init = commands.add_parser(
+        "init",
+        help="write the example configuration into a directory",
+        description="Write the shipped sources.toml, alerts/ (rules, channels, digests) "
+        "and a commented monitor.toml into DIR, to start from. Files already there are "
+        "refused (exit 1) unless --force.",
+    )
+    init.add_argument(
+        "dir",
+        nargs="?",
+        type=Path,
+        metavar="DIR",
+        help="where to write (default: the configuration directory: --config, "
+        "$MONITOR_CONFIG_DIR, else the current directory)",
+    )
+    init.add_argument("--force", action="store_true", help="overwrite files that exist")
+    init.set_defaults(handler=cmd_init)
+
+
+def cmd_init(args: argparse.Namespace, settings: Settings) -> int:
+    from monitor.config.example import ExampleRefused, write_example
+
+    target: Path = args.dir or settings.config_dir
+    try:
+        files = write_example(target, force=args.force)
+    except ExampleRefused as exc:
+        print(f"monitor init: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    import shlex
+
+    here = target.resolve() == Path.cwd().resolve()
+    config = "" if here else f" --config {shlex.quote(str(target))}"
+    print(f"wrote {len(files)} files into {target}: sources.toml, monitor.toml, alerts/")
+    print("next:")
+    print("  edit sources.toml (or: monitor sources add URL) and the rules in alerts/rules/")
+    print("  set your channels in alerts/channels.toml, their secrets in the environment")
+    print(f"  monitor{config} check                 validate it all")
+    print(f"  monitor{config} run --once --no-send  first pass: store the backlog, send nothing")
+    print(f"  monitor{config} run                   the service")
+    return EXIT_OK
 
 
 def _register_sources(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
