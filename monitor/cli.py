@@ -936,7 +936,7 @@ def _register_sources(commands: argparse._SubParsersAction) -> None:  # type: ig
         "add",
         help="add a feed, from its address or from its site's page",
         description="Fetch URL (private addresses refused unless allowed); when it is an "
-        "HTML page, take the first feed it advertises (<link rel=\"alternate\">). The feed "
+        'HTML page, take the first feed it advertises (<link rel="alternate">). The feed '
         "is read, its title and item count shown, then appended to sources.toml. A URL or "
         "an id already configured is refused (exit 1).",
     )
