@@ -973,13 +973,16 @@ def _say(line: str, *, error: bool = False) -> None:
 
 
 def cmd_sources_add(args: argparse.Namespace, settings: Settings) -> int:
-    from monitor.config.edit import EditRefused, SourcesFile
+    from monitor.config.edit import EditRefused, NewSource, SourcesFile
     from monitor.errors import BlockedAddress, SourceError
     from monitor.subscribe import find_feed_at, new_source
 
     try:
         sources = SourcesFile.read(Path(settings.config_dir))
-        sources.check_free(args.id, args.url)
+        if args.id:  # refused now rather than after reading the site
+            sources.check(NewSource(args.id, args.id, args.url))
+        else:
+            sources.check_free(None, args.url)
         allow = settings.allow_private_networks
         found = asyncio.run(find_feed_at(args.url, sources.fetch, allow_private=allow))
         new = new_source(found, sources, args.id, datetime.now(UTC))

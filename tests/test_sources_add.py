@@ -137,6 +137,7 @@ async def test_add_refuses_duplicates_and_derives_unique_ids(
     assert code == 1 and err.endswith("source id 'kept' is already used in sources.toml\n")
     code, _, err = await run(capsys, config, "sources", "add", other, "--id", "Not An Id")
     assert code == 1 and "invalid id 'Not An Id'" in err
+    assert not web_server.hits("/other.xml")
     assert (config / "sources.toml").read_bytes() == saved
 
     assert (await run(capsys, config, "sources", "add", other))[0] == 0

@@ -96,8 +96,14 @@ class SourcesFile:
             raise EditRefused(f"source id {source_id!r} is already used in {SOURCES_FILE}")
 
     def add(self, new: NewSource) -> None:
-        """Queue `new` for `save`, or refuse it: a duplicate, or a source that would not
-        validate with the file's [defaults]."""
+        """Queue `new` for `save`, or refuse it (see `check`)."""
+        self.check(new)
+        self.remember(new.id, new.url)
+        self.pending.append(new)
+
+    def check(self, new: NewSource) -> None:
+        """Refuse a duplicate, or a source that would not validate with the file's
+        [defaults]."""
         self.check_free(new.id, new.url)
         defaults = self.data.get("defaults", {})
         raw = {**(defaults if isinstance(defaults, dict) else {}), **new_table(new, defaults)}
@@ -106,8 +112,6 @@ class SourcesFile:
         problems = validate(SourceConfig, raw, alone, label=f"source {new.id!r}")[1]
         if problems:
             raise EditRefused(problems[0].message)
-        self.remember(new.id, new.url)
-        self.pending.append(new)
 
     def save(self) -> int:
         """Append the queued sources' blocks; return the line where the first one starts."""
