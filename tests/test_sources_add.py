@@ -115,6 +115,27 @@ async def test_add_finds_the_feed_of_a_page_and_appends_it_byte_for_byte(
     assert main(["--config", str(config), "check"]) == 0
 
 
+async def test_add_reads_the_files_fetch_settings_and_guards_the_advertised_feed(
+    web_server: Any, config: Path, capsys: Any
+) -> None:
+    """[fetch] allow_networks opens the loopback site; the cloud metadata address its page
+    advertises stays refused, and nothing is written."""
+    sources = config / "sources.toml"
+    sources.write_text(
+        HAND_WRITTEN.replace("[fetch]\n", '[fetch]\nallow_networks = ["127.0.0.1/32"]\n'),
+        encoding="utf-8",
+    )
+    before = sources.read_bytes()
+    page = web_server.add(
+        "/meta/",
+        PAGE.replace("/feeds/all.xml", "http://169.254.169.254/latest/meta-data/feed"),
+    )
+    code, out, err = await run(capsys, config, "sources", "add", page)
+    assert (code, out) == (1, "") and web_server.hits("/meta/")
+    assert "169.254.169.254" in err and "ALLOW_PRIVATE_NETWORKS" in err, err
+    assert sources.read_bytes() == before
+
+
 async def test_add_refuses_duplicates_and_derives_unique_ids(
     web_server: Any, config: Path, capsys: Any, monkeypatch: Any
 ) -> None:
