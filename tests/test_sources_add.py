@@ -16,7 +16,7 @@ from monitor.cli import main
 from monitor.config import load_config
 from monitor.config.edit import same_url, slug_for_site, toml_string, unique_id
 from monitor.hygiene import mask
-from monitor.parse.opml import MAX_OPML
+from monitor.parse.opml import MAX_OPML, OpmlFeed, read_opml, write_opml, xml_text
 
 from support import MICROSOFT_RULE, free_port, write
 
@@ -384,3 +384,10 @@ def test_ids_and_urls_compare_as_the_service_would() -> None:
 @given(st.text())
 def test_any_text_survives_as_a_toml_string(text: str) -> None:
     assert tomllib.loads(f"x = {toml_string(text)}\n")["x"] == text
+
+
+@given(st.text(), st.text())
+def test_any_title_and_url_survive_an_opml_round_trip(title: str, path: str) -> None:
+    url = "https://example.org/" + path
+    feeds = read_opml(write_opml([OpmlFeed(url=url, title=title)], title), "x.opml")
+    assert feeds == [OpmlFeed(url=xml_text(url).strip(), title=xml_text(title).strip())]

@@ -7,6 +7,7 @@ told not to resolve entities, and OPML keeps everything in attributes).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,6 +19,8 @@ from monitor.errors import MonitorError, ParseError
 from monitor.parse.entities import without_entity_declarations
 
 MAX_OPML = 5_000_000  # bytes; a list of ten thousand feeds is about 2 MB
+# What XML 1.0 cannot carry at all, even escaped (a TOML string can hold it).
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 class OpmlError(MonitorError):
@@ -70,13 +73,18 @@ def write_opml(feeds: Iterable[OpmlFeed], title: str, now: datetime | None = Non
     """An OPML 2.0 document listing `feeds` (the serializer escapes every attribute)."""
     root = etree.Element("opml", version="2.0")
     head = etree.SubElement(root, "head")
-    etree.SubElement(head, "title").text = title
+    etree.SubElement(head, "title").text = xml_text(title)
     etree.SubElement(head, "dateCreated").text = format_datetime(now or datetime.now(UTC))
     body = etree.SubElement(root, "body")
     for feed in feeds:
-        outline = etree.SubElement(body, "outline", type="rss", text=feed.title)
-        outline.set("title", feed.title)
-        outline.set("xmlUrl", feed.url)
+        outline = etree.SubElement(body, "outline", type="rss", text=xml_text(feed.title))
+        outline.set("title", xml_text(feed.title))
+        outline.set("xmlUrl", xml_text(feed.url))
         if feed.site:
-            outline.set("htmlUrl", feed.site)
+            outline.set("htmlUrl", xml_text(feed.site))
     return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True))
+
+
+def xml_text(value: str) -> str:
+    """`value` without the characters no XML document may hold."""
+    return _NOT_XML.sub("", value)
