@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from monitor.cli import main
 from monitor.config import load_config
-from monitor.config.edit import same_url, slug_for_site, toml_string, unique_id
+from monitor.config.edit import display_name, same_url, slug_for_site, toml_string, unique_id
 from monitor.hygiene import mask
 from monitor.parse.opml import MAX_OPML, OpmlFeed, read_opml, write_opml, xml_text
 
@@ -391,3 +391,11 @@ def test_any_title_and_url_survive_an_opml_round_trip(title: str, path: str) -> 
     url = "https://example.org/" + path
     feeds = read_opml(write_opml([OpmlFeed(url=url, title=title)], title), "x.opml")
     assert feeds == [OpmlFeed(url=xml_text(url).strip(), title=xml_text(title).strip())]
+
+
+@given(st.text(st.characters(codec=None, exclude_categories=())))
+def test_a_name_from_any_title_is_one_line_that_utf8_and_toml_can_hold(title: str) -> None:
+    name = display_name(title, "https://example.org/feed")
+    assert "\n" not in name and name == name.strip() and name
+    line = f"x = {toml_string(name)}\n"
+    assert tomllib.loads(line.encode("utf-8").decode("utf-8"))["x"] == name  # as written

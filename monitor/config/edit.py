@@ -25,6 +25,7 @@ from monitor.hygiene import printable
 
 SOURCES_FILE = "sources.toml"
 _NOT_SLUG = re.compile(r"[^a-z0-9]+")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 MAX_ID = 48  # leaves room for a "-2" suffix under the 64 characters an id may have
 MAX_NAME = 120
 
@@ -173,8 +174,9 @@ def toml_string(value: str) -> str:
 
 
 def one_line(text: str) -> str:
-    """Untrusted text (a feed's title) made fit for one line of a terminal or a comment."""
-    return " ".join(printable(text).split())
+    """Untrusted text (a feed's title) made fit for one line of a terminal or a comment;
+    without lone surrogates (a JSON feed's "\\ud800"), which no UTF-8 file can hold."""
+    return " ".join(_SURROGATE.sub("", printable(text)).split())
 
 
 def display_name(title: str, url: str) -> str:
