@@ -898,6 +898,8 @@ def _register_init(commands: argparse._SubParsersAction) -> None:  # type: ignor
 
 
 def cmd_init(args: argparse.Namespace, settings: Settings) -> int:
+    import shlex
+
     from monitor.config.example import ExampleRefused, write_example
 
     target: Path = args.dir or settings.config_dir
@@ -906,8 +908,6 @@ def cmd_init(args: argparse.Namespace, settings: Settings) -> int:
     except ExampleRefused as exc:
         print(f"monitor init: {exc}", file=sys.stderr)
         return EXIT_FAILED
-    import shlex
-
     here = target.resolve() == Path.cwd().resolve()
     config = "" if here else f" --config {shlex.quote(str(target))}"
     print(f"wrote {len(files)} files into {target}: sources.toml, monitor.toml, alerts/")
