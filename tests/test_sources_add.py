@@ -201,6 +201,16 @@ async def test_add_says_why_there_is_no_feed_in_one_line(
     assert (config / "sources.toml").read_bytes() == before
 
 
+def test_a_sources_file_that_is_not_toml_is_named_with_its_line(config: Path, capsys: Any) -> None:
+    sources = config / "sources.toml"
+    sources.write_text(HAND_WRITTEN + '\n[[source]]\nid = "broken\n', encoding="utf-8")
+    before = sources.read_bytes()
+    code, out, err = monitor(capsys, "--config", str(config), "sources", "add", "https://x.org/")
+    assert (code, out) == (1, "") and err.count("\n") == 1
+    assert err.startswith("cannot add https://x.org/: cannot add to sources.toml:15:"), err
+    assert sources.read_bytes() == before
+
+
 def test_add_to_a_directory_that_is_not_there_is_one_line(tmp_path: Path, capsys: Any) -> None:
     code, _, err = monitor(
         capsys, "--config", str(tmp_path / "no"), "sources", "add", "https://x.org/"
