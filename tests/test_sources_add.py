@@ -16,6 +16,7 @@ from monitor.cli import main
 from monitor.config import load_config
 from monitor.config.edit import display_name, same_url, slug_for_site, toml_string, unique_id
 from monitor.hygiene import mask
+from monitor.parse.feed import advertised_feeds
 from monitor.parse.opml import MAX_OPML, OpmlFeed, read_opml, write_opml, xml_text
 
 from support import MICROSOFT_RULE, free_port, write
@@ -367,6 +368,19 @@ def test_sources_alone_still_lists_and_its_help_names_the_actions(
         main(["sources", "--help"])
     out = capsys.readouterr().out
     assert all(f"    {action} " in out for action in ("add", "import", "export"))
+
+
+def test_advertised_feeds_follow_the_page_base_and_skip_what_is_not_http() -> None:
+    page = b"""<html><head><base href="https://cdn.example/x/"><base href="/ignored/">
+    <link rel=alternate type=application/rss+xml href=feed.xml>
+    <link rel="alternate" type="application/atom+xml" href="javascript:alert(1)">
+    <LINK REL="Alternate" TYPE="application/feed+json" HREF="/feed.json#top">
+    <link rel="alternate" type="text/html" href="/en/">
+    <link rel="alternate" type="application/rss+xml" href="feed.xml"></head></html>"""
+    assert advertised_feeds(page, "https://site.example/page") == [
+        "https://cdn.example/x/feed.xml",
+        "https://cdn.example/feed.json",
+    ]
 
 
 @pytest.mark.parametrize(
