@@ -945,15 +945,182 @@ def cmd_notify(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_FAILED
 
 
+# -- init ------------------------------------------------------------------------------------
+
+
+def _register_init(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    init = commands.add_parser(
+        "init",
+        help="write the example configuration into a directory",
+        description="Write the shipped sources.toml, alerts/ (rules, channels, digests) "
+        "and a commented monitor.toml into DIR, to start from. Files already there are "
+        "refused (exit 1) unless --force.",
+    )
+    init.add_argument(
+        "dir",
+        nargs="?",
+        type=Path,
+        metavar="DIR",
+        help="where to write (default: the configuration directory: --config, "
+        "$MONITOR_CONFIG_DIR, else the current directory)",
+    )
+    init.add_argument("--force", action="store_true", help="overwrite files that exist")
+    init.set_defaults(handler=cmd_init)
+
+
+def cmd_init(args: argparse.Namespace, settings: Settings) -> int:
+    import shlex
+
+    from monitor.config.example import ExampleRefused, write_example
+
+    target: Path = args.dir or settings.config_dir
+    try:
+        files = write_example(target, force=args.force)
+    except ExampleRefused as exc:
+        print(f"monitor init: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    here = target.resolve() == Path.cwd().resolve()
+    config = "" if here else f" --config {shlex.quote(str(target))}"
+    print(f"wrote {len(files)} files into {target}: sources.toml, monitor.toml, alerts/")
+    print("next:")
+    print("  edit sources.toml (or: monitor sources add URL) and the rules in alerts/rules/")
+    print("  set your channels in alerts/channels.toml, their secrets in the environment")
+    print(f"  monitor{config} check                 validate it all")
+    print(f"  monitor{config} run --once --no-send  first pass: store the backlog, send nothing")
+    print(f"  monitor{config} run                   the service")
+    return EXIT_OK
+
+
 def _register_sources(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     sources = commands.add_parser(
         "sources",
-        help="the health of every source",
-        description="Last attempt and success, consecutive failures, "
-        "last error, items seen and a status per source.",
+        help="the health of every source; add, import or export feeds",
+        description="Alone: last attempt and success, consecutive failures, "
+        "last error, items seen and a status per source. The actions add feeds to "
+        "sources.toml (appended as commented blocks; the rest of the file is kept as it "
+        "is) or export them.",
     )
     sources.add_argument("--failing", action="store_true", help="only sources in error")
     sources.set_defaults(handler=cmd_sources)
+    actions = sources.add_subparsers(title="actions", metavar="ACTION")
+    add = actions.add_parser(
+        "add",
+        help="add a feed, from its address or from its site's page",
+        description="Fetch URL (private addresses refused unless allowed); when it is an "
+        'HTML page, take the first feed it advertises (<link rel="alternate">). The feed '
+        "is read, its title and item count shown, then appended to sources.toml. A URL or "
+        "an id already configured is refused (exit 1).",
+    )
+    add.add_argument("url", metavar="URL")
+    add.add_argument("--id", help="the source's id (default: from the site's host name)")
+    add.set_defaults(handler=cmd_sources_add)
+    opml_in = actions.add_parser(
+        "import",
+        help="add the feeds of an OPML file",
+        description="Add every feed (outline with an xmlUrl, at any depth) that is not "
+        "configured yet, without fetching them; list what was added and what was skipped, "
+        "and why.",
+    )
+    opml_in.add_argument("file", type=Path, metavar="FILE.opml")
+    opml_in.set_defaults(handler=cmd_sources_import)
+    opml_out = actions.add_parser(
+        "export",
+        help="the feed sources as OPML 2.0",
+        description="Write the feed sources of sources.toml as OPML 2.0, for a feed "
+        "reader or another veille.",
+    )
+    opml_out.add_argument(
+        "file", nargs="?", type=Path, metavar="FILE", help="default: standard output"
+    )
+    opml_out.set_defaults(handler=cmd_sources_export)
+
+
+def _say(line: str, *, error: bool = False) -> None:
+    """One line of text that quotes feeds and URLs: no control characters, no secrets."""
+    from monitor.config.edit import one_line
+    from monitor.hygiene import mask
+
+    print(one_line(mask(line)), file=sys.stderr if error else sys.stdout)
+
+
+def cmd_sources_add(args: argparse.Namespace, settings: Settings) -> int:
+    from monitor.config.edit import EditRefused, NewSource, SourcesFile
+    from monitor.errors import BlockedAddress, SourceError
+    from monitor.subscribe import find_feed_at, new_source
+
+    try:
+        sources = SourcesFile.read(Path(settings.config_dir))
+        if args.id:  # refused now rather than after reading the site
+            sources.check(NewSource(args.id, args.id, args.url))
+        else:
+            sources.check_free(None, args.url)
+        allow = settings.allow_private_networks
+        found = asyncio.run(find_feed_at(args.url, sources.fetch, allow_private=allow))
+        new = new_source(found, sources, args.id, datetime.now(UTC))
+        sources.add(new)
+        line = sources.save()
+    except (EditRefused, SourceError) as exc:
+        reason = exc.message if isinstance(exc, SourceError) else str(exc)
+        if isinstance(exc, BlockedAddress):
+            reason += "; MONITOR_ALLOW_PRIVATE_NETWORKS=1 or [fetch] allow_networks allow it"
+        _say(f"cannot add {args.url}: {reason}", error=True)
+        return EXIT_FAILED
+    if found.page:
+        others = f" (it also advertises {', '.join(found.others)})" if found.others else ""
+        _say(f"feed found on {found.page}: {found.url}{others}")
+    _say(f"feed {found.described}")
+    print(
+        f"added source {new.id!r} to {sources.path} (line {line}): check it with "
+        f"`monitor check`, poll it with `monitor run --once --source {new.id}`"
+    )
+    return EXIT_OK
+
+
+def cmd_sources_import(args: argparse.Namespace, settings: Settings) -> int:
+    from monitor.config.edit import EditRefused, SourcesFile
+    from monitor.parse.opml import MAX_OPML, OpmlError
+    from monitor.subscribe import import_opml
+
+    try:
+        sources = SourcesFile.read(Path(settings.config_dir))
+        with args.file.open("rb") as opml:
+            body = opml.read(MAX_OPML + 1)  # more is refused: no need to read it all
+        report = import_opml(sources, body, str(args.file))
+    except OSError as exc:
+        print(f"cannot read {args.file}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except (EditRefused, OpmlError) as exc:
+        _say(f"cannot import {args.file}: {exc}", error=True)
+        return EXIT_FAILED
+    for new in report.added:
+        _say(f"added {new.id}: {new.url}")
+    for why in report.skipped:
+        _say(f"skipped: {why}")
+    if not report.added and not report.skipped:
+        print(f"no feed in {args.file} (no outline with an xmlUrl)", file=sys.stderr)
+        return EXIT_FAILED
+    where = f", appended to {sources.path} from line {report.first_line}" if report.added else ""
+    print(f"{len(report.added)} added, {len(report.skipped)} skipped{where}")
+    return EXIT_OK
+
+
+def cmd_sources_export(args: argparse.Namespace, settings: Settings) -> int:
+    from monitor.parse.opml import write_opml
+    from monitor.subscribe import configured_feeds
+
+    feeds = configured_feeds(Path(settings.config_dir))
+    document = write_opml(feeds, "veille sources")
+    if args.file is None:
+        sys.stdout.flush()
+        sys.stdout.buffer.write(document)
+        return EXIT_OK
+    try:
+        args.file.write_bytes(document)
+    except OSError as exc:
+        print(f"cannot write {args.file}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"{len(feeds)} feeds written to {args.file}")
+    return EXIT_OK
 
 
 def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
@@ -1014,6 +1181,7 @@ async def _with_store(
 
 
 _COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [  # type: ignore[type-arg]
+    _register_init,
     _register_run,
     _register_check,
     _register_rules,

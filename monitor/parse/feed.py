@@ -6,6 +6,7 @@ feed costs tens of milliseconds of CPU that the event loop should not pay.
 
 from __future__ import annotations
 
+import html
 import re
 from collections import defaultdict
 from dataclasses import dataclass, replace
@@ -16,6 +17,7 @@ from monitor.errors import ParseError
 from monitor.parse.dates import from_struct
 from monitor.parse.encoding import codec_name, xml_as_utf8
 from monitor.parse.entities import without_entity_declarations
+from monitor.parse.html import http_link
 from monitor.parse.identity import entry_key
 from monitor.parse.jsonfeed import looks_like_json, parse_json_feed
 from monitor.parse.limits import MAX_ITEMS, MAX_SUMMARY, MAX_TITLE
@@ -187,10 +189,9 @@ def _bozo_warnings(parsed: Any, benign: tuple[type[Exception], ...]) -> list[str
 
 
 def _not_a_feed(body: bytes, content_type: str, warnings: list[str], url: str) -> str:
-    head = body[:512].lstrip().lower()
     if not body.strip():
         return f"empty response from {url}"
-    if "html" in content_type or head.startswith((b"<!doctype html", b"<html")):
+    if looks_like_html(body, content_type):
         advertised = advertised_feed(body, url)
         hint = f"; the page advertises a feed at {advertised}" if advertised else ""
         return (
@@ -201,21 +202,39 @@ def _not_a_feed(body: bytes, content_type: str, warnings: list[str], url: str) -
     return f"not a recognizable RSS, Atom or JSON feed at {url}{detail}"
 
 
-_ALTERNATE = re.compile(rb"<link\b[^>]*>", re.IGNORECASE)
+def looks_like_html(body: bytes, content_type: str) -> bool:
+    head = body[:512].lstrip().lower()
+    return "html" in content_type or head.startswith((b"<!doctype html", b"<html"))
+
+
+_LINK_OR_BASE = re.compile(rb"<(link|base)\b[^>]*>", re.IGNORECASE)
 _ATTR = re.compile(rb"""([a-z-]+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.IGNORECASE)
 _FEED_TYPES = (b"application/rss+xml", b"application/atom+xml", b"application/feed+json")
 
 
 def advertised_feed(body: bytes, base: str) -> str | None:
     """The first feed an HTML page links to with <link rel="alternate" type="...">."""
-    for tag in _ALTERNATE.findall(body[:200_000]):
+    return next(iter(advertised_feeds(body, base)), None)
+
+
+def advertised_feeds(body: bytes, base: str) -> list[str]:
+    """Every http(s) feed an HTML page links to with <link rel="alternate" type="...">, in
+    page order, each once, resolved against the page's <base href> or else `base`."""
+    found: list[str] = []
+    based = False
+    for tag in _LINK_OR_BASE.finditer(body[:200_000]):
         attrs = {
             m.group(1).lower(): (m.group(2) or m.group(3) or m.group(4) or b"")
-            for m in _ATTR.finditer(tag)
+            for m in _ATTR.finditer(tag.group(0))
         }
+        href = html.unescape(attrs.get(b"href", b"").decode("utf-8", errors="replace"))
+        if tag.group(1).lower() == b"base":
+            if not based and href.strip():  # only the first <base href> counts
+                base, based = urljoin(base, href.strip()), True
+            continue
         rel = attrs.get(b"rel", b"").lower().split()
         if b"alternate" in rel and attrs.get(b"type", b"").lower() in _FEED_TYPES:
-            href = attrs.get(b"href", b"").decode("utf-8", errors="replace").strip()
-            if href:
-                return urljoin(base, href)
-    return None
+            url = http_link(href, base)
+            if url and url not in found:
+                found.append(url)
+    return found
