@@ -304,3 +304,30 @@ def test_the_shipped_rules_take_any_document(doc: Document) -> None:
     matches = SHIPPED.ruleset.match(doc)
     event(f"{len(matches)} rules matched")
     assert {m.rule_id for m in matches} <= {rule.id for rule in SHIPPED.rules}
+
+
+def test_a_passage_from_a_sentence_without_end_is_cut_around_its_marks() -> None:
+    from monitor.match.passages import ELLIPSIS, MAX_PASSAGE_CHARS, shortened
+    from monitor.match.types import Passage
+
+    words = ("mot " * 300) + "le ministère signe avec Microsoft " + ("suite " * 300)
+    first = words.index("ministère")
+    second = words.index("Microsoft")
+    long = Passage("title", words, ((first, first + 9), (second, second + 9)))
+    cut = shortened(long)
+    assert len(cut.text) <= MAX_PASSAGE_CHARS + 2 * len(ELLIPSIS + " ")
+    assert cut.text.startswith(ELLIPSIS + " mot") and cut.text.endswith("suite " + ELLIPSIS)
+    assert [cut.text[a:b] for a, b in cut.marks] == ["ministère", "Microsoft"]
+    short = Passage("text", "Le ministère signe.", ((3, 12),))
+    assert shortened(short) is short
+
+
+def test_alert_passages_of_a_400k_character_title_stay_short() -> None:
+    from monitor.match.passages import MAX_PASSAGE_CHARS
+
+    rules = compile_rules([RuleSpec("r", "ministère NEAR/3 Microsoft")], {})
+    title = "ministère Microsoft logiciel " * 15_000
+    (match,) = rules.match(Document(title=title, text="Un texte."))
+    assert match.passages and all(len(p.text) <= MAX_PASSAGE_CHARS + 4 for p in match.passages)
+    marked = {p.text[a:b] for p in match.passages for a, b in p.marks}
+    assert marked == {"ministère", "Microsoft"}

@@ -14,6 +14,10 @@ from monitor.match.evaluate import Span
 from monitor.match.types import Passage
 
 MAX_PASSAGES = 3
+# A sentence can be a 400-token run of text without a full stop (a feed title, a list):
+# past this many characters, the passage is the part around its marks.
+MAX_PASSAGE_CHARS = 500
+ELLIPSIS = "…"
 TITLE_BONUS = 1.0
 LEAD_BONUS = 0.5
 
@@ -35,7 +39,29 @@ def sentence_passage(analysis: Analysis, sentence: int, spans: Iterable[Span]) -
     first = info.tok_start
     chars = analysis.token_chars(sentence)
     marks = [(chars[s - first][0], chars[e - 1 - first][1]) for s, e in spans]
-    return Passage(info.field, analysis.sentence_text(sentence), merge_marks(marks))
+    return shortened(Passage(info.field, analysis.sentence_text(sentence), merge_marks(marks)))
+
+
+def shortened(passage: Passage, limit: int = MAX_PASSAGE_CHARS) -> Passage:
+    """The passage cut to about ``limit`` characters around its first marks, at word
+    boundaries, with an ellipsis where text was left out; marks past the cut are dropped."""
+    text, marks = passage.text, passage.marks
+    if len(text) <= limit:
+        return passage
+    anchor = marks[0][0] if marks else 0
+    start = max(0, min(anchor - limit // 4, len(text) - limit))
+    end = start + limit
+    if start > 0:
+        space = text.find(" ", start, anchor if marks else end)
+        start = space + 1 if space >= 0 else start
+    if end < len(text):
+        space = text.rfind(" ", start, end)
+        end = space if space > start else end
+    head = ELLIPSIS + " " if start > 0 else ""
+    tail = " " + ELLIPSIS if end < len(text) else ""
+    shift = len(head) - start
+    kept = tuple((a + shift, b + shift) for a, b in marks if a >= start and b <= end)
+    return Passage(passage.field, head + text[start:end] + tail, kept)
 
 
 def group_by_sentence(analysis: Analysis, marks: Iterable[Span]) -> dict[int, set[Span]]:
