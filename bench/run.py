@@ -1,6 +1,9 @@
 """The benchmark table: each row against a reference measured in the same run.
 
-    python bench/run.py [--rounds 3] [--rows pass,repoll,startup] [--feeds 1000]
+    python bench/run.py [--rounds 3] [--rows pass,repoll,startup] [--feeds 1000] [--tree DIR]
+
+`--tree DIR` runs the `monitor` of another checkout (an older commit, for a before/after),
+with this environment's packages.
 
 Rows (median and minimum over the rounds; ratios of medians):
   pass     `monitor run --once --no-send` over the corpus pages (MONITOR_CORPUS_DIR, default
@@ -44,6 +47,7 @@ from aiohttp import web
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = Path(os.environ.get("MONITOR_CORPUS_DIR") or REPO.parent / "shared" / "corpus")
 MONITOR = [sys.executable, "-m", "monitor"]
+TREE = REPO  # the checkout whose `monitor` runs (--tree)
 FEEDS_FOR_PAGES = 11
 TICK = os.sysconf("SC_CLK_TCK")
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
@@ -102,7 +106,7 @@ def measure(command: Sequence[str], env: dict[str, str] | None = None) -> Usage:
     stderr: list[str] = []
     reader = threading.Thread(target=lambda: stderr.append(proc.stderr.read()))  # type: ignore[union-attr]
     reader.start()
-    while proc.poll() is None:
+    while True:
         rss = 0
         for pid in _tree(proc.pid):
             sample = _sample(pid)
@@ -110,9 +114,16 @@ def measure(command: Sequence[str], env: dict[str, str] | None = None) -> Usage:
                 usage.cpu_by_pid[pid] = sample[0]
                 rss += sample[1]
         usage.peak_rss = max(usage.peak_rss, rss)
+        # wait4 reaps the child with its exact CPU time (and that of the descendants it
+        # waited for), which sampling can miss for short commands.
+        pid, status, rusage = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            break
         time.sleep(0.02)
+    proc.returncode = os.waitstatus_to_exitcode(status)
     reader.join()
     usage.wall = time.perf_counter() - started
+    usage.cpu_by_pid[proc.pid] = rusage.ru_utime + rusage.ru_stime
     usage.cpu = sum(usage.cpu_by_pid.values())
     if proc.returncode not in (0, 3):
         raise SystemExit(
@@ -194,7 +205,7 @@ class Web:
 
 def write_config(folder: Path, feeds: Sequence[tuple[str, str]], extract: bool) -> None:
     """A configuration directory: the shipped rules, these feeds, no politeness delay."""
-    shutil.copytree(REPO / "alerts", folder / "alerts")
+    shutil.copytree(TREE / "alerts", folder / "alerts")
     lines = [
         "[defaults]",
         'interval = "30m"',
@@ -221,6 +232,8 @@ def write_config(folder: Path, feeds: Sequence[tuple[str, str]], extract: bool) 
 
 def run_env(folder: Path, database: Path) -> dict[str, str]:
     env = dict(os.environ)
+    if TREE != REPO:
+        env["PYTHONPATH"] = str(TREE)
     env.update(
         MONITOR_CONFIG_DIR=str(folder),
         MONITOR_DATA_DIR=str(folder / "data"),
@@ -373,8 +386,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--rows", default="pass,repoll,startup")
     parser.add_argument("--feeds", type=int, default=1000, help="feeds of the repoll row")
+    parser.add_argument("--tree", type=Path, default=REPO, help="checkout to measure")
     parser.add_argument("--reference-extract", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    global TREE
+    TREE = args.tree.resolve()
     if args.reference_extract:
         reference_extract()
         return 0
