@@ -17,6 +17,7 @@ from monitor import __version__
 from monitor.config import Config, load_config
 from monitor.config.service import check_keep_text
 from monitor.config.units import parse_duration
+from monitor.config.validation import did_you_mean, known_names
 from monitor.errors import ConfigError, ConfigProblem, DatabaseUnusable, MonitorError
 from monitor.log import setup_logging
 from monitor.settings import Settings
@@ -150,9 +151,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     config = load(settings)
     sources = config.sources
     if args.source:
-        unknown = sorted(set(args.source) - {s.id for s in sources})
-        if unknown:
-            print(f"unknown source id: {', '.join(unknown)}", file=sys.stderr)
+        if _unknown_names("unknown source id", args.source, [s.id for s in sources]):
             return EXIT_USAGE
         sources = tuple(s for s in sources if s.id in args.source)
 
@@ -386,9 +385,14 @@ def _register_rules(commands: argparse._SubParsersAction) -> None:  # type: igno
 
 def unknown_rules(config: Config, rule_ids: Iterable[str]) -> bool:
     """Say which of `rule_ids` name no enabled rule; True when some do not."""
-    unknown = sorted(set(rule_ids) - {r.id for r in config.rules})
-    if unknown:
-        print(f"unknown or disabled rule: {', '.join(unknown)}", file=sys.stderr)
+    return _unknown_names("unknown or disabled rule", rule_ids, [r.id for r in config.rules])
+
+
+def _unknown_names(what: str, names: Iterable[str], known: Sequence[str]) -> bool:
+    """Print one line per name not in `known`, with the closest known one; True if any."""
+    unknown = sorted(set(names) - set(known))
+    for name in unknown:
+        print(f"{what}: {name}{did_you_mean(name, known)}", file=sys.stderr)
     return bool(unknown)
 
 
@@ -863,8 +867,8 @@ def cmd_notify(args: argparse.Namespace, settings: Settings) -> int:
 
     config = load(settings)
     if args.test not in config.channels:
-        known = ", ".join(sorted(config.channels))
-        print(f"unknown channel {args.test!r} (known: {known})", file=sys.stderr)
+        hint = known_names(args.test, config.channels)
+        print(f"unknown channel {args.test!r}{hint}", file=sys.stderr)
         return EXIT_USAGE
     result = asyncio.run(send_test(config, args.test))
     if result.ok:

@@ -187,6 +187,22 @@ class Origin:
         return self.file if self.line is None else f"{self.file}:{self.line}"
 
 
+@dataclass(frozen=True)
+class QueryOrigin:
+    """Where a rule's query text starts in its file, to turn a position in the query into
+    a line of the file."""
+
+    file: str
+    line: int | None  # of the query's first character
+    multiline: bool  # a triple-quoted string: the query's lines are the file's
+
+    def at(self, query: str, position: int) -> Origin:
+        if self.line is None:
+            return Origin(self.file, None)
+        below = query.count("\n", 0, position) if self.multiline else 0
+        return Origin(self.file, self.line + below)
+
+
 @dataclass
 class AlertsConfig:
     rules: list[RuleConfig] = field(default_factory=list)
@@ -197,6 +213,8 @@ class AlertsConfig:
     routing: Routing = field(default_factory=Routing)
     settings: AlertSettings = field(default_factory=AlertSettings)
     origins: dict[str, Origin] = field(default_factory=dict)  # "rule:ID", "channel:NAME", ...
+    queries: dict[str, QueryOrigin] = field(default_factory=dict)  # "ID", "ID:related"
+    unresolved: set[str] = field(default_factory=set)  # channels whose URL names unset variables
 
 
 def check_name(value: str, what: str) -> str:
@@ -347,7 +365,23 @@ def _merge_rules(
         problems += clash
         if not clash:
             config.rules.append(rule)
+            config.queries[rule.id] = _query_origin(doc, ("rule", index, "query"))
+            if rule.related:
+                config.queries[f"{rule.id}:related"] = _query_origin(
+                    doc, ("rule", index, "related")
+                )
     return problems
+
+
+def _query_origin(doc: TomlDoc, loc: tuple[str | int, ...]) -> QueryOrigin:
+    line = doc.line_of(loc)
+    if line is None:
+        return QueryOrigin(doc.display, None, False)
+    value = doc.text.splitlines()[line - 1].partition("=")[2].strip()
+    multiline = value[:3] in ('"""', "'''")
+    # TOML drops a newline right after the opening quotes: the query starts on the next line.
+    starts_below = multiline and value[3:].strip() == ""
+    return QueryOrigin(doc.display, line + starts_below, multiline)
 
 
 def _merge_channels(
@@ -365,10 +399,17 @@ def _merge_channels(
             continue
         try:
             check_name(name, "channel name")
-            url = interpolate(table.url, environ)
-        except (MissingVariable, ValueError) as exc:
-            problems.append(doc.problem(f"channel {name!r}: {exc}", (*loc, "url")))
+        except ValueError as exc:
+            problems.append(doc.problem(f"channel {name!r}: {exc}", loc))
             continue
+        url = table.url
+        try:
+            url = interpolate(table.url, environ)
+        except MissingVariable as exc:
+            # Reported, and the channel kept, so that the rules routed to it are not also
+            # told it is unknown; its URL cannot be checked (see `unresolved`).
+            problems.append(doc.problem(f"channel {name!r}: {exc}", (*loc, "url")))
+            config.unresolved.add(name)
         rate = parse_rate(table.rate_limit) if table.rate_limit else None
         clash = _claim(config, doc, "channel", name, loc)
         problems += clash

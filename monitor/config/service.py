@@ -75,5 +75,5 @@ def load_service(
         try:
             url = interpolate(url, environ)
         except MissingVariable as exc:
-            return service, None, [doc.problem(str(exc), ("database", "url"))]
-    return service, url, []
+            return service, None, [*problems, doc.problem(str(exc), ("database", "url"))]
+    return service, url, problems
