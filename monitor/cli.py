@@ -110,6 +110,21 @@ def duration_argument(check: Callable[[timedelta], timedelta] = lambda d: d) -> 
     return parse
 
 
+def count_argument(minimum: int) -> Callable[[str], int]:
+    """An argparse `type` for a whole number of at least `minimum`."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, not {value}")
+        return value
+
+    return parse
+
+
 # -- run -------------------------------------------------------------------------------------
 
 
@@ -336,7 +351,9 @@ def _register_rules(commands: argparse._SubParsersAction) -> None:  # type: igno
         description="Exit 1 when a rule misses a should_match example or "
         "fires on a should_not_match one.",
     )
-    test.add_argument("rule_ids", nargs="*", metavar="RULE_ID", help="only these rules")
+    test.add_argument(
+        "rule_ids", nargs="*", metavar="RULE_ID", help="only these rules (default: every rule)"
+    )
     test.add_argument(
         "--verbose-explain",
         action="store_true",
@@ -349,7 +366,7 @@ def _register_rules(commands: argparse._SubParsersAction) -> None:  # type: igno
         description="Print match or no match, clause by clause, with "
         "the passages. Exit 0 on a match, 1 on no match, 2 on error.",
     )
-    explain.add_argument("rule_id", metavar="RULE_ID")
+    explain.add_argument("rule_id", metavar="RULE_ID", help="the id of the rule, as in alerts/")
     given = explain.add_mutually_exclusive_group(required=True)
     given.add_argument("--text", help="the text to test")
     given.add_argument("--file", type=Path, help="a text file, or an HTML page to extract")
@@ -366,7 +383,12 @@ def _register_rules(commands: argparse._SubParsersAction) -> None:  # type: igno
         "alert and every miss with the clause that decided. Exit 1 when a rule "
         "scores below --min-precision or --min-recall, 2 on unreadable input.",
     )
-    evaluate.add_argument("file", type=Path, metavar="FILE.jsonl")
+    evaluate.add_argument(
+        "file",
+        type=Path,
+        metavar="FILE.jsonl",
+        help="labeled articles, one JSON object a line (see docs/rules.md)",
+    )
     evaluate.add_argument(
         "--rule",
         action="append",
@@ -404,7 +426,8 @@ def cmd_rules_test(args: argparse.Namespace, settings: Settings) -> int:
     if unknown_rules(config, args.rule_ids):
         return EXIT_USAGE
     failures = 0
-    for rule in (r for r in config.rules if not args.rule_ids or r.id in args.rule_ids):
+    chosen = [r for r in config.rules if not args.rule_ids or r.id in args.rule_ids]
+    for rule in chosen:
         results = check_examples(
             config.ruleset,
             rule.id,
@@ -423,7 +446,7 @@ def cmd_rules_test(args: argparse.Namespace, settings: Settings) -> int:
         for result in results if args.verbose_explain else bad:
             print(f"     {_verdict(result.ok, result.expected)}: {_shorten(result.text)}")
             print(_indent(result.explanation.render(), "         "))
-    total = sum(len(r.should_match) + len(r.should_not_match) for r in config.rules)
+    total = sum(len(r.should_match) + len(r.should_not_match) for r in chosen)
     print(f"\n{failures} failing example{'s' if failures != 1 else ''} out of {total}")
     return EXIT_FAILED if failures else EXIT_OK
 
@@ -658,7 +681,9 @@ def _register_backtest(commands: argparse._SubParsersAction) -> None:  # type: i
         "and print what would have fired, with passages and counts, "
         "and how that differs from what fired when articles arrived.",
     )
-    backtest.add_argument("rule_ids", nargs="*", metavar="RULE_ID", help="only these rules")
+    backtest.add_argument(
+        "rule_ids", nargs="*", metavar="RULE_ID", help="only these rules (default: every rule)"
+    )
     backtest.add_argument(
         "--since",
         default="30d",
@@ -666,7 +691,13 @@ def _register_backtest(commands: argparse._SubParsersAction) -> None:  # type: i
         metavar="DURATION",
         help="how far back (default 30d; 'all' for everything)",
     )
-    backtest.add_argument("--passages", type=int, default=1, help="passages shown per article")
+    backtest.add_argument(
+        "--passages",
+        type=count_argument(0),
+        default=1,
+        metavar="N",
+        help="matching passages quoted under each article (default 1; 0 for none)",
+    )
     backtest.set_defaults(handler=cmd_backtest)
 
 
@@ -777,7 +808,13 @@ def _register_alerts(commands: argparse._SubParsersAction) -> None:  # type: ign
         help="send failed deliveries again (all, or these ids), once the cause is fixed: "
         "they get a fresh round of attempts, sent by `monitor run` or the next `run --once`",
     )
-    alerts.add_argument("--limit", type=int, default=50)
+    alerts.add_argument(
+        "--limit",
+        type=count_argument(1),
+        default=50,
+        metavar="N",
+        help="show at most N deliveries, the newest first (default 50)",
+    )
     alerts.set_defaults(handler=cmd_alerts)
 
 
