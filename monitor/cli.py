@@ -18,6 +18,7 @@ from monitor.config import Config, load_config
 from monitor.config.service import check_keep_text
 from monitor.config.units import parse_duration
 from monitor.config.validation import did_you_mean, known_names
+from monitor.display import local_time, shorten
 from monitor.errors import ConfigError, ConfigProblem, DatabaseUnusable, MonitorError
 from monitor.log import setup_logging
 from monitor.settings import Settings
@@ -299,7 +300,7 @@ def cmd_db_prune(args: argparse.Namespace, settings: Settings) -> int:
     )
     print(
         f"{'would drop' if args.dry_run else 'dropped'} the text of {result.articles} articles "
-        f"first seen before {result.before:%Y-%m-%d %H:%M} UTC that matched no rule "
+        f"first seen before {local_time(result.before)} that matched no rule "
         f"({result.characters / 1e6:.1f} million characters)"
     )
     return EXIT_OK
@@ -444,7 +445,7 @@ def cmd_rules_test(args: argparse.Namespace, settings: Settings) -> int:
             f"{note}"
         )
         for result in results if args.verbose_explain else bad:
-            print(f"     {_verdict(result.ok, result.expected)}: {_shorten(result.text)}")
+            print(f"     {_verdict(result.ok, result.expected)}: {shorten(result.text, 90)}")
             print(_indent(result.explanation.render(), "         "))
     total = sum(len(r.should_match) + len(r.should_not_match) for r in chosen)
     print(f"\n{failures} failing example{'s' if failures != 1 else ''} out of {total}")
@@ -557,11 +558,6 @@ def _verdict(ok: bool, expected: bool) -> str:
     return "✘ should match but does not" if expected else "✘ should not match but does"
 
 
-def _shorten(text: str, width: int = 90) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= width else flat[: width - 1] + "…"
-
-
 def _indent(text: str, prefix: str) -> str:
     return "\n".join(prefix + line for line in text.splitlines())
 
@@ -627,7 +623,7 @@ def _feedback_verdict(
     except UnknownAlert as exc:
         print(exc, file=sys.stderr)
         return EXIT_FAILED
-    print(f"alert {alert_id} ({record.rule_id}) marked {verdict}: {_shorten(record.title, 70)}")
+    print(f"alert {alert_id} ({record.rule_id}) marked {verdict}: {shorten(record.title, 70)}")
     return EXIT_OK
 
 
@@ -654,7 +650,7 @@ def _feedback_missed(args: argparse.Namespace, config: Config, settings: Setting
     except MonitorError as exc:
         print(f"cannot read {args.missed}: {exc}", file=sys.stderr)
         return EXIT_FAILED
-    print(f"recorded as missed by {args.rule}: {_shorten(title or args.missed, 70)}")
+    print(f"recorded as missed by {args.rule}: {shorten(title or args.missed, 70)}")
     return EXIT_OK
 
 
@@ -703,7 +699,6 @@ def _register_backtest(commands: argparse._SubParsersAction) -> None:  # type: i
 
 def cmd_backtest(args: argparse.Namespace, settings: Settings) -> int:
     from monitor.backtest import Backtest, render, run_backtest
-    from monitor.notify.render import format_date
     from monitor.store import Store
 
     config = load(settings)
@@ -717,7 +712,7 @@ def cmd_backtest(args: argparse.Namespace, settings: Settings) -> int:
             return await run_backtest(store, config, rule_ids, since, advance)
 
     result = asyncio.run(_with_store(settings, replay, config))
-    print("\n".join(render(result, args.passages, format_date)))
+    print("\n".join(render(result, args.passages, local_time)))
     return EXIT_OK
 
 
@@ -775,7 +770,9 @@ def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
                 content = await service.digests.preview(name)
                 rendered = service.digests.render(content, "html")
                 args.preview.write_text(rendered.body, encoding="utf-8")
-                print(f"{rendered.subject}\nwritten to {args.preview}")
+                print(rendered.subject)
+                print(f"from {local_time(content.start)} to {local_time(content.end)}")
+                print(f"written to {args.preview}")
                 return EXIT_OK
             run = await service.digests.send_now(name)
             summary = await service.dispatcher.drain()
