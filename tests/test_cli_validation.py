@@ -59,7 +59,7 @@ def test_every_problem_is_reported_in_one_run_at_its_file_line(
         "(did you mean 'title'?)",
         "  alerts/rules.toml:13: channel 'mail': environment variables SMTP_USER, SMTP_PASSWORD "
         "not set",
-        "  alerts/rules.toml:1: rule 'ministry-microsoft' routes to unknown channel 'mial' "
+        "  alerts/rules.toml:5: rule 'ministry-microsoft' routes to unknown channel 'mial' "
         "(known: console, mail, pager), did you mean 'mail'?",
         "  alerts/rules.toml:15: channel 'pager': apprise cannot use 'nosuchscheme://***': "
         "unknown scheme or missing parts (see apprise's URL documentation)",
@@ -143,3 +143,22 @@ def test_an_unknown_name_on_the_command_line_names_the_closest(
 ) -> None:
     code, err = check(config_dir(tmp_path, MICROSOFT_RULE), capsys, *command)
     assert (code, err) == (2, [message])
+
+
+def test_a_wrong_name_is_reported_at_the_line_of_its_key(tmp_path: Path, capsys: Any) -> None:
+    digest = (
+        '\n[digests.matin]\ncron = "30 7 * * *"\nchannels = ["consol"]\n'
+        'rules = ["ministry-microsof"]\n'
+    )
+    write(tmp_path / "monitor.toml", '[health]\nnotice_channels = ["consolе"]\n')
+    code, err = check(config_dir(tmp_path, MICROSOFT_RULE + digest), capsys)
+    assert code == 1
+    assert err[1:] == [
+        "  alerts/rules.toml:8: digest 'matin' routes to unknown channel 'consol' "
+        "(known: console), did you mean 'console'?",
+        "  alerts/rules.toml:9: digest 'matin' names unknown rule 'ministry-microsof' "
+        "(did you mean 'ministry-microsoft'?)",
+        # A Cyrillic 'е' at the end: the suggestion shows which name was meant.
+        "  monitor.toml: [health] notice_channels names unknown channel 'consolе' "
+        "(known: console), did you mean 'console'?",
+    ]

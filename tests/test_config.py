@@ -109,7 +109,7 @@ def test_rule_routed_to_unknown_channel(tmp_path: Path) -> None:
     make_config(tmp_path, rules=RULES + 'channels = ["equipe"]\n')
     (problem,) = problems(tmp_path)
     assert problem == (
-        "alerts/rules.toml:1: rule 'ministry-microsoft' routes to unknown channel "
+        "alerts/rules.toml:5: rule 'ministry-microsoft' routes to unknown channel "
         "'equipe' (known: console)"
     )
 

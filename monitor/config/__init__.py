@@ -111,7 +111,11 @@ def load_config(root: str | Path, environ: Mapping[str, str]) -> Config:
     channels = {CONSOLE: CONSOLE_CHANNEL, **alerts.channels}
     problems += _check_references(alerts, channels, {s.id for s in sources})
     problems += [
-        ConfigProblem("monitor.toml", f"[health] notice_channels names unknown channel {name!r}")
+        ConfigProblem(
+            "monitor.toml",
+            f"[health] notice_channels names unknown channel {name!r}"
+            + known_names(name, channels),
+        )
         for name in service.health.notice_channels
         if name not in channels
     ]
@@ -154,7 +158,9 @@ def _load_service(
 
 
 def _problem_at(alerts: AlertsConfig, key: str, message: str) -> ConfigProblem:
-    origin = alerts.origins.get(key, Origin("alerts", None))
+    """At the line of `key` ("rule:ID#channels"), else of its table ("rule:ID")."""
+    table = key.split("#")[0]
+    origin = alerts.origins.get(key) or alerts.origins.get(table, Origin("alerts", None))
     return ConfigProblem(origin.file, message, line=origin.line)
 
 
@@ -172,27 +178,29 @@ def _check_references(
                     _problem_at(alerts, key, f"{what} routes to unknown channel {name!r}{hint}")
                 )
 
-    unknown_channels(alerts.routing.channels, "routing:", "[routing]")
+    unknown_channels(alerts.routing.channels, "routing:#channels", "[routing]")
     for rule in alerts.rules:
-        unknown_channels(rule.channels or (), f"rule:{rule.id}", f"rule {rule.id!r}")
+        unknown_channels(rule.channels or (), f"rule:{rule.id}#channels", f"rule {rule.id!r}")
         for source in rule.sources:
             if source_ids and source not in source_ids:
                 problems.append(
                     _problem_at(
                         alerts,
-                        f"rule:{rule.id}",
+                        f"rule:{rule.id}#sources",
                         f"rule {rule.id!r} filters on unknown source {source!r}"
                         + did_you_mean(source, source_ids),
                     )
                 )
     for digest in alerts.digests.values():
-        unknown_channels(digest.channels, f"digest:{digest.name}", f"digest {digest.name!r}")
+        unknown_channels(
+            digest.channels, f"digest:{digest.name}#channels", f"digest {digest.name!r}"
+        )
         for rule_id in digest.rules:
             if rule_id not in rule_ids:
                 problems.append(
                     _problem_at(
                         alerts,
-                        f"digest:{digest.name}",
+                        f"digest:{digest.name}#rules",
                         f"digest {digest.name!r} names unknown rule {rule_id!r}"
                         + did_you_mean(rule_id, rule_ids),
                     )
@@ -240,7 +248,7 @@ def _check_digests(alerts: AlertsConfig) -> list[ConfigProblem]:
             problems.append(
                 _problem_at(
                     alerts,
-                    f"digest:{digest.name}",
+                    f"digest:{digest.name}#cron",
                     f"digest {digest.name!r}: invalid cron {digest.cron!r}: {exc}",
                 )
             )
@@ -263,7 +271,9 @@ def _check_same_events(alerts: AlertsConfig) -> list[ConfigProblem]:
         else:
             continue
         problems.append(
-            _problem_at(alerts, f"rule:{rule.id}", f"rule {rule.id!r}: same_event_as {why}")
+            _problem_at(
+                alerts, f"rule:{rule.id}#same_event_as", f"rule {rule.id!r}: same_event_as {why}"
+            )
         )
     return problems
 

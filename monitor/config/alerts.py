@@ -295,6 +295,7 @@ def _single_table(
     value, problems = validate(model, raw, doc, (key,))
     if value is not None:
         problems += _claim(config, doc, key, "", (key,))
+        _record_keys(config, doc, f"{key}:", (key,), raw, ("channels",))
     return value, problems
 
 
@@ -313,6 +314,21 @@ def _claim(
         ]
     config.origins[key] = origin
     return []
+
+
+def _record_keys(
+    config: AlertsConfig,
+    doc: TomlDoc,
+    owner: str,
+    loc: tuple[str | int, ...],
+    raw: dict[str, Any],
+    keys: tuple[str, ...],
+) -> None:
+    """Where the keys that name other things are (a rule's channels, a digest's rules),
+    as "OWNER#KEY": a wrong name is reported at its own line, not its table's."""
+    for key in keys:
+        if key in raw:
+            config.origins[f"{owner}#{key}"] = Origin(doc.display, doc.line_of((*loc, key)))
 
 
 def _merge_lists(
@@ -365,6 +381,8 @@ def _merge_rules(
         problems += clash
         if not clash:
             config.rules.append(rule)
+            keys = ("channels", "sources", "same_event_as")
+            _record_keys(config, doc, f"rule:{rule.id}", ("rule", index), raw, keys)
             config.queries[rule.id] = _query_origin(doc, ("rule", index, "query"))
             if rule.related:
                 config.queries[f"{rule.id}:related"] = _query_origin(
@@ -434,4 +452,5 @@ def _merge_digests(
         problems += clash
         if not clash:
             config.digests[name] = digest
+            _record_keys(config, doc, f"digest:{name}", loc, raw, ("channels", "rules", "cron"))
     return problems
