@@ -162,3 +162,39 @@ def test_a_wrong_name_is_reported_at_the_line_of_its_key(tmp_path: Path, capsys:
         "  monitor.toml: [health] notice_channels names unknown channel 'consolе' "
         "(known: console), did you mean 'console'?",
     ]
+
+
+@pytest.mark.parametrize(
+    ("query", "line"),
+    [
+        ("query = 'Microsoft AND (ministère'", 4),
+        ('query = """Microsoft\nAND\n(ministère"""', 6),  # starts on the key's line
+        ("query = '''\nMicrosoft AND\n(ministère\n'''", 6),
+        ("query = 'Microsoft'\nrelated = \"\"\"\ncloud\nAND (souverain\n\"\"\"", 7),
+    ],
+    ids=["one line", "quotes then text", "literal string", "related query"],
+)
+def test_a_query_error_is_at_the_line_of_the_file_where_it_is(
+    query: str, line: int, tmp_path: Path, capsys: Any
+) -> None:
+    rule = f'[[rule]]\nid = "r"\ntitle = "R"\n{query}\n'
+    code, err = check(config_dir(tmp_path, rule), capsys)
+    assert code == 1
+    assert err[1].startswith(f"  alerts/rules.toml:{line}: rule 'r': ")
+    assert "unclosed '('" in err[1]
+
+
+def test_a_broken_kind_of_actor_does_not_hide_the_other_rules_queries(
+    tmp_path: Path, capsys: Any
+) -> None:
+    rules = (
+        '[actors.vendor]\nlists = ["nowhere"]\n\n'
+        '[[rule]]\nid = "uses-it"\ntitle = "U"\nquery = "Microsoft"\nactors = ["vendor"]\n\n'
+        '[[rule]]\nid = "other"\ntitle = "O"\nquery = "cloud AND"\n'
+    )
+    code, err = check(config_dir(tmp_path, rules), capsys)
+    assert code == 1
+    assert [line for line in err if line.startswith("  alerts/")] == [
+        "  alerts/rules.toml:1: actors vendor: unknown list @nowhere",
+        "  alerts/rules.toml:13: rule 'other': 'AND' needs a word, phrase or group after it",
+    ]
