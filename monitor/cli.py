@@ -823,8 +823,11 @@ def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
         print("no digest is configured (see alerts/digests.toml)", file=sys.stderr)
         return EXIT_USAGE
     name: str = args.name or (next(iter(config.digests)) if len(config.digests) == 1 else "")
-    if name not in config.digests:
+    if not name:
         print(f"which digest? one of: {', '.join(sorted(config.digests))}", file=sys.stderr)
+        return EXIT_USAGE
+    if name not in config.digests:
+        print(f"unknown digest {name!r}{known_names(name, config.digests)}", file=sys.stderr)
         return EXIT_USAGE
 
     async def act() -> int:

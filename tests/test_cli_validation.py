@@ -135,13 +135,19 @@ def test_an_unknown_key_far_from_every_key_gets_no_suggestion(tmp_path: Path, ca
             ["run", "--once", "--source", "lemond"],
             "unknown source id: lemond (did you mean 'lemonde'?)",
         ),
+        (
+            ["digest", "matn", "--send"],
+            "unknown digest 'matn' (known: matin, soir), did you mean 'matin'?",
+        ),
+        (["digest", "--send"], "which digest? one of: matin, soir"),
     ],
-    ids=["rules test", "rules explain", "nothing close", "notify", "run --source"],
+    ids=["rules test", "explain", "nothing close", "notify", "run --source", "digest", "which"],
 )
 def test_an_unknown_name_on_the_command_line_names_the_closest(
     command: list[str], message: str, tmp_path: Path, capsys: Any
 ) -> None:
-    code, err = check(config_dir(tmp_path, MICROSOFT_RULE), capsys, *command)
+    digests = "".join(f'\n[digests.{n}]\nchannels = ["console"]\n' for n in ("matin", "soir"))
+    code, err = check(config_dir(tmp_path, MICROSOFT_RULE + digests), capsys, *command)
     assert (code, err) == (2, [message])
 
 
