@@ -61,7 +61,7 @@ def test_every_problem_is_reported_in_one_run_at_its_file_line(
         "not set",
         "  alerts/rules.toml:5: rule 'ministry-microsoft' routes to unknown channel 'mial' "
         "(known: console, mail, pager), did you mean 'mail'?",
-        "  alerts/rules.toml:15: channel 'pager': apprise cannot use 'nosuchscheme://***': "
+        "  alerts/rules.toml:16: channel 'pager': apprise cannot use 'nosuchscheme://***': "
         "unknown scheme or missing parts (see apprise's URL documentation)",
         # The query's third line is the file's ninth: the line to open, not the query's.
         "  alerts/rules.toml:9: rule 'ministry-microsoft': 'OR' needs a word, phrase or group "
@@ -165,7 +165,7 @@ def test_a_wrong_name_is_reported_at_the_line_of_its_key(tmp_path: Path, capsys:
         "  alerts/rules.toml:9: digest 'matin' names unknown rule 'ministry-microsof' "
         "(did you mean 'ministry-microsoft'?)",
         # A Cyrillic 'е' at the end: the suggestion shows which name was meant.
-        "  monitor.toml: [health] notice_channels names unknown channel 'consolе' "
+        "  monitor.toml:2: [health] notice_channels names unknown channel 'consolе' "
         "(known: console), did you mean 'console'?",
     ]
 

@@ -29,7 +29,7 @@ from monitor.config.alerts import (
 )
 from monitor.config.service import ServiceFile, load_service
 from monitor.config.sources import FetchSettings, SourceConfig, load_sources
-from monitor.config.toml import read_toml
+from monitor.config.toml import locate, read_toml
 from monitor.config.validation import did_you_mean, known_names
 from monitor.errors import ConfigError, ConfigProblem
 from monitor.fields import Fields
@@ -110,15 +110,7 @@ def load_config(root: str | Path, environ: Mapping[str, str]) -> Config:
     problems += errors
     channels = {CONSOLE: CONSOLE_CHANNEL, **alerts.channels}
     problems += _check_references(alerts, channels, {s.id for s in sources})
-    problems += [
-        ConfigProblem(
-            "monitor.toml",
-            f"[health] notice_channels names unknown channel {name!r}"
-            + known_names(name, channels),
-        )
-        for name in service.health.notice_channels
-        if name not in channels
-    ]
+    problems += _check_notice_channels(root, service, channels)
     problems += _check_channel_urls(alerts, channels)
     problems += _check_digests(alerts)
     problems += _check_same_events(alerts)
@@ -208,6 +200,25 @@ def _check_references(
     return problems
 
 
+def _check_notice_channels(
+    root: Path, service: ServiceFile, channels: Mapping[str, ChannelConfig]
+) -> list[ConfigProblem]:
+    unknown = [name for name in service.health.notice_channels if name not in channels]
+    if not unknown:
+        return []
+    text = (root / "monitor.toml").read_text(encoding="utf-8")
+    line = locate(text, ("health", "notice_channels"))
+    return [
+        ConfigProblem(
+            "monitor.toml",
+            f"[health] notice_channels names unknown channel {name!r}"
+            + known_names(name, channels),
+            line=line,
+        )
+        for name in unknown
+    ]
+
+
 def _check_channel_urls(
     alerts: AlertsConfig, channels: Mapping[str, ChannelConfig]
 ) -> list[ConfigProblem]:
@@ -220,7 +231,9 @@ def _check_channel_urls(
             error = check_url(channel.url)
         if error:
             problems.append(
-                _problem_at(alerts, f"channel:{channel.name}", f"channel {channel.name!r}: {error}")
+                _problem_at(
+                    alerts, f"channel:{channel.name}#url", f"channel {channel.name!r}: {error}"
+                )
             )
     return problems
 

@@ -431,6 +431,7 @@ def _merge_channels(
         rate = parse_rate(table.rate_limit) if table.rate_limit else None
         clash = _claim(config, doc, "channel", name, loc)
         problems += clash
+        _record_keys(config, doc, f"channel:{name}", loc, raw, ("url",))
         if not clash:
             config.channels[name] = ChannelConfig(
                 name=name, url=url, format=table.format, rate_limit=rate
