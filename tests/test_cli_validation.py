@@ -204,3 +204,22 @@ def test_a_broken_kind_of_actor_does_not_hide_the_other_rules_queries(
         "  alerts/rules.toml:1: actors vendor: unknown list @nowhere",
         "  alerts/rules.toml:13: rule 'other': 'AND' needs a word, phrase or group after it",
     ]
+
+
+def test_monitor_toml_reports_a_typo_and_an_unset_variable_together(
+    tmp_path: Path, monkeypatch: Any, capsys: Any
+) -> None:
+    monkeypatch.delenv("VEILLE_DB", raising=False)
+    write(
+        tmp_path / "monitor.toml",
+        '[database]\nurl = "${VEILLE_DB}"\n\n[delivery]\nmax_attempt = 3\n',
+    )
+    code, err = check(config_dir(tmp_path, MICROSOFT_RULE), capsys)
+    assert (code, err[1:]) == (
+        1,
+        [
+            "  monitor.toml:5: [delivery.max_attempt] unknown key 'max_attempt' "
+            "(did you mean 'max_attempts'?)",
+            "  monitor.toml:2: environment variable VEILLE_DB not set",
+        ],
+    )
