@@ -28,8 +28,8 @@ from monitor.fetch import HttpClient
 from monitor.notify.channels import Channel, ConsoleChannel, build_channel
 from monitor.notify.dispatch import Dispatcher, DispatchSummary, utcnow
 from monitor.notify.render import Renderer
-from monitor.pipeline import PassProgress, Pipeline, run_sources
-from monitor.records import SourceOutcome
+from monitor.pipeline import Pipeline, run_sources
+from monitor.records import PassProgress, SourceOutcome
 from monitor.schedule.heartbeat import (
     HEARTBEAT_EVERY,
     Heartbeat,

@@ -6,27 +6,22 @@ import argparse
 import asyncio
 import logging
 import os
-import shutil
 import sys
-import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO, TypeVar
+from typing import Any, TypeVar
 
 from monitor import __version__
 from monitor.config import Config, load_config
 from monitor.config.service import check_keep_text
 from monitor.config.units import parse_duration
 from monitor.config.validation import did_you_mean, known_names
-from monitor.display import local_time, shorten
+from monitor.display import local_time, progress_line, shorten
 from monitor.errors import ConfigError, ConfigProblem, DatabaseUnusable, MonitorError
 from monitor.log import setup_logging
 from monitor.settings import Settings
-
-if TYPE_CHECKING:
-    from monitor.pipeline import PassProgress
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 EXIT_ALL_SOURCES_FAILED = 3  # `run --once`: not one source could be read (offline?)
@@ -192,64 +187,6 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         return EXIT_OK
 
     return asyncio.run(once() if args.once else forever())
-
-
-class ProgressLine:
-    """One line on a terminal, written over in place as a pass goes on."""
-
-    EVERY = 0.1  # seconds between two drawings: a fast pass is not slowed by its display
-
-    def __init__(self, stream: TextIO) -> None:
-        self.stream = stream
-        self.shown = False
-        self.drawn_at = -self.EVERY
-
-    def update(self, done: PassProgress) -> None:
-        now = time.monotonic()
-        if now - self.drawn_at < self.EVERY:
-            return
-        self.drawn_at = now
-        alerts = f"{done.alerts} alert{'s' if done.alerts != 1 else ''}"
-        text = (
-            f"{done.sources_read}/{done.sources} sources · "
-            f"{done.articles_written}/{done.articles} articles · {alerts}"
-        )
-        # Longer than the terminal, it would wrap, and the next drawing would not cover it.
-        width = shutil.get_terminal_size().columns - 1
-        self.stream.write("\r\x1b[K" + shorten(text, width))
-        self.stream.flush()
-        self.shown = True
-
-    def clear(self) -> None:
-        if self.shown:
-            self.stream.write("\r\x1b[K")
-            self.stream.flush()
-            self.shown = False
-
-    def clear_for_log(self, _record: logging.LogRecord) -> bool:
-        """A log handler's filter: the line goes before a log line is written (the next
-        update draws it again under it)."""
-        self.clear()
-        return True
-
-
-@contextmanager
-def progress_line(stream: TextIO) -> Iterator[Callable[[PassProgress], None] | None]:
-    """What to report a pass's progress to: a line rewritten in place on a terminal;
-    nothing when `stream` is a file or a pipe, where it would only be noise."""
-    if not stream.isatty():
-        yield None
-        return
-    line = ProgressLine(stream)
-    handlers = list(logging.getLogger().handlers)
-    for handler in handlers:
-        handler.addFilter(line.clear_for_log)
-    try:
-        yield line.update
-    finally:
-        for handler in handlers:
-            handler.removeFilter(line.clear_for_log)
-        line.clear()
 
 
 # -- check -----------------------------------------------------------------------------------

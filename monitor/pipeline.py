@@ -67,6 +67,7 @@ from monitor.records import (
     FeedItem,
     FetchResult,
     ParsedFeed,
+    PassProgress,
     SourceMemo,
     SourceOutcome,
     WatchChange,
@@ -676,17 +677,6 @@ def canonical_for(source: SourceConfig, item: FeedItem) -> str:
         assert item.url is not None
         return canonical_url(item.url)
     return f"entry:{source.id}:{digest(item.key)}"
-
-
-@dataclass
-class PassProgress:
-    """How far a pass is, for a progress line: sources read, then articles written."""
-
-    sources: int
-    sources_read: int = 0
-    articles: int = 0  # read so far, each to be matched and written
-    articles_written: int = 0
-    alerts: int = 0
 
 
 async def run_sources(
