@@ -44,7 +44,7 @@ def test_text_is_cut_with_an_ellipsis_and_keeps_french_spaces() -> None:
 
 
 async def test_tables_show_times_with_their_zone(
-    tmp_path: Path, web_server: Any, capsys: Any, monkeypatch: Any
+    tmp_path: Path, web_server: Any, db_url: str, capsys: Any, monkeypatch: Any
 ) -> None:
     pages = serve_articles(web_server, EVENT, OFF_TOPIC)
     feed = web_server.add("/feed.xml", rss(list(pages.items())), content_type="application/rss+xml")
@@ -53,7 +53,8 @@ async def test_tables_show_times_with_their_zone(
     write(root / "alerts" / "rules.toml", MICROSOFT_RULE)
     write(root / "alerts" / "digests.toml", '[digests.matin]\nchannels = ["console"]\n')
     allow_any_age(root)
-    monkeypatch.setenv("MONITOR_DATABASE_URL", f"sqlite:///{tmp_path / 'db.sqlite3'}")
+    # SQLite gives times back without their zone, PostgreSQL with it: shown the same.
+    monkeypatch.setenv("MONITOR_DATABASE_URL", db_url)
     monkeypatch.setenv("MONITOR_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("COLUMNS", "250")
 
