@@ -100,6 +100,18 @@ async def test_run_once_draws_a_progress_line_on_a_terminal(
     assert shown.endswith("\r\x1b[K")
 
 
+async def test_log_lines_are_not_written_over_the_progress_line(
+    tmp_path: Path, web_server: Any
+) -> None:
+    root = two_feeds(tmp_path, web_server)
+    code, _, shown = await run_once(tmp_path, root, pty.openpty())
+    logged = [line for line in shown.split("\r\n") if " INFO " in line]
+    assert code == 0 and any("matched ministry-microsoft" in line for line in logged)
+    # What the terminal shows of each line is what follows its last erasure: the log
+    # line alone, from its time stamp, with no progress text before it.
+    assert all(line.rsplit("\x1b[K", 1)[-1].startswith("20") for line in logged), logged
+
+
 async def test_run_once_draws_nothing_when_standard_error_is_a_pipe(
     tmp_path: Path, web_server: Any
 ) -> None:
