@@ -223,3 +223,23 @@ def test_monitor_toml_reports_a_typo_and_an_unset_variable_together(
             "  monitor.toml:2: environment variable VEILLE_DB not set",
         ],
     )
+
+
+def test_a_typo_deep_in_a_source_does_not_make_it_unknown_to_the_rules(
+    tmp_path: Path, capsys: Any
+) -> None:
+    write(
+        tmp_path / "sources.toml",
+        SOURCES + '\n[[source]]\nid = "api"\nname = "API"\nkind = "json"\n'
+        'url = "https://example.org/api"\n'
+        '\n[source.mapping]\nrecords = "data"\nid = "id"\ntitle = "subject"\ntxet = "summary"\n',
+    )
+    write(tmp_path / "alerts" / "rules.toml", MICROSOFT_RULE + 'sources = ["api"]\n')
+    code, err = check(tmp_path, capsys)
+    assert (code, err[1:]) == (
+        1,
+        [
+            "  sources.toml:16: [source.1.mapping.txet] source 'api': unknown key 'txet' "
+            "(did you mean 'text'?)"
+        ],
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import difflib
 import typing
@@ -42,15 +43,35 @@ def validate(
 
 
 def _without_keys_in_error(model: type[M], data: Any, errors: Sequence[Any]) -> M | None:
-    """The model validated without the top-level keys that the errors are in (they take
-    their defaults); None when an error is not in a key, or a required key is wrong."""
-    keys = {error["loc"][0] if error["loc"] else None for error in errors}
-    if not isinstance(data, dict) or None in keys:
-        return None
+    """The model validated without the keys that the errors are in (they take their
+    defaults); None when an error is in no key (the table as a whole), or when what is
+    left is still not valid (a required key was wrong)."""
+    pruned = copy.deepcopy(data)
+    for error in errors:
+        if not _drop_key(pruned, error["loc"]):
+            return None
     try:
-        return model.model_validate({k: v for k, v in data.items() if k not in keys})
+        return model.model_validate(pruned)
     except ValidationError:
         return None
+
+
+def _drop_key(data: Any, loc: Sequence[str | int]) -> bool:
+    """Remove the deepest key of a table on the path `loc` (an error inside an array
+    removes the array's key); False when the path holds none. Parts that are not in the
+    data, such as the tag of a union ("table"), are passed over."""
+    node, found = data, None
+    for part in loc:
+        if isinstance(node, dict) and part in node:
+            found = (node, part)
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            node = node[part]
+    if found is None:
+        return False
+    table, key = found
+    table.pop(key, None)
+    return True
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
