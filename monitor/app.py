@@ -33,7 +33,7 @@ from monitor.notify.dispatch import Dispatcher, DispatchSummary, utcnow
 from monitor.notify.render import Renderer
 from monitor.observe.recorder import Recorder
 from monitor.pipeline import Pipeline, run_sources
-from monitor.records import SourceOutcome
+from monitor.records import PassProgress, SourceOutcome
 from monitor.schedule.heartbeat import (
     HEARTBEAT_EVERY,
     Heartbeat,
@@ -85,6 +85,44 @@ class PassSummary:
         return lines
 
 
+@dataclass
+class Activity:
+    """What the service's polls did since its last summary line."""
+
+    polls: int = 0
+    new_articles: int = 0
+    alerts: int = 0
+    failures: int = 0
+
+    def add(self, outcomes: Sequence[SourceOutcome]) -> None:
+        for outcome in outcomes:
+            if outcome.skipped:  # backing off: no request was made
+                continue
+            self.polls += 1
+            self.new_articles += outcome.new_articles
+            self.alerts += outcome.alerts
+            self.failures += not outcome.ok
+
+    def line(self, span: timedelta) -> str:
+        counts = (
+            (self.polls, "poll"),
+            (self.new_articles, "new article"),
+            (self.alerts, "alert"),
+            (self.failures, "failure"),
+        )
+        return f"last {_span(span)}: " + ", ".join(
+            f"{count} {noun}{'s' if count != 1 else ''}" for count, noun in counts
+        )
+
+
+def _span(span: timedelta) -> str:
+    """'15 min', '1 h', '1 h 30 min', '45 s'."""
+    hours, rest = divmod(int(span.total_seconds()), 3600)
+    minutes, seconds = divmod(rest, 60)
+    parts = [(hours, "h"), (minutes, "min"), (seconds, "s")]
+    return " ".join(f"{n} {unit}" for n, unit in parts if n) or "0 s"
+
+
 def database_url(settings: Settings, config: Config) -> str:
     return settings.database_url or config.database_url or default_url(settings.data_dir)
 
@@ -132,6 +170,7 @@ class Service:
         self.scheduler: AsyncIOScheduler | None = None  # while `serve` runs
         self._running: set[asyncio.Task[None]] = set()
         self._delivering = asyncio.Lock()
+        self.activity = Activity()
 
     def _channels(self, console: TextIO | None) -> dict[str, Channel]:
         channels: dict[str, Channel] = {}
@@ -156,14 +195,19 @@ class Service:
         await self.store.close()
 
     async def run_pass(
-        self, sources: Sequence[SourceConfig] | None = None, *, force: bool = False
+        self,
+        sources: Sequence[SourceConfig] | None = None,
+        *,
+        force: bool = False,
+        progress: Callable[[PassProgress], None] | None = None,
     ) -> PassSummary:
         """Poll the sources once, then send whatever is due: alerts, notices, digests.
-        Sources that back off are skipped unless `force`; nothing is sent without `send`."""
+        Sources that back off are skipped unless `force`; nothing is sent without `send`.
+        `progress` hears of each source read and each article written."""
         started = time.monotonic()
         chosen = [s for s in (sources or self.config.sources) if s.enabled]
         outcomes = await run_sources(
-            self.pipeline, chosen, self.config.fetch.concurrency, force=force
+            self.pipeline, chosen, self.config.fetch.concurrency, force=force, progress=progress
         )
         dispatch = await self.deliver() if self.send else DispatchSummary()
         return PassSummary(outcomes, dispatch, time.monotonic() - started)
@@ -241,16 +285,20 @@ class Service:
         if self.config.service.retention.keep_text is not None:
             add_interval_job(scheduler, "prune", PRUNE_EVERY, 0.1, self._tracked(self.prune))
         add_interval_job(scheduler, "heartbeat", HEARTBEAT_EVERY, 0, self._beat_job(len(sources)))
+        every = self.config.service.service.summary_every
+        add_interval_job(scheduler, "summary", every, 0, self._summary_job(every), run_now=False)
         scheduler.start()
         log.info(
             "veille running: %d sources, %d rules; Ctrl-C to stop",
             len(sources),
             len(self.config.rules),
         )
+        reloaded: Config | None = None
         try:
-            return await self._until_stop_or_new_config(control)
+            reloaded = await self._until_stop_or_new_config(control)
+            return reloaded
         finally:
-            log.info("stopping: waiting for running jobs")
+            log.info("%s: waiting for running jobs", "reloading" if reloaded else "stopping")
             # No new runs, but let the running ones finish: APScheduler's shutdown()
             # cancels the tasks of running coroutine jobs.
             scheduler.pause()
@@ -275,6 +323,13 @@ class Service:
 
         return beat
 
+    def _summary_job(self, every: timedelta) -> Callable[[], Awaitable[None]]:
+        async def summary() -> None:
+            log.info("%s", self.activity.line(every))
+            self.activity = Activity()
+
+        return summary
+
     async def _until_stop_or_new_config(self, control: Control) -> Config | None:
         while True:
             await _first_set(control.stop, control.reload)
@@ -287,7 +342,8 @@ class Service:
                 problems = "\n  ".join(str(p) for p in exc.problems)
                 log.error("configuration not reloaded, running on unchanged:\n  %s", problems)
                 continue
-            log.info("configuration reloaded from %s", config.root)
+            changes = config_changes(self.config, config)
+            log.info("configuration reloaded from %s: %s", config.root, changes)
             return config
 
     def _tracked(self, job: Callable[[], Awaitable[object]]) -> Callable[[], Awaitable[None]]:
@@ -308,10 +364,29 @@ class Service:
         async def poll() -> None:
             # A source that backs off (errors, Retry-After, a long max-age) skips itself.
             outcome = await run_sources(self.pipeline, [source], 1)
+            self.activity.add(outcome)
             if outcome[0].alerts:
                 await self.dispatcher.drain()
 
         return poll
+
+
+def config_changes(old: Config, new: Config) -> str:
+    """What a reload changes, for its log line: "rules: +b, -a; sources: ~s" (added,
+    removed, changed), or that nothing did."""
+    parts = []
+    for what, before, after in (
+        ("sources", {s.id: s for s in old.sources}, {s.id: s for s in new.sources}),
+        ("rules", {r.id: r for r in old.rules}, {r.id: r for r in new.rules}),
+        ("channels", dict(old.channels), dict(new.channels)),
+        ("digests", dict(old.digests), dict(new.digests)),
+    ):
+        added = [f"+{k}" for k in after if k not in before]
+        removed = [f"-{k}" for k in before if k not in after]
+        changed = [f"~{k}" for k in after if k in before and after[k] != before[k]]
+        if added or removed or changed:
+            parts.append(f"{what}: {', '.join(added + removed + changed)}")
+    return "; ".join(parts) or "no source, rule, channel or digest changed"
 
 
 @dataclass

@@ -17,6 +17,8 @@ from monitor import __version__
 from monitor.config import Config, load_config
 from monitor.config.service import LOG_FORMATS, BindAddress, check_keep_text, parse_bind
 from monitor.config.units import parse_duration
+from monitor.config.validation import did_you_mean, known_names
+from monitor.display import local_time, progress_line, shorten
 from monitor.errors import ConfigError, ConfigProblem, DatabaseUnusable, MonitorError
 from monitor.log import setup_logging, use_log_format
 from monitor.settings import Settings
@@ -114,6 +116,21 @@ def duration_argument(check: Callable[[timedelta], timedelta] = lambda d: d) -> 
     return parse
 
 
+def count_argument(minimum: int) -> Callable[[str], int]:
+    """An argparse `type` for a whole number of at least `minimum`."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, not {value}")
+        return value
+
+    return parse
+
+
 # -- run -------------------------------------------------------------------------------------
 
 
@@ -189,17 +206,15 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     use_log_format(args.log_format or settings.log_format or service_table.log_format, instance)
     sources = config.sources
     if args.source:
-        unknown = sorted(set(args.source) - {s.id for s in sources})
-        if unknown:
-            print(f"unknown source id: {', '.join(unknown)}", file=sys.stderr)
+        if _unknown_names("unknown source id", args.source, [s.id for s in sources]):
             return EXIT_USAGE
         sources = tuple(s for s in sources if s.id in args.source)
 
     async def once() -> int:
         log_start(instance, config)
-        with quiet_source_failures():
+        with quiet_source_failures(), progress_line(sys.stderr) as progress:
             async with Service(settings, config, send=not args.no_send) as service:
-                summary = await service.run_pass(sources, force=args.force)
+                summary = await service.run_pass(sources, force=args.force, progress=progress)
         print("\n".join(summary.lines()))
         return EXIT_ALL_SOURCES_FAILED if summary.all_failed else EXIT_OK
 
@@ -358,7 +373,7 @@ def cmd_db_prune(args: argparse.Namespace, settings: Settings) -> int:
     )
     print(
         f"{'would drop' if args.dry_run else 'dropped'} the text of {result.articles} articles "
-        f"first seen before {result.before:%Y-%m-%d %H:%M} UTC that matched no rule "
+        f"first seen before {local_time(result.before)} that matched no rule "
         f"({result.characters / 1e6:.1f} million characters)"
     )
     return EXIT_OK
@@ -410,7 +425,9 @@ def _register_rules(commands: argparse._SubParsersAction) -> None:  # type: igno
         description="Exit 1 when a rule misses a should_match example or "
         "fires on a should_not_match one.",
     )
-    test.add_argument("rule_ids", nargs="*", metavar="RULE_ID", help="only these rules")
+    test.add_argument(
+        "rule_ids", nargs="*", metavar="RULE_ID", help="only these rules (default: every rule)"
+    )
     test.add_argument(
         "--verbose-explain",
         action="store_true",
@@ -423,7 +440,7 @@ def _register_rules(commands: argparse._SubParsersAction) -> None:  # type: igno
         description="Print match or no match, clause by clause, with "
         "the passages. Exit 0 on a match, 1 on no match, 2 on error.",
     )
-    explain.add_argument("rule_id", metavar="RULE_ID")
+    explain.add_argument("rule_id", metavar="RULE_ID", help="the id of the rule, as in alerts/")
     given = explain.add_mutually_exclusive_group(required=True)
     given.add_argument("--text", help="the text to test")
     given.add_argument("--file", type=Path, help="a text file, or an HTML page to extract")
@@ -440,7 +457,12 @@ def _register_rules(commands: argparse._SubParsersAction) -> None:  # type: igno
         "alert and every miss with the clause that decided. Exit 1 when a rule "
         "scores below --min-precision or --min-recall, 2 on unreadable input.",
     )
-    evaluate.add_argument("file", type=Path, metavar="FILE.jsonl")
+    evaluate.add_argument(
+        "file",
+        type=Path,
+        metavar="FILE.jsonl",
+        help="labeled articles, one JSON object a line (see docs/rules.md)",
+    )
     evaluate.add_argument(
         "--rule",
         action="append",
@@ -459,9 +481,14 @@ def _register_rules(commands: argparse._SubParsersAction) -> None:  # type: igno
 
 def unknown_rules(config: Config, rule_ids: Iterable[str]) -> bool:
     """Say which of `rule_ids` name no enabled rule; True when some do not."""
-    unknown = sorted(set(rule_ids) - {r.id for r in config.rules})
-    if unknown:
-        print(f"unknown or disabled rule: {', '.join(unknown)}", file=sys.stderr)
+    return _unknown_names("unknown or disabled rule", rule_ids, [r.id for r in config.rules])
+
+
+def _unknown_names(what: str, names: Iterable[str], known: Sequence[str]) -> bool:
+    """Print one line per name not in `known`, with the closest known one; True if any."""
+    unknown = sorted(set(names) - set(known))
+    for name in unknown:
+        print(f"{what}: {name}{did_you_mean(name, known)}", file=sys.stderr)
     return bool(unknown)
 
 
@@ -473,7 +500,8 @@ def cmd_rules_test(args: argparse.Namespace, settings: Settings) -> int:
     if unknown_rules(config, args.rule_ids):
         return EXIT_USAGE
     failures = 0
-    for rule in (r for r in config.rules if not args.rule_ids or r.id in args.rule_ids):
+    chosen = [r for r in config.rules if not args.rule_ids or r.id in args.rule_ids]
+    for rule in chosen:
         results = check_examples(
             config.ruleset,
             rule.id,
@@ -490,9 +518,9 @@ def cmd_rules_test(args: argparse.Namespace, settings: Settings) -> int:
             f"{note}"
         )
         for result in results if args.verbose_explain else bad:
-            print(f"     {_verdict(result.ok, result.expected)}: {_shorten(result.text)}")
+            print(f"     {_verdict(result.ok, result.expected)}: {shorten(result.text, 90)}")
             print(_indent(result.explanation.render(), "         "))
-    total = sum(len(r.should_match) + len(r.should_not_match) for r in config.rules)
+    total = sum(len(r.should_match) + len(r.should_not_match) for r in chosen)
     print(f"\n{failures} failing example{'s' if failures != 1 else ''} out of {total}")
     return EXIT_FAILED if failures else EXIT_OK
 
@@ -603,11 +631,6 @@ def _verdict(ok: bool, expected: bool) -> str:
     return "✘ should match but does not" if expected else "✘ should not match but does"
 
 
-def _shorten(text: str, width: int = 90) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= width else flat[: width - 1] + "…"
-
-
 def _indent(text: str, prefix: str) -> str:
     return "\n".join(prefix + line for line in text.splitlines())
 
@@ -673,7 +696,7 @@ def _feedback_verdict(
     except UnknownAlert as exc:
         print(exc, file=sys.stderr)
         return EXIT_FAILED
-    print(f"alert {alert_id} ({record.rule_id}) marked {verdict}: {_shorten(record.title, 70)}")
+    print(f"alert {alert_id} ({record.rule_id}) marked {verdict}: {shorten(record.title, 70)}")
     return EXIT_OK
 
 
@@ -699,7 +722,7 @@ def _feedback_missed(args: argparse.Namespace, config: Config, settings: Setting
     except MonitorError as exc:
         print(f"cannot read {args.missed}: {exc}", file=sys.stderr)
         return EXIT_FAILED
-    print(f"recorded as missed by {args.rule}: {_shorten(title or args.missed, 70)}")
+    print(f"recorded as missed by {args.rule}: {shorten(title or args.missed, 70)}")
     return EXIT_OK
 
 
@@ -726,7 +749,9 @@ def _register_backtest(commands: argparse._SubParsersAction) -> None:  # type: i
         "and print what would have fired, with passages and counts, "
         "and how that differs from what fired when articles arrived.",
     )
-    backtest.add_argument("rule_ids", nargs="*", metavar="RULE_ID", help="only these rules")
+    backtest.add_argument(
+        "rule_ids", nargs="*", metavar="RULE_ID", help="only these rules (default: every rule)"
+    )
     backtest.add_argument(
         "--since",
         default="30d",
@@ -734,13 +759,18 @@ def _register_backtest(commands: argparse._SubParsersAction) -> None:  # type: i
         metavar="DURATION",
         help="how far back (default 30d; 'all' for everything)",
     )
-    backtest.add_argument("--passages", type=int, default=1, help="passages shown per article")
+    backtest.add_argument(
+        "--passages",
+        type=count_argument(0),
+        default=1,
+        metavar="N",
+        help="matching passages quoted under each article (default 1; 0 for none)",
+    )
     backtest.set_defaults(handler=cmd_backtest)
 
 
 def cmd_backtest(args: argparse.Namespace, settings: Settings) -> int:
     from monitor.backtest import Backtest, render, run_backtest
-    from monitor.notify.render import format_date
 
     config = load(settings)
     rule_ids = args.rule_ids or [r.id for r in config.rules]
@@ -753,7 +783,7 @@ def cmd_backtest(args: argparse.Namespace, settings: Settings) -> int:
             return await run_backtest(store, config, rule_ids, since, advance)
 
     result = asyncio.run(_with_store(settings, replay, config))
-    print("\n".join(render(result, args.passages, format_date)))
+    print("\n".join(render(result, args.passages, local_time)))
     return EXIT_OK
 
 
@@ -801,8 +831,11 @@ def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
         print("no digest is configured (see alerts/digests.toml)", file=sys.stderr)
         return EXIT_USAGE
     name: str = args.name or (next(iter(config.digests)) if len(config.digests) == 1 else "")
-    if name not in config.digests:
+    if not name:
         print(f"which digest? one of: {', '.join(sorted(config.digests))}", file=sys.stderr)
+        return EXIT_USAGE
+    if name not in config.digests:
+        print(f"unknown digest {name!r}{known_names(name, config.digests)}", file=sys.stderr)
         return EXIT_USAGE
 
     async def act() -> int:
@@ -811,7 +844,9 @@ def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
                 content = await service.digests.preview(name)
                 rendered = service.digests.render(content, "html")
                 args.preview.write_text(rendered.body, encoding="utf-8")
-                print(f"{rendered.subject}\nwritten to {args.preview}")
+                print(rendered.subject)
+                print(f"from {local_time(content.start)} to {local_time(content.end)}")
+                print(f"written to {args.preview}")
                 return EXIT_OK
             run = await service.digests.send_now(name)
             summary = await service.dispatcher.drain()
@@ -844,7 +879,13 @@ def _register_alerts(commands: argparse._SubParsersAction) -> None:  # type: ign
         help="send failed deliveries again (all, or these ids), once the cause is fixed: "
         "they get a fresh round of attempts, sent by `monitor run` or the next `run --once`",
     )
-    alerts.add_argument("--limit", type=int, default=50)
+    alerts.add_argument(
+        "--limit",
+        type=count_argument(1),
+        default=50,
+        metavar="N",
+        help="show at most N deliveries, the newest first (default 50)",
+    )
     alerts.set_defaults(handler=cmd_alerts)
 
 
@@ -934,8 +975,8 @@ def cmd_notify(args: argparse.Namespace, settings: Settings) -> int:
 
     config = load(settings)
     if args.test not in config.channels:
-        known = ", ".join(sorted(config.channels))
-        print(f"unknown channel {args.test!r} (known: {known})", file=sys.stderr)
+        hint = known_names(args.test, config.channels)
+        print(f"unknown channel {args.test!r}{hint}", file=sys.stderr)
         return EXIT_USAGE
     result = asyncio.run(send_test(config, args.test))
     if result.ok:

@@ -69,6 +69,7 @@ from monitor.records import (
     FeedItem,
     FetchResult,
     ParsedFeed,
+    PassProgress,
     SourceMemo,
     SourceOutcome,
     WatchChange,
@@ -697,21 +698,37 @@ def canonical_for(source: SourceConfig, item: FeedItem) -> str:
 
 
 async def run_sources(
-    pipeline: Pipeline, sources: Sequence[SourceConfig], concurrency: int, *, force: bool = False
+    pipeline: Pipeline,
+    sources: Sequence[SourceConfig],
+    concurrency: int,
+    *,
+    force: bool = False,
+    progress: Callable[[PassProgress], None] | None = None,
 ) -> list[SourceOutcome]:
     """One pass: read every source concurrently, then write their articles in one order
-    that does not depend on which feed answered first, then record each source."""
+    that does not depend on which feed answered first, then record each source. Each
+    source read and each article written is reported to `progress`."""
     gate = asyncio.Semaphore(concurrency)
+    done = PassProgress(len(sources))
+    report = progress or (lambda _done: None)
 
     async def read(source: SourceConfig) -> SourcePoll | SourceOutcome:
         async with gate:
-            return await _guarded(source, pipeline.poll(source, force=force))
+            poll = await _guarded(source, pipeline.poll(source, force=force))
+        done.sources_read += 1
+        done.articles += len(poll.pending) if isinstance(poll, SourcePoll) else 0
+        report(done)
+        return poll
 
     polled = await asyncio.gather(*(read(s) for s in sources))
-    pending = [p for poll in polled if isinstance(poll, SourcePoll) for p in poll.pending]
+    read_polls = [poll for poll in polled if isinstance(poll, SourcePoll)]
+    pending = [p for poll in read_polls for p in poll.pending]
     for article in sorted(pending, key=lambda p: p.order):
         with log_context(source_id=article.source.id):
             await pipeline.write(article)
+        done.articles_written += 1
+        done.alerts = sum(poll.tally.alerts for poll in read_polls)
+        report(done)
     outcomes = [
         await _guarded(poll.source, pipeline.finish(poll)) if isinstance(poll, SourcePoll) else poll
         for poll in polled

@@ -146,6 +146,17 @@ class SourceOutcome:
 
 
 @dataclass
+class PassProgress:
+    """How far a pass is, for a progress line: sources read, then articles written."""
+
+    sources: int
+    sources_read: int = 0
+    articles: int = 0  # read so far, each to be matched and written
+    articles_written: int = 0
+    alerts: int = 0
+
+
+@dataclass
 class SourceMemo:
     """What the pipeline remembers about a source between passes (the `state` JSON column).
 

@@ -14,8 +14,8 @@ from rich.table import Table
 from rich.text import Text
 
 from monitor.config import Config
+from monitor.display import local_time, shorten
 from monitor.hygiene import mask, printable
-from monitor.notify.render import format_date
 from monitor.store import DeliveryRecord, SourceState
 
 _STATUS_STYLE = {
@@ -35,8 +35,10 @@ def styled(status: str) -> Text:
 
 
 def cell(text: str, limit: int | None = None) -> Text:
-    """Outside text as shown: literal, masked, without control characters, cut to `limit`."""
-    return Text(printable(mask(text))[:limit])
+    """Outside text as shown: literal, masked, without control characters, cut to `limit`
+    with an ellipsis."""
+    shown = printable(mask(text))
+    return Text(shown if limit is None else shorten(shown, limit))
 
 
 def source_status(state: SourceState, config: Config, now: datetime) -> str:
@@ -86,9 +88,9 @@ def sources_table(
         table.add_row(
             cell(state.id),
             styled(status),
-            format_date(state.last_attempt_at),
-            format_date(state.last_success_at),
-            format_date(state.next_check_at),
+            local_time(state.last_attempt_at),
+            local_time(state.last_success_at),
+            local_time(state.next_check_at),
             str(state.consecutive_failures),
             str(state.items_seen),
             per_day(state, now),
@@ -123,8 +125,8 @@ def deliveries_table(records: Sequence[DeliveryRecord], status: str | None) -> T
             cell(record.channel),
             styled(record.status),
             str(record.attempts),
-            format_date(record.created_at),
-            format_date(record.sent_at),
+            local_time(record.created_at),
+            local_time(record.sent_at),
             cell(record.subject, 120),
             cell(record.last_error or "", 300),
         )

@@ -86,3 +86,55 @@ def test_sources_creates_no_database_and_names_disabled_sources(
     assert main(["--config", str(config_dir(tmp_path / "c")), "sources"]) == 0
     assert capsys.readouterr().out == "never polled yet: on\ndisabled: off\n"
     assert not data_dir.exists()
+
+
+@pytest.mark.parametrize(
+    ("command", "described"),
+    [
+        (["alerts"], "--limit N show at most N deliveries, the newest first (default 50)"),
+        (["backtest"], "--passages N matching passages quoted under each article (default 1"),
+        (["backtest"], "RULE_ID only these rules (default: every rule)"),
+        (["rules", "test"], "RULE_ID only these rules (default: every rule)"),
+        (["rules", "explain"], "RULE_ID the id of the rule, as in alerts/"),
+    ],
+)
+def test_every_argument_says_what_it_does(
+    command: list[str], described: str, capsys: Any, monkeypatch: Any
+) -> None:
+    monkeypatch.setenv("COLUMNS", "200")  # a help line in one piece
+    with pytest.raises(SystemExit) as exit_:
+        main([*command, "--help"])
+    assert exit_.value.code == 0
+    assert described in " ".join(capsys.readouterr().out.split())
+
+
+@pytest.mark.parametrize(
+    ("command", "message"),
+    [
+        (["backtest", "--passages", "-1"], "argument --passages: must be at least 0, not -1"),
+        (["alerts", "--limit", "0"], "argument --limit: must be at least 1, not 0"),
+        (["alerts", "--limit", "ten"], "argument --limit: not a whole number: 'ten'"),
+    ],
+)
+def test_a_count_out_of_range_is_a_usage_error(
+    command: list[str], message: str, capsys: Any
+) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(command)
+    assert exit_.value.code == 2
+    assert capsys.readouterr().err.endswith(f"error: {message}\n")
+
+
+def test_rules_test_of_one_rule_counts_only_its_examples(tmp_path: Path, capsys: Any) -> None:
+    examples = 'should_match = ["Le ministère signe avec Microsoft."]\n'
+    other = (
+        '\n[[rule]]\nid = "other"\ntitle = "O"\nquery = "SecNumCloud"\n'
+        'should_match = ["SecNumCloud obtenu.", "Qualification SecNumCloud."]\n'
+        'should_not_match = ["Rien."]\n'
+    )
+    root = config_dir(tmp_path, MICROSOFT_RULE + examples + other)
+    assert main(["--config", str(root), "rules", "test", "ministry-microsoft"]) == 0
+    out = capsys.readouterr().out
+    assert out.endswith("\n0 failing examples out of 1\n") and "other" not in out
+    assert main(["--config", str(root), "rules", "test"]) == 0
+    assert capsys.readouterr().out.endswith("\n0 failing examples out of 4\n")

@@ -82,7 +82,8 @@ def test_bad_toml_names_the_line(tmp_path: Path) -> None:
 def test_unknown_key_names_file_line_and_key(tmp_path: Path) -> None:
     make_config(tmp_path, sources=SOURCES + 'intervall = "1h"\n')
     assert problems(tmp_path) == [
-        "sources.toml:8: [source.0.intervall] source 'lemagit': unknown key 'intervall'"
+        "sources.toml:8: [source.0.intervall] source 'lemagit': unknown key 'intervall' "
+        "(did you mean 'interval'?)"
     ]
 
 
@@ -108,7 +109,7 @@ def test_rule_routed_to_unknown_channel(tmp_path: Path) -> None:
     make_config(tmp_path, rules=RULES + 'channels = ["equipe"]\n')
     (problem,) = problems(tmp_path)
     assert problem == (
-        "alerts/rules.toml:1: rule 'ministry-microsoft' routes to unknown channel "
+        "alerts/rules.toml:5: rule 'ministry-microsoft' routes to unknown channel "
         "'equipe' (known: console)"
     )
 
@@ -142,7 +143,8 @@ def test_query_error_points_at_the_position(tmp_path: Path) -> None:
         tmp_path, rules=RULES.replace("ministère AND Microsoft", "ministère AND (Microsoft")
     )
     (problem,) = problems(tmp_path)
-    assert problem.startswith("alerts/rules.toml:1: rule 'ministry-microsoft': ")
+    # The file's line of the query (the rule's table starts at line 1).
+    assert problem.startswith("alerts/rules.toml:4: rule 'ministry-microsoft': ")
     assert "^" in problem.splitlines()[-1]
 
 

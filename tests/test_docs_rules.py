@@ -321,7 +321,7 @@ def test_the_shown_error_is_what_check_prints(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     ((words, shown),) = console_blocks("check")
-    where, rule_id = re.search(r"^  (alerts/[\w./-]+):1: rule '([\w-]+)'", shown, re.M).groups()
+    where, rule_id = re.search(r"^  (alerts/[\w./-]+):4: rule '([\w-]+)'", shown, re.M).groups()
     query = re.search(r"^  query: (.*)$", shown, re.M).group(1)
     copy_shipped_config(tmp_path)
     (tmp_path / where).write_text(

@@ -8,7 +8,9 @@ channels, a digest's rules, the queries themselves) and returns one typed
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import logging
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -27,7 +29,8 @@ from monitor.config.alerts import (
 )
 from monitor.config.service import ServiceFile, load_service
 from monitor.config.sources import FetchSettings, SourceConfig, load_sources
-from monitor.config.toml import read_toml
+from monitor.config.toml import locate, read_toml
+from monitor.config.validation import did_you_mean, known_names
 from monitor.config.version import config_version
 from monitor.errors import ConfigError, ConfigProblem
 from monitor.fields import Fields
@@ -109,11 +112,7 @@ def load_config(root: str | Path, environ: Mapping[str, str]) -> Config:
     problems += errors
     channels = {CONSOLE: CONSOLE_CHANNEL, **alerts.channels}
     problems += _check_references(alerts, channels, {s.id for s in sources})
-    problems += [
-        ConfigProblem("monitor.toml", f"[health] notice_channels names unknown channel {name!r}")
-        for name in service.health.notice_channels
-        if name not in channels
-    ]
+    problems += _check_notice_channels(root, service, channels)
     problems += _check_channel_urls(alerts, channels)
     problems += _check_digests(alerts)
     problems += _check_same_events(alerts)
@@ -154,7 +153,9 @@ def _load_service(
 
 
 def _problem_at(alerts: AlertsConfig, key: str, message: str) -> ConfigProblem:
-    origin = alerts.origins.get(key, Origin("alerts", None))
+    """At the line of `key` ("rule:ID#channels"), else of its table ("rule:ID")."""
+    table = key.split("#")[0]
+    origin = alerts.origins.get(key) or alerts.origins.get(table, Origin("alerts", None))
     return ConfigProblem(origin.file, message, line=origin.line)
 
 
@@ -167,37 +168,58 @@ def _check_references(
     def unknown_channels(names: tuple[str, ...], key: str, what: str) -> None:
         for name in names:
             if name not in channels:
-                known = ", ".join(sorted(channels))
+                hint = known_names(name, channels)
                 problems.append(
-                    _problem_at(
-                        alerts, key, f"{what} routes to unknown channel {name!r} (known: {known})"
-                    )
+                    _problem_at(alerts, key, f"{what} routes to unknown channel {name!r}{hint}")
                 )
 
-    unknown_channels(alerts.routing.channels, "routing:", "[routing]")
+    unknown_channels(alerts.routing.channels, "routing:#channels", "[routing]")
     for rule in alerts.rules:
-        unknown_channels(rule.channels or (), f"rule:{rule.id}", f"rule {rule.id!r}")
+        unknown_channels(rule.channels or (), f"rule:{rule.id}#channels", f"rule {rule.id!r}")
         for source in rule.sources:
             if source_ids and source not in source_ids:
                 problems.append(
                     _problem_at(
                         alerts,
-                        f"rule:{rule.id}",
-                        f"rule {rule.id!r} filters on unknown source {source!r}",
+                        f"rule:{rule.id}#sources",
+                        f"rule {rule.id!r} filters on unknown source {source!r}"
+                        + did_you_mean(source, source_ids),
                     )
                 )
     for digest in alerts.digests.values():
-        unknown_channels(digest.channels, f"digest:{digest.name}", f"digest {digest.name!r}")
+        unknown_channels(
+            digest.channels, f"digest:{digest.name}#channels", f"digest {digest.name!r}"
+        )
         for rule_id in digest.rules:
             if rule_id not in rule_ids:
                 problems.append(
                     _problem_at(
                         alerts,
-                        f"digest:{digest.name}",
-                        f"digest {digest.name!r} names unknown rule {rule_id!r}",
+                        f"digest:{digest.name}#rules",
+                        f"digest {digest.name!r} names unknown rule {rule_id!r}"
+                        + did_you_mean(rule_id, rule_ids),
                     )
                 )
     return problems
+
+
+def _check_notice_channels(
+    root: Path, service: ServiceFile, channels: Mapping[str, ChannelConfig]
+) -> list[ConfigProblem]:
+    unknown = [name for name in service.health.notice_channels if name not in channels]
+    if not unknown:
+        return []
+    text = (root / "monitor.toml").read_text(encoding="utf-8")
+    line = locate(text, ("health", "notice_channels"))
+    return [
+        ConfigProblem(
+            "monitor.toml",
+            f"[health] notice_channels names unknown channel {name!r}"
+            + known_names(name, channels),
+            line=line,
+        )
+        for name in unknown
+    ]
 
 
 def _check_channel_urls(
@@ -206,13 +228,29 @@ def _check_channel_urls(
     from monitor.notify.services import check_url
 
     problems = []
-    for channel in channels.values():
-        error = check_url(channel.url)
+    checked = [c for c in channels.values() if c.name not in alerts.unresolved]
+    for channel in checked:
+        with _apprise_silenced():
+            error = check_url(channel.url)
         if error:
             problems.append(
-                _problem_at(alerts, f"channel:{channel.name}", f"channel {channel.name!r}: {error}")
+                _problem_at(
+                    alerts, f"channel:{channel.name}#url", f"channel {channel.name!r}: {error}"
+                )
             )
     return problems
+
+
+@contextmanager
+def _apprise_silenced() -> Iterator[None]:
+    """apprise logs its own ERROR line on a URL it cannot parse: the problem we report
+    says it better, with file and line, and must be the only line about it."""
+    logger = logging.getLogger("apprise")
+    was_disabled, logger.disabled = logger.disabled, True
+    try:
+        yield
+    finally:
+        logger.disabled = was_disabled
 
 
 def _check_digests(alerts: AlertsConfig) -> list[ConfigProblem]:
@@ -226,7 +264,7 @@ def _check_digests(alerts: AlertsConfig) -> list[ConfigProblem]:
             problems.append(
                 _problem_at(
                     alerts,
-                    f"digest:{digest.name}",
+                    f"digest:{digest.name}#cron",
                     f"digest {digest.name!r}: invalid cron {digest.cron!r}: {exc}",
                 )
             )
@@ -249,7 +287,9 @@ def _check_same_events(alerts: AlertsConfig) -> list[ConfigProblem]:
         else:
             continue
         problems.append(
-            _problem_at(alerts, f"rule:{rule.id}", f"rule {rule.id!r}: same_event_as {why}")
+            _problem_at(
+                alerts, f"rule:{rule.id}#same_event_as", f"rule {rule.id!r}: same_event_as {why}"
+            )
         )
     return problems
 
@@ -264,19 +304,27 @@ def _check_templates(templates: Path) -> list[ConfigProblem]:
 def _compile(
     rules: tuple[RuleConfig, ...], alerts: AlertsConfig
 ) -> tuple[RuleSet | None, list[ConfigProblem]]:
-    specs = [rule_spec(r) for r in rules]
     kinds, problems = _actor_kinds(alerts)
-    if problems:
-        return None, problems
+    # The rules that use a kind of actor in error are left out, not the others: their
+    # queries are still checked in this run.
+    broken = {name for name in alerts.actors if name not in kinds}
+    specs = [rule_spec(r) for r in rules if not broken.intersection(r.actors)]
     try:
-        return compile_rules(specs, alerts.lists, actor_kinds=kinds), []
+        ruleset = compile_rules(specs, alerts.lists, actor_kinds=kinds)
     except RuleSetError as exc:
-        return None, [
-            _problem_at(
-                alerts, f"rule:{rule_id}", f"rule {rule_id!r}: {error.message}\n{error.caret()}"
-            )
-            for rule_id, error in exc.errors
-        ]
+        return None, problems + [_query_problem(alerts, rule, error) for rule, error in exc.errors]
+    return (None if problems else ruleset), problems
+
+
+def _query_problem(alerts: AlertsConfig, rule_id: str, error: QueryError) -> ConfigProblem:
+    """At the line of the file where the error is, not the line inside the query."""
+    related = error.message.startswith("related: ")
+    query = alerts.queries.get(f"{rule_id}:related" if related else rule_id)
+    origin = query.at(error.query, error.position) if query else None
+    if origin is None or origin.line is None:
+        origin = alerts.origins.get(f"rule:{rule_id}", Origin("alerts", None))
+    message = f"rule {rule_id!r}: {error.message}\n{error.caret()}"
+    return ConfigProblem(origin.file, message, line=origin.line)
 
 
 def _actor_kinds(alerts: AlertsConfig) -> tuple[dict[str, ActorKind], list[ConfigProblem]]:

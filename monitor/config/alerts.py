@@ -187,6 +187,22 @@ class Origin:
         return self.file if self.line is None else f"{self.file}:{self.line}"
 
 
+@dataclass(frozen=True)
+class QueryOrigin:
+    """Where a rule's query text starts in its file, to turn a position in the query into
+    a line of the file."""
+
+    file: str
+    line: int | None  # of the query's first character
+    multiline: bool  # a triple-quoted string: the query's lines are the file's
+
+    def at(self, query: str, position: int) -> Origin:
+        if self.line is None:
+            return Origin(self.file, None)
+        below = query.count("\n", 0, position) if self.multiline else 0
+        return Origin(self.file, self.line + below)
+
+
 @dataclass
 class AlertsConfig:
     rules: list[RuleConfig] = field(default_factory=list)
@@ -197,6 +213,8 @@ class AlertsConfig:
     routing: Routing = field(default_factory=Routing)
     settings: AlertSettings = field(default_factory=AlertSettings)
     origins: dict[str, Origin] = field(default_factory=dict)  # "rule:ID", "channel:NAME", ...
+    queries: dict[str, QueryOrigin] = field(default_factory=dict)  # "ID", "ID:related"
+    unresolved: set[str] = field(default_factory=set)  # channels whose URL names unset variables
 
 
 def check_name(value: str, what: str) -> str:
@@ -277,6 +295,7 @@ def _single_table(
     value, problems = validate(model, raw, doc, (key,))
     if value is not None:
         problems += _claim(config, doc, key, "", (key,))
+        _record_keys(config, doc, f"{key}:", (key,), raw, ("channels",))
     return value, problems
 
 
@@ -295,6 +314,21 @@ def _claim(
         ]
     config.origins[key] = origin
     return []
+
+
+def _record_keys(
+    config: AlertsConfig,
+    doc: TomlDoc,
+    owner: str,
+    loc: tuple[str | int, ...],
+    raw: dict[str, Any],
+    keys: tuple[str, ...],
+) -> None:
+    """Where the keys that name other things are (a rule's channels, a digest's rules),
+    as "OWNER#KEY": a wrong name is reported at its own line, not its table's."""
+    for key in keys:
+        if key in raw:
+            config.origins[f"{owner}#{key}"] = Origin(doc.display, doc.line_of((*loc, key)))
 
 
 def _merge_lists(
@@ -347,7 +381,25 @@ def _merge_rules(
         problems += clash
         if not clash:
             config.rules.append(rule)
+            keys = ("channels", "sources", "same_event_as")
+            _record_keys(config, doc, f"rule:{rule.id}", ("rule", index), raw, keys)
+            config.queries[rule.id] = _query_origin(doc, ("rule", index, "query"))
+            if rule.related:
+                config.queries[f"{rule.id}:related"] = _query_origin(
+                    doc, ("rule", index, "related")
+                )
     return problems
+
+
+def _query_origin(doc: TomlDoc, loc: tuple[str | int, ...]) -> QueryOrigin:
+    line = doc.line_of(loc)
+    if line is None:
+        return QueryOrigin(doc.display, None, False)
+    value = doc.text.splitlines()[line - 1].partition("=")[2].strip()
+    multiline = value[:3] in ('"""', "'''")
+    # TOML drops a newline right after the opening quotes: the query starts on the next line.
+    starts_below = multiline and value[3:].strip() == ""
+    return QueryOrigin(doc.display, line + starts_below, multiline)
 
 
 def _merge_channels(
@@ -365,13 +417,21 @@ def _merge_channels(
             continue
         try:
             check_name(name, "channel name")
-            url = interpolate(table.url, environ)
-        except (MissingVariable, ValueError) as exc:
-            problems.append(doc.problem(f"channel {name!r}: {exc}", (*loc, "url")))
+        except ValueError as exc:
+            problems.append(doc.problem(f"channel {name!r}: {exc}", loc))
             continue
+        url = table.url
+        try:
+            url = interpolate(table.url, environ)
+        except MissingVariable as exc:
+            # Reported, and the channel kept, so that the rules routed to it are not also
+            # told it is unknown; its URL cannot be checked (see `unresolved`).
+            problems.append(doc.problem(f"channel {name!r}: {exc}", (*loc, "url")))
+            config.unresolved.add(name)
         rate = parse_rate(table.rate_limit) if table.rate_limit else None
         clash = _claim(config, doc, "channel", name, loc)
         problems += clash
+        _record_keys(config, doc, f"channel:{name}", loc, raw, ("url",))
         if not clash:
             config.channels[name] = ChannelConfig(
                 name=name, url=url, format=table.format, rate_limit=rate
@@ -393,4 +453,5 @@ def _merge_digests(
         problems += clash
         if not clash:
             config.digests[name] = digest
+            _record_keys(config, doc, f"digest:{name}", loc, raw, ("channels", "rules", "cron"))
     return problems

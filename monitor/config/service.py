@@ -111,6 +111,16 @@ class ServiceTable(Strict):
     http: Bind | None = None  # off unless set (or `monitor run --http`)
     instance: str | None = None  # default: hostname-pid
     log_format: LogFormat = "human"
+    # How often `monitor run` logs what its polls did, so that a quiet service still
+    # shows it is alive ("last 15 min: 37 polls, 0 new articles, 0 alerts, 0 failures").
+    summary_every: Duration = timedelta(minutes=15)
+
+    @field_validator("summary_every")
+    @classmethod
+    def _positive(cls, value: timedelta) -> timedelta:
+        if value <= timedelta(0):
+            raise ValueError("summary_every must be a positive duration, like \"15m\"")
+        return value
 
     @field_validator("instance")
     @classmethod
@@ -143,5 +153,5 @@ def load_service(
         try:
             url = interpolate(url, environ)
         except MissingVariable as exc:
-            return service, None, [doc.problem(str(exc), ("database", "url"))]
-    return service, url, []
+            return service, None, [*problems, doc.problem(str(exc), ("database", "url"))]
+    return service, url, problems

@@ -17,6 +17,7 @@ from pathlib import Path
 from monitor.config import CONSOLE, Config, Routing, SourceConfig, load_config
 from monitor.config.alerts import ChannelConfig
 from monitor.demo.server import DemoIndex, DemoServer, load_index
+from monitor.display import shorten
 from monitor.settings import Settings
 
 CHECK, CROSS = "✔", "✘"
@@ -110,7 +111,7 @@ def report(index: DemoIndex, base: str, fired: dict[str, set[str]]) -> str:
         mark = CHECK if got == expected else CROSS
         shown = ", ".join(sorted(got)) or "silent"
         lines.append(
-            f"  {mark} {article.title[:78]}\n"
+            f"  {mark} {shorten(article.title, 78)}\n"
             f"      expected {', '.join(sorted(expected)) or 'silent'}; got {shown}"
         )
     return "\n".join(lines)

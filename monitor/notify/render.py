@@ -14,11 +14,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo
 
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
+from monitor.display import local_time
 from monitor.match import Passage
 from monitor.notify.escape import (
     escape_html,
@@ -36,7 +36,6 @@ _MARK = {
     "markdown": ("**", "**"),
     "text": ("*", "*"),
 }
-DISPLAY_ZONE = ZoneInfo("Europe/Paris")
 
 
 @dataclass(frozen=True)
@@ -134,6 +133,5 @@ def _url_filter(fmt: str) -> Callable[[str], Markup | str]:
 
 
 def format_date(value: datetime | None, pattern: str = "%d/%m/%Y %H:%M") -> str:
-    if value is None:
-        return ""
-    return value.astimezone(DISPLAY_ZONE).strftime(pattern)
+    """The templates' `date` filter: the French way, for recipients in the display zone."""
+    return local_time(value, pattern)

@@ -1,0 +1,218 @@
+"""`monitor run` shows it is alive: a progress line on a terminal during `--once`, a
+summary line every `[service] summary_every` while it serves, and a reload that says
+it reloads and what changed."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import pty
+import signal
+import sys
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from test_service_process import SILENT_RULE, config_dir, eventually, start_service
+
+from monitor.app import Activity, Control
+from monitor.cli import main
+from monitor.records import SourceOutcome
+
+from support import (
+    EVENT,
+    MICROSOFT_RULE,
+    OFF_TOPIC,
+    loopback_sources,
+    rss,
+    serve_articles,
+    service,
+    write,
+)
+
+MONITOR = str(Path(sys.executable).parent / "monitor")
+
+
+def two_feeds(tmp_path: Path, web_server: Any) -> Path:
+    pages = serve_articles(web_server, EVENT, OFF_TOPIC)
+    feeds = {
+        sid: web_server.add(f"/{sid}.xml", rss([(slug, pages[slug])]), content_type="text/xml")
+        for sid, slug in (("un", EVENT), ("deux", OFF_TOPIC))
+    }
+    root = tmp_path / "config"
+    write(root / "sources.toml", loopback_sources(feeds))
+    write(root / "alerts" / "rules.toml", MICROSOFT_RULE)
+    return root
+
+
+async def run_once(
+    tmp_path: Path, root: Path, ends: tuple[int, int], *options: str
+) -> tuple[int, bytes, str]:
+    """`monitor run --once` with its standard error on the second of `ends` (a terminal,
+    a pipe): its exit code, standard output, and what the first end received."""
+    reader, writer = ends
+    env = {
+        **os.environ,
+        "MONITOR_DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        "MONITOR_DATA_DIR": str(tmp_path / "data"),
+        "COLUMNS": "120",
+    }
+    try:
+        reading = asyncio.create_task(asyncio.to_thread(read_all, reader))
+        process = await asyncio.create_subprocess_exec(
+            MONITOR, "--config", str(root), *options, "run", "--once", "--no-send",
+            env=env, stdout=asyncio.subprocess.PIPE, stderr=writer,
+        )  # fmt: skip
+        os.close(writer)
+        out, _ = await asyncio.wait_for(process.communicate(), 120)
+        assert process.returncode is not None
+        return process.returncode, out, (await reading).decode()
+    finally:
+        os.close(reader)
+
+
+def read_all(fd: int) -> bytes:
+    """What the terminal's other end received, until the process closed it."""
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:  # EIO: no process has the terminal open any more
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def test_run_once_draws_a_progress_line_on_a_terminal(
+    tmp_path: Path, web_server: Any
+) -> None:
+    root = two_feeds(tmp_path, web_server)
+    # -q: no log line in between
+    code, out, shown = await run_once(tmp_path, root, pty.openpty(), "-q")
+    assert code == 0 and b"articles: 2 new" in out
+    # Written over in place (carriage return, erase line) from the first source read,
+    # and erased at the end so that nothing of it is left above the shell's prompt.
+    assert shown.startswith("\r\x1b[K1/2 sources · ") and "alert" in shown
+    assert shown.endswith("\r\x1b[K")
+
+
+async def test_log_lines_are_not_written_over_the_progress_line(
+    tmp_path: Path, web_server: Any
+) -> None:
+    root = two_feeds(tmp_path, web_server)
+    code, _, shown = await run_once(tmp_path, root, pty.openpty())
+    logged = [line for line in shown.split("\r\n") if " INFO " in line]
+    assert code == 0 and any("matched ministry-microsoft" in line for line in logged)
+    # What the terminal shows of each line is what follows its last erasure: the log
+    # line alone, from its time stamp, with no progress text before it.
+    assert all(line.rsplit("\x1b[K", 1)[-1].startswith("20") for line in logged), logged
+
+
+async def test_run_once_draws_nothing_when_standard_error_is_a_pipe(
+    tmp_path: Path, web_server: Any
+) -> None:
+    root = two_feeds(tmp_path, web_server)
+    code, out, err = await run_once(tmp_path, root, os.pipe())
+    assert code == 0 and b"articles: 2 new" in out
+    assert "\r" not in err and "\x1b" not in err and "sources ·" not in err
+    assert "INFO" in err  # the log, alone
+
+
+@pytest.mark.parametrize(
+    ("outcomes", "span", "line"),
+    [
+        ([], timedelta(minutes=15), "last 15 min: 0 polls, 0 new articles, 0 alerts, 0 failures"),
+        (
+            [SourceOutcome("a", ok=True, new_articles=1, alerts=1)],
+            timedelta(hours=1),
+            "last 1 h: 1 poll, 1 new article, 1 alert, 0 failures",
+        ),
+        (
+            [
+                SourceOutcome("a", ok=True, new_articles=3, alerts=2),
+                SourceOutcome("b", ok=False, error_kind="http"),
+                SourceOutcome("c", ok=True, skipped="backoff"),  # no request: no poll
+            ],
+            timedelta(minutes=90),
+            "last 1 h 30 min: 2 polls, 3 new articles, 2 alerts, 1 failure",
+        ),
+    ],
+)
+def test_the_summary_line_counts_with_plurals(
+    outcomes: list[SourceOutcome], span: timedelta, line: str
+) -> None:
+    activity = Activity()
+    activity.add(outcomes)
+    assert activity.line(span) == line
+
+
+async def test_the_service_logs_a_summary_every_period(
+    tmp_path: Path, web_server: Any, pool: Any, caplog: Any
+) -> None:
+    root = two_feeds(tmp_path, web_server)
+    write(root / "monitor.toml", '[service]\nsummary_every = "1s"\n')
+    caplog.set_level(logging.INFO, logger="monitor.app")
+    summaries = lambda: [r.getMessage() for r in caplog.records if r.msg == "%s"]  # noqa: E731
+    async with service(tmp_path, root, pool) as svc:
+        control = Control()
+        serving = asyncio.create_task(svc.serve(control))
+        try:
+            # Both sources are polled once at start (their interval is 30 min): the
+            # summaries count them once, then say that nothing happened since.
+            await eventually(lambda: polls(summaries()) == 2, "both polls counted")
+            counted = len(summaries())
+            await eventually(lambda: len(summaries()) > counted, "a quiet summary")
+        finally:
+            control.stop.set()
+            await asyncio.wait_for(serving, 30)
+    assert summaries()[-1] == "last 1 s: 0 polls, 0 new articles, 0 alerts, 0 failures"
+    assert (polls(summaries()), polls(summaries(), 1), polls(summaries(), 2)) == (2, 2, 1)
+    assert all(s.startswith("last 1 s: ") and s.endswith(" 0 failures") for s in summaries())
+
+
+def polls(summaries: list[str], which: int = 0) -> int:
+    """The sum of one count (0: polls, 1: new articles, 2: alerts) over summary lines."""
+    return sum(int(s.split(": ")[1].split(", ")[which].split()[0]) for s in summaries)
+
+
+@pytest.mark.parametrize("value", ['"0s"', '"soon"'])
+def test_a_bad_summary_period_is_a_config_error_at_its_line(
+    tmp_path: Path, value: str, capsys: Any
+) -> None:
+    write(tmp_path / "sources.toml", loopback_sources({"s": "http://127.0.0.1:9/f.xml"}))
+    write(tmp_path / "alerts" / "rules.toml", MICROSOFT_RULE)
+    write(tmp_path / "monitor.toml", f"\n[service]\nsummary_every = {value}\n")
+    assert main(["--config", str(tmp_path), "check"]) == 1
+    (problem,) = capsys.readouterr().err.splitlines()[1:]
+    assert problem.startswith("  monitor.toml:2: [service.summary_every] ")
+
+
+async def test_sighup_says_it_reloads_and_what_changed(
+    tmp_path: Path, web_server: Any, smtp_server: Any
+) -> None:
+    feed = web_server.add("/feed.xml", rss([]), content_type="application/rss+xml")
+    root = config_dir(tmp_path, feed, smtp_server.url(), SILENT_RULE)
+    log = tmp_path / "monitor.log"
+    process = await start_service(tmp_path, root)
+    try:
+        await eventually(lambda: bool(web_server.hits("/feed.xml")), "the first poll")
+        write(root / "alerts" / "rules.toml", MICROSOFT_RULE)
+        process.send_signal(signal.SIGHUP)
+        await eventually(
+            lambda: log.read_text(encoding="utf-8").count("veille running") == 2, "the restart"
+        )
+    finally:
+        process.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(process.wait(), 60)
+    lines = log.read_text(encoding="utf-8").splitlines()
+    said = [line.split(": ", 1)[1] for line in lines if " INFO " in line]
+    reloaded = said.index(
+        f"configuration reloaded from {root}: rules: +ministry-microsoft, -watch"
+    )
+    assert said[reloaded + 1] == "reloading: waiting for running jobs"
+    assert said[reloaded + 2 :].count("veille running: 1 sources, 1 rules; Ctrl-C to stop") == 1
+    assert said.count("stopping: waiting for running jobs") == 1  # at SIGTERM only
