@@ -393,3 +393,27 @@ def test_a_keys_table_has_every_key_and_its_default(after: str, model: type) -> 
         required = field.is_required()
         expected = "required" if required else field.get_default(call_default_factory=True)
         assert shown_default(cell) == expected, key
+
+
+def test_the_readme_rule_and_channels_load_with_the_shipped_pack(tmp_path: Path) -> None:
+    """The README's rule (with a list of its own) and its channels, pasted into a copy of
+    the shipped configuration, load as they are and pass their own examples."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("### Rules (`alerts/rules/*.toml`)") :]
+    blocks = re.findall(r"```toml\n(.*?)```", section, re.S)
+    rule_block = next(b for b in blocks if "[[rule]]" in b)
+    channels_block = next(b for b in blocks if "[channels." in b)
+    root = copy_shipped_config(tmp_path)
+    (root / "alerts" / "rules" / "readme.toml").write_text(rule_block, encoding="utf-8")
+    (root / "alerts" / "channels.toml").write_text(channels_block, encoding="utf-8")
+    names = set(re.findall(r"\$\{(\w+)\}", channels_block))
+    config = load_config(root, {name: "x" for name in names})
+    rule = config.rule("ministry-office-suite")
+    assert rule.channels == ("equipe",) and rule.should_match and rule.should_not_match
+    results = check_examples(
+        config.ruleset,
+        rule.id,
+        [example_document(e) for e in rule.should_match],
+        [example_document(e) for e in rule.should_not_match],
+    )
+    assert [r.ok for r in results] == [True] * len(results)
