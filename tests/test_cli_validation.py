@@ -243,3 +243,15 @@ def test_a_typo_deep_in_a_source_does_not_make_it_unknown_to_the_rules(
             "(did you mean 'text'?)"
         ],
     )
+
+
+def test_a_disabled_rule_query_is_checked_too(tmp_path: Path, capsys: Any) -> None:
+    rules = (
+        '[[rule]]\nid = "on"\ntitle = "On"\nquery = "Microsoft"\n\n'
+        '[[rule]]\nid = "off"\ntitle = "Off"\nenabled = false\nquery = "cloud AND @nowhere"\n'
+    )
+    code, err = check(config_dir(tmp_path, rules), capsys)
+    assert code == 1
+    assert [line for line in err if line.startswith("  alerts/")] == [
+        "  alerts/rules.toml:10: rule 'off': unknown list @nowhere",
+    ]

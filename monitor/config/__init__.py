@@ -116,8 +116,14 @@ def load_config(root: str | Path, environ: Mapping[str, str]) -> Config:
     problems += _check_channel_urls(alerts, channels)
     problems += _check_digests(alerts)
     problems += _check_same_events(alerts)
+    kinds, errors = _actor_kinds(alerts)
+    problems += errors
     enabled = tuple(r for r in alerts.rules if r.enabled)
-    ruleset, errors = _compile(enabled, alerts)
+    ruleset, errors = _compile(enabled, alerts, kinds)
+    problems += errors
+    # A disabled rule is not compiled into the rule set, but its query is checked: its
+    # errors would otherwise wait for the day it is enabled.
+    _, errors = _compile(tuple(r for r in alerts.rules if not r.enabled), alerts, kinds)
     problems += errors
     templates = root / "alerts" / "templates"
     problems += _check_templates(templates)
@@ -302,18 +308,16 @@ def _check_templates(templates: Path) -> list[ConfigProblem]:
 
 
 def _compile(
-    rules: tuple[RuleConfig, ...], alerts: AlertsConfig
+    rules: tuple[RuleConfig, ...], alerts: AlertsConfig, kinds: dict[str, ActorKind]
 ) -> tuple[RuleSet | None, list[ConfigProblem]]:
-    kinds, problems = _actor_kinds(alerts)
-    # The rules that use a kind of actor in error are left out, not the others: their
-    # queries are still checked in this run.
+    # The rules that use a kind of actor in error (reported already) are left out, not the
+    # others: their queries are still checked in this run.
     broken = {name for name in alerts.actors if name not in kinds}
     specs = [rule_spec(r) for r in rules if not broken.intersection(r.actors)]
     try:
-        ruleset = compile_rules(specs, alerts.lists, actor_kinds=kinds)
+        return compile_rules(specs, alerts.lists, actor_kinds=kinds), []
     except RuleSetError as exc:
-        return None, problems + [_query_problem(alerts, rule, error) for rule, error in exc.errors]
-    return (None if problems else ruleset), problems
+        return None, [_query_problem(alerts, rule, error) for rule, error in exc.errors]
 
 
 def _query_problem(alerts: AlertsConfig, rule_id: str, error: QueryError) -> ConfigProblem:
