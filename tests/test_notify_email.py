@@ -32,11 +32,9 @@ from notify_support import (
 )
 from support import EVENT, MICROSOFT_RULE, Clock, free_port, rss, serve_articles, service, write
 
+# Cut to fit an inbox, the rule's label kept; on one line whatever the title held.
 HOSTILE_SUBJECT = (
-    "[veille] Cloud souverain : <script>alert(1)</script><img src=x onerror=alert(2)> "
-    "‹!channel> ‹!here> ‹@U123> ＠room ＠everyone [click](javascript:alert(3)) "
-    "[x](https://evil.example) `tick` *bold* _it_ zerowidth bidi iso ctl[31m AT&T "
-    "Bcc: victim@example.org"
+    "<script>alert(1)</script><img src=x onerror=alert(2)> ‹!channel>… — Cloud souverain"
 )
 
 
@@ -57,10 +55,11 @@ async def test_html_alert_has_both_parts_and_the_headers(smtp_server: Any) -> No
 
     (received,) = smtp_server.messages
     assert smtp_server.mailbox.envelopes == [("veille@example.org", ["team@example.org"])]
-    assert received["Subject"] == "[veille] Cloud souverain : Le cloud souverain avance"
+    assert received["Subject"] == "Le cloud souverain avance — Cloud souverain"
     assert received["From"] == "veille <veille@example.org>"
     assert received["To"] == "team@example.org"
-    assert received["Message-ID"] == MESSAGE_ID
+    # At the sender's domain, its stable part kept.
+    assert received["Message-ID"] == MESSAGE_ID.replace("@veille.example>", "@example.org>")
     assert received["X-Mailer"] == "veille" and received["Auto-Submitted"] == "auto-generated"
     assert received.get_content_type() == "multipart/alternative"
     plain, html = received.iter_parts()
@@ -69,10 +68,10 @@ async def test_html_alert_has_both_parts_and_the_headers(smtp_server: Any) -> No
     assert content(html) == message.body
     assert content(plain) == (
         "Cloud souverain\nLe cloud souverain avance\n\n"
-        "Source : Le Monde Numérique\nDate   : 04/03/2026 12:30\n"
-        "Lien   : https://news.example/2026/03/cloud?id=7&ref=rss\n\n"
-        "Passages qui ont déclenché la règle :\n  « Le *cloud* avance. »\n\n"
-        "-- \nRègle « cloud-souverain » · alerte n° 1 · veille\n"
+        "Source\u202f: Le Monde Numérique\nDate  \u202f: 04/03/2026 12:30\n"
+        "Lien  \u202f: https://news.example/2026/03/cloud?id=7&ref=rss\n\n"
+        "Passages qui ont déclenché la règle\u202f:\n  «\u00a0Le *cloud* avance.\u00a0»\n\n"
+        "-- \nAlerte n° 1 · veille\n"
     )
 
 
@@ -113,11 +112,12 @@ async def test_hostile_alert_is_neutralized_in_both_parts(smtp_server: Any) -> N
     )
     # The "also" article's javascript: URL is no link at all.
     assert (
-        '<p style="margin:12px 0 0 0">Aussi publié par : Autre [x](https://evil.example) '
+        '<p style="margin:8px 0 0 0;font-size:13px;color:#6b6b70">'
+        "Aussi publié par\u202f: Autre [x](https://evil.example) "
         "‹@U999&gt;</p>" in html
     )
-    assert "Autre [x](https://evil.example) ‹@U999> : Autre ‹!channel> ＠here\n" in plain
-    assert "Bcc: victim@example.org\n\nSource : Source <b>＠everyone</b>\n" in plain
+    assert "Autre [x](https://evil.example) ‹@U999>\u202f: Autre ‹!channel> ＠here\n" in plain
+    assert "Bcc: victim@example.org\n\nSource\u202f: Source <b>＠everyone</b>\n" in plain
     assert not INVISIBLE.search(plain) and not INVISIBLE.search(html)
 
 
@@ -138,7 +138,7 @@ async def test_a_lone_surrogate_cannot_break_the_email(smtp_server: Any) -> None
     await send(smtp_server.url(), alert_message("html", article("Titre \ud800 cassé")), "html")
 
     (received,) = smtp_server.messages
-    assert received["Subject"] == "[veille] Cloud souverain : Titre cassé"
+    assert received["Subject"] == "Titre cassé — Cloud souverain"
     plain, html = (content(part) for part in received.iter_parts())
     assert "\nTitre cassé\n" in plain and ">Titre cassé</a>" in html
 

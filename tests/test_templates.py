@@ -134,6 +134,7 @@ def test_hostile_text_is_neutralized_in_every_digest_format() -> None:
         "p",
         "a",
         "div",
+        "blockquote",
         "span",
         "strong",
         "ul",

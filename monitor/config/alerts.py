@@ -71,6 +71,7 @@ ExampleEntry = Annotated[
 class RuleConfig(Strict):
     id: str
     title: str
+    short_title: str | None = None  # for email subjects; default: the title, cut if long
     query: str
     related: str | None = None  # the topic: digest-only "related coverage", never alerted
     actors: tuple[str, ...] = ()  # kinds of actor ([actors.KIND]) that identify the event

@@ -23,7 +23,8 @@ from monitor.config.service import DeliveryTable
 from monitor.match import RuleMatch
 from monitor.notify.channels import Channel, Message, SendResult
 from monitor.notify.escape import one_line, sanitize
-from monitor.notify.render import Rendered, Renderer
+from monitor.notify.render import Rendered, Renderer, beyond_title, shorten
+from monitor.notify.typography import french
 from monitor.store import AlertView, ArticleView, PendingDelivery, Store
 
 log = logging.getLogger(__name__)
@@ -214,19 +215,29 @@ def article_note(article: ArticleView) -> str:
     return "; ".join(reasons)
 
 
+LABEL_WIDTH = 40  # a rule's title longer than this is cut for a label, unless it has one
+
+
+def rule_label(rule: RuleConfig) -> str:
+    """What names the rule where room is short (an email subject): its `short_title`."""
+    return french(rule.short_title or shorten(rule.title, LABEL_WIDTH))
+
+
 def alert_context(view: AlertView, rule: RuleConfig | None) -> dict[str, object]:
     """What the alert templates see (a rule removed from the config shows as its id)."""
     match = RuleMatch.from_dict(view.details)
     return {
         "rule": {
             "id": view.rule_id,
-            "title": rule.title if rule else view.rule_id,
+            "title": french(rule.title) if rule else view.rule_id,
+            "label": rule_label(rule) if rule else view.rule_id,
             "description": rule.description if rule else "",
             "severity": rule.severity if rule else "normal",
         },
         "article": view.article,
         "note": article_note(view.article),
-        "passages": list(match.passages),
+        # The title is the heading already: a passage that repeats it is left out.
+        "passages": beyond_title(match.passages, view.article.title),
         "clauses": list(match.clauses),
         "also": list(view.also),
         "alert_id": view.alert_id,  # for `monitor feedback ALERT_ID wrong|right`

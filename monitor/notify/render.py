@@ -8,7 +8,7 @@ filter below already returned safe markup, so a template author cannot forget.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -28,6 +28,7 @@ from monitor.notify.escape import (
     sanitize,
     sanitize_segments,
 )
+from monitor.notify.typography import FrenchTypography, plural
 
 FORMATS = ("html", "markdown", "text")
 _SUFFIX = {"html": "html", "markdown": "md", "text": "txt"}
@@ -37,6 +38,8 @@ _MARK = {
     "text": ("*", "*"),
 }
 DISPLAY_ZONE = ZoneInfo("Europe/Paris")
+SUBJECT_WIDTH = 90  # characters an inbox shows of a subject, about
+ELLIPSIS = "…"
 
 
 @dataclass(frozen=True)
@@ -81,9 +84,15 @@ def _environment(fmt: str, loader: Any) -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
         finalize=_finalizer(fmt),
+        extensions=[FrenchTypography],
     )
     env.filters.update(
-        marked=_marker(fmt), url=_url_filter(fmt), date=format_date, oneline=one_line
+        marked=_marker(fmt),
+        url=_url_filter(fmt),
+        date=format_date,
+        oneline=one_line,
+        plural=plural,
+        headline=headline,
     )
     return env
 
@@ -137,3 +146,29 @@ def format_date(value: datetime | None, pattern: str = "%d/%m/%Y %H:%M") -> str:
     if value is None:
         return ""
     return value.astimezone(DISPLAY_ZONE).strftime(pattern)
+
+
+def shorten(text: str, width: int) -> str:
+    """`text` cut at a word boundary to fit `width` characters, with an ellipsis."""
+    if len(text) <= width:
+        return text
+    cut = text[: width - len(ELLIPSIS) + 1]
+    words = cut.rsplit(" ", 1)[0] if " " in cut.strip() else cut[:-1]
+    return words.rstrip(" ,;:.  –—-") + ELLIPSIS
+
+
+def headline(title: str, label: str, width: int = SUBJECT_WIDTH) -> str:
+    """`<title> — <label>` within `width`: the title is cut, the label kept, so that an inbox
+    shows the news first and which rule found it last."""
+    tail = f" — {one_line(label)}"
+    return shorten(one_line(title), max(width - len(tail), 20)) + tail
+
+
+def beyond_title(passages: Sequence[Passage], title: str) -> list[Passage]:
+    """The passages but those that only repeat the article's title, shown above them."""
+    heading = _comparable(title)
+    return [p for p in passages if p.field != "title" and _comparable(p.text) != heading]
+
+
+def _comparable(text: str) -> str:
+    return " ".join(sanitize(text).casefold().split())
