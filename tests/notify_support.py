@@ -72,12 +72,15 @@ def passage(text: str, *terms: str) -> Passage:
 
 
 def alert_view(
-    main: ArticleView, passages: Sequence[Passage], also: Sequence[ArticleView] = ()
+    main: ArticleView,
+    passages: Sequence[Passage],
+    also: Sequence[ArticleView] = (),
+    rule: RuleConfig = RULE,
 ) -> AlertView:
-    match = RuleMatch(RULE.id, tuple(passages), ("cloud",))
+    match = RuleMatch(rule.id, tuple(passages), ("cloud",))
     return AlertView(
         alert_id=1,
-        rule_id=RULE.id,
+        rule_id=rule.id,
         story_id=1,
         created_at=PUBLISHED,
         article=main,
@@ -92,16 +95,18 @@ def alert_message(
     passages: Sequence[Passage] = (),
     also: Sequence[ArticleView] = (),
     renderer: Renderer | None = None,
+    rule: RuleConfig = RULE,
 ) -> Message:
     """The message the dispatcher would send for this alert on a channel of format `fmt`."""
     dispatcher: Any = Dispatcher(
         store=None,  # type: ignore[arg-type] - alert_context reads only the rules
         channels={},
         renderer=renderer or Renderer(),
-        rules={RULE.id: RULE},
+        rules={rule.id: rule},
         settings=None,  # type: ignore[arg-type]
     )
-    view = alert_view(main or article(), passages or [passage("Le cloud avance.", "cloud")], also)
+    body = passages or [passage("Le cloud avance.", "cloud")]
+    view = alert_view(main or article(), body, also, rule)
     rendered = dispatcher.renderer.render("alert", fmt, dispatcher.alert_context(view))
     return Message(
         rendered.subject,

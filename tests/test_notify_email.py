@@ -7,8 +7,10 @@ delivery so that mail clients fold a resend into the first copy.
 
 from __future__ import annotations
 
+import email
 import re
 from datetime import UTC, datetime
+from email.header import decode_header, make_header
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -17,6 +19,7 @@ import pytest
 from test_end_to_end import make_config
 
 from monitor.cli import main
+from monitor.config import RuleConfig
 from monitor.config.alerts import ChannelConfig
 from monitor.notify.channels import Message, SendResult, build_channel
 
@@ -237,3 +240,67 @@ def test_notify_test_names_the_known_channels_for_an_unknown_one(
     root = notify_config(tmp_path, "mailto://a:b@127.0.0.1:25?from=v@example.org&to=t@example.org")
     assert main(["--config", str(root), "notify", "--test", "mial"]) == 2
     assert "unknown channel 'mial' (known: console, mail)" in capsys.readouterr().err
+
+
+# A real headline (tests/data/press) whose subject Python's own header folding mangled:
+# it dropped the space between "…" and "—" where it switched to encoded words.
+UGAP = "L'UGAP, nouvelle tenancière de l'Open Bar Microsoft du ministère des Armées"
+LONG_RULE = RuleConfig(
+    id="sovereign-cloud-win",
+    title="Un fournisseur de cloud français ou européen remporte un contrat",
+    query="cloud",
+)
+SHORT_RULE = RuleConfig(
+    id="cloud-doctrine",
+    title="Doctrine « Cloud au centre » : circulaires sur le cloud de l'État",
+    short_title="Cloud au centre",
+    query="cloud",
+)
+
+
+@pytest.mark.parametrize(
+    ("rule", "subject"),
+    [
+        # No short title: the rule's title is cut for a label.
+        (
+            LONG_RULE,
+            "L'UGAP, nouvelle tenancière de l'Open Bar… — Un fournisseur de cloud français ou…",
+        ),
+        (
+            SHORT_RULE,
+            "L'UGAP, nouvelle tenancière de l'Open Bar Microsoft du ministère des… "
+            "— Cloud au centre",
+        ),
+    ],
+)
+async def test_a_long_subject_leads_with_the_news_and_arrives_as_written(
+    smtp_server: Any, rule: RuleConfig, subject: str
+) -> None:
+    message = alert_message("html", article(UGAP), rule=rule)
+    await send(smtp_server.url(), message, "html")
+
+    (received,), (raw,) = smtp_server.messages, smtp_server.mailbox.raw
+    assert len(subject) <= 90
+    assert message.subject == subject and received["Subject"] == subject
+    # The way older readers decode it (RFC 2047 words, unfolded) gives the same text.
+    header = email.message_from_bytes(raw)["Subject"]
+    decoded = str(make_header(decode_header(header)))
+    assert re.sub(r"\r?\n", "", decoded) == subject
+    head = raw.split(b"\r\n\r\n", 1)[0].decode("ascii")
+    assert all(len(line) <= 78 for line in head.split("\r\n"))
+    # The article's title is quoted as published (straight apostrophes); the rule's
+    # title, operator-written, gets French typography in the body.
+    plain, html = (content(part) for part in received.iter_parts())
+    assert f"\n{UGAP}\n" in plain
+    if rule is SHORT_RULE:
+        assert plain.startswith(
+            "Doctrine «\u00a0Cloud au centre\u00a0»\u202f: circulaires sur le cloud de l’État\n"
+        )
+        assert ">Doctrine «\u00a0Cloud au centre\u00a0»\u202f: circulaires" in html
+
+
+async def test_a_short_ascii_subject_stays_plain(smtp_server: Any) -> None:
+    await send(smtp_server.url(), notice_message("Source down: Outlet", "body"), "text")
+
+    (raw,) = smtp_server.mailbox.raw
+    assert b"Subject: Source down: Outlet\r\n" in raw

@@ -152,16 +152,20 @@ def shorten(text: str, width: int) -> str:
     """`text` cut at a word boundary to fit `width` characters, with an ellipsis."""
     if len(text) <= width:
         return text
-    cut = text[: width - len(ELLIPSIS) + 1]
-    words = cut.rsplit(" ", 1)[0] if " " in cut.strip() else cut[:-1]
-    return words.rstrip(" ,;:.  –—-") + ELLIPSIS
+    room = width - len(ELLIPSIS)
+    head = text[: room + 1]  # one character more: does the cut fall between two words?
+    words = head.rsplit(" ", 1)[0] if " " in head else head[:room]
+    return words.rstrip(" ,;:.\u00a0\u202f–—-") + ELLIPSIS
 
 
 def headline(title: str, label: str, width: int = SUBJECT_WIDTH) -> str:
     """`<title> — <label>` within `width`: the title is cut, the label kept, so that an inbox
     shows the news first and which rule found it last."""
-    tail = f" — {one_line(label)}"
-    return shorten(one_line(title), max(width - len(tail), 20)) + tail
+    title, label = one_line(title), one_line(label)
+    if not title:
+        return label
+    tail = f" — {label}"
+    return shorten(title, max(width - len(tail), 20)) + tail
 
 
 def beyond_title(passages: Sequence[Passage], title: str) -> list[Passage]:
