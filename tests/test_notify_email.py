@@ -21,6 +21,7 @@ from test_end_to_end import make_config
 from monitor.cli import main
 from monitor.config import RuleConfig
 from monitor.config.alerts import ChannelConfig
+from monitor.match import Passage
 from monitor.notify.channels import Message, SendResult, build_channel
 
 from notify_support import (
@@ -31,6 +32,7 @@ from notify_support import (
     article,
     hostile_message,
     notice_message,
+    passage,
     tags_but_marks,
 )
 from support import EVENT, MICROSOFT_RULE, Clock, free_port, rss, serve_articles, service, write
@@ -304,3 +306,21 @@ async def test_a_short_ascii_subject_stays_plain(smtp_server: Any) -> None:
 
     (raw,) = smtp_server.mailbox.raw
     assert b"Subject: Source down: Outlet\r\n" in raw
+
+
+async def test_a_passage_that_repeats_the_title_is_not_shown_twice(smtp_server: Any) -> None:
+    title = "Le cloud souverain avance"
+    in_title = Passage("title", title, ((3, 8),))
+    lead = passage("Le cloud souverain avance.", "cloud")  # the page repeats its headline
+    body = passage("Le ministère adopte un cloud qualifié.", "cloud")
+    for passages in ([in_title, lead, body], [in_title]):
+        await send(smtp_server.url(), alert_message("html", article(title), passages), "html")
+
+    (plain, html), (plain_only_title, html_only_title) = (
+        [content(part) for part in received.iter_parts()] for received in smtp_server.messages
+    )
+    assert html.count("<blockquote") == 1 and "Le ministère adopte" in html
+    assert plain.count(title) == 1 and plain.count("«") == 1
+    # Matched in the title only: the heading says it all, no empty list of passages.
+    assert "<blockquote" not in html_only_title
+    assert "Passages" not in plain_only_title and plain_only_title.count(title) == 1

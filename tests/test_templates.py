@@ -12,7 +12,7 @@ from monitor.digest.builder import DigestContent, DigestGroup, DigestStory
 from monitor.errors import ConfigError
 from monitor.notify.render import Renderer
 from monitor.notify.samples import sample_alert, sample_digest
-from monitor.store.views import DigestEntry, FailingSource
+from monitor.store.views import DigestEntry, FailedDelivery, FailingSource
 
 from notify_support import HOSTILE_PASSAGE, HOSTILE_TITLE, PUBLISHED, passage
 from support import write
@@ -152,3 +152,37 @@ def test_sample_digest_renders_in_every_format() -> None:
         renderer.render("digest", "text", sample_digest()).subject
         == "Synthèse · 05/01/2026 · 1 sujet"
     )
+
+
+def styles(html: str, tag: str) -> set[str]:
+    return set(re.findall(rf'<{tag}\b[^>]*\bstyle="([^"]*)"', html))
+
+
+def test_the_alert_wears_the_digests_card_and_styles() -> None:
+    renderer = Renderer()
+    alert = renderer.render("alert", "html", sample_alert()).body
+    digest = renderer.render("digest", "html", sample_digest()).body
+    # The digest's card (its inner table) is the alert's block; passages look the same.
+    (card,) = {s for s in styles(digest, "table") if "max-width:640px" in s}
+    (alert_block,) = styles(alert, "div")
+    assert alert_block.startswith(card + ";")
+    assert styles(alert, "blockquote") == styles(digest, "blockquote") != set()
+    assert styles(alert, "h2") == styles(digest, "h1")  # the article's title, the digest's
+
+
+def test_health_lines_are_counted_and_no_config_key_is_shown() -> None:
+    refused = "SMTP: 550 refused"
+    failed = [FailedDelivery(n, "alert", "mail", PUBLISHED, 8, refused) for n in range(12)]
+    failed.append(FailedDelivery(99, "digest", "mail", PUBLISHED, 1, "timeout"))
+    failing = (FailingSource("s", "Source", PUBLISHED, 1, "http", "HTTP 500"),)
+    content = DigestContent(
+        "quotidien", "Veille : synthèse", PUBLISHED, PUBLISHED, (), failing, tuple(failed)
+    )
+    for fmt in ("html", "markdown", "text"):
+        body = Renderer().render("digest", fmt, {"digest": content}).body
+        assert body.count("SMTP: 550 refused") == 1, fmt
+        assert "après 8 essais (12 alertes)\u202f: SMTP: 550 refused" in body, fmt
+        assert "après 1 essai (1 synthèse)\u202f: timeout" in body, fmt
+        assert "quotidien" not in body, fmt
+    text = Renderer().render("digest", "text", {"digest": content}).body
+    assert "(1 essai)\u202f: HTTP 500" in text

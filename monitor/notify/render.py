@@ -175,4 +175,5 @@ def beyond_title(passages: Sequence[Passage], title: str) -> list[Passage]:
 
 
 def _comparable(text: str) -> str:
-    return " ".join(sanitize(text).casefold().split())
+    """Case, spacing and a final full stop aside (pages often repeat the title as a sentence)."""
+    return " ".join(sanitize(text).casefold().split()).rstrip(" .…!?;:")
