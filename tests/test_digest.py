@@ -7,7 +7,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from monitor.cli import main
+from monitor.config import load_config
 
 from conftest import SmtpServer
 from support import (
@@ -240,3 +243,22 @@ async def test_identical_failed_alerts_are_one_line_of_the_health_section(
     assert html.count("abandonné après 1 essai (2 alertes)") == 1
     # Rule titles, not ids; the digest's title, not its key.
     assert "ministry-microsoft" not in text and "« matin »" not in text
+
+
+@pytest.mark.parametrize(
+    ("cron", "title"),
+    [
+        ("30 7 * * *", "Veille : synthèse quotidienne"),
+        ("0 9 * * 1", "Veille : synthèse hebdomadaire"),
+        ("0 9 1 * *", "Veille : synthèse mensuelle"),
+        ("0 8,18 * * *", "Veille : synthèse"),
+    ],
+)
+def test_a_digest_without_a_title_is_named_for_readers_not_by_its_key(
+    tmp_path: Path, cron: str, title: str
+) -> None:
+    mail = "mailto://127.0.0.1:25?from=v@example.org&to=t@example.org"
+    root = config(tmp_path, {"fil": "https://example.org/feed.xml"}, mail)
+    digests = f'[digests.matin]\nchannels = ["mail"]\ncron = "{cron}"\n'
+    write(root / "alerts" / "digests.toml", digests)
+    assert load_config(root, {}).digests["matin"].title == title
