@@ -25,6 +25,7 @@ from typing import Any
 import pytest
 from apprise.plugins.slack import NotifySlack
 
+from monitor.config import RuleConfig
 from monitor.config.alerts import ChannelConfig
 from monitor.notify.channels import Message, build_channel
 
@@ -262,3 +263,18 @@ async def test_rejected_webhook_is_a_failed_send_with_the_reason(slack: FakeSlac
     assert result.ok is False and result.error is not None
     assert result.error.startswith("slack://T...C/B...F/a...3/")  # tokens masked
     assert "404" in result.error and "abcXYZ123" not in result.error, result.error
+
+
+async def test_our_words_reach_slack_typeset_and_the_articles_as_published(
+    slack: FakeSlack,
+) -> None:
+    rule = RuleConfig(
+        id="cloud-doctrine", title="Doctrine « Cloud au centre » : l'État", query="cloud"
+    )
+    title = "L'État « muscle » sa doctrine : quoi de neuf ?"
+    await send(WEBHOOK, alert_message("markdown", article(title), rule=rule))
+
+    text = slack.only_payload()["attachments"][0]["text"]
+    assert text.startswith("*Doctrine «\u00a0Cloud au centre\u00a0»\u202f: l’État*\n\n")
+    assert f"{ARTICLE_LINK}{title}>" in text  # the outlet's spacing and apostrophes
+    assert "Aussi" not in text and "_Alerte n° 1 · veille_" in text
