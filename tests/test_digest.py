@@ -185,6 +185,7 @@ async def test_health_section_lists_failing_sources_and_failed_deliveries(
     assert "HTTP 503" in text
     # A source failing for more than a day also raises one operator notice, not one per failure.
     (notice,) = notices
+    assert notice["Subject"] == "[veille] source en échec\u202f: Panne"
     assert "La source « Panne » (panne" in notice.get_body(("plain",)).get_content()
 
 

@@ -178,8 +178,9 @@ class Dispatcher:
             rendered = await self.digests.render_run(job.digest_run_id, channel.format)
         elif job.kind == "notice":
             # A notice quotes errors that remote servers wrote: sanitize like article text.
+            # Its subject is veille's own words and a source's name: typeset.
             payload = json.loads(job.payload or "{}")
-            subject = one_line(str(payload.get("subject", "veille")))
+            subject = french(one_line(str(payload.get("subject", "veille"))))
             text = sanitize(str(payload.get("text", "")))
             return Message(subject, text, "text", text, job.message_id)
         else:
