@@ -15,6 +15,7 @@ from monitor.notify.samples import sample_alert, sample_digest
 from monitor.store.views import DigestEntry, FailedDelivery, FailingSource
 
 from notify_support import HOSTILE_PASSAGE, HOSTILE_TITLE, PUBLISHED, passage
+from notify_support import article as article_view
 from support import write
 
 SOURCES = '[[source]]\nid = "s"\nname = "S"\nurl = "https://example.org/feed"\n'
@@ -186,3 +187,20 @@ def test_health_lines_are_counted_and_no_config_key_is_shown() -> None:
         assert "quotidien" not in body, fmt
     text = Renderer().render("digest", "text", {"digest": content}).body
     assert "(1 essai)\u202f: HTTP 500" in text
+
+
+def test_an_overrides_own_words_are_typeset_and_the_values_it_prints_are_not(
+    tmp_path: Path,
+) -> None:
+    root = config_dir(tmp_path)
+    write(
+        root / "alerts" / "templates" / "alert.txt.j2",
+        "Lien : {{ article.url }} à 10:30 ; l'alerte « {{ article.title }} » !\n",
+    )
+    context = sample_alert()
+    context["article"] = article_view("L'État : « oui »", "https://example.org/l'a?b=1:2")
+    body = Renderer(load_config(root, {}).templates_dir).render("alert", "text", context).body
+    assert body == (
+        "Lien\u202f: https://example.org/l'a?b=1:2 à 10:30\u202f; "
+        "l’alerte «\u00a0L'État : « oui »\u00a0»\u202f!\n"
+    )
