@@ -223,7 +223,8 @@ def test_notify_test_sends_the_sample_alert_and_says_so(
     root = notify_config(tmp_path, smtp_server.url())
     assert main(["--config", str(root), "notify", "--test", "mail"]) == 0
     (received,) = smtp_server.messages
-    assert received["Subject"].startswith("[test] ") and "Titre d’exemple" in received["Subject"]
+    assert received["Subject"] == "[test] Titre d’exemple — sample"
+    assert re.fullmatch(r"<veille\.[0-9a-f]{24}@example\.org>", received["Message-ID"])
     assert capsys.readouterr().out == "channel mail: test notification sent\n"
 
 
