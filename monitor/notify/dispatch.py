@@ -212,8 +212,8 @@ def article_note(article: ArticleView) -> str:
         return "changement détecté sur la page surveillée"
     reasons = [_FLAG_NOTES[f] for f in article.flags if f in _FLAG_NOTES]
     if article.extraction == "summary":
-        return "; ".join(["résumé du flux seulement", *reasons])
-    return "; ".join(reasons)
+        reasons = ["résumé du flux seulement", *reasons]
+    return "\u202f; ".join(reasons)  # our words: French spacing, as in the templates
 
 
 LABEL_WIDTH = 40  # a rule's title longer than this is cut for a label, unless it has one
