@@ -140,7 +140,8 @@ def hostile_message(fmt: str) -> Message:
 # The tags of alert.html.j2 for `hostile_message`, in order, without the <strong> marks:
 # nothing else may be a tag once the hostile text has been escaped.
 HOSTILE_HTML_TAGS = [
-    '<div style="max-width:640px;background:#ffffff;border-radius:6px;'
+    '<div style="background:#f3f4f6;padding:16px 8px">',
+    '<div style="max-width:640px;margin:0 auto;background:#ffffff;border-radius:6px;'
     'font-family:Helvetica,Arial,sans-serif;color:#1d1d1f;padding:20px 24px">',
     '<p style="margin:0 0 4px 0;font-size:13px;color:#6b6b70;text-transform:uppercase;'
     'letter-spacing:.04em">',
@@ -160,6 +161,7 @@ HOSTILE_HTML_TAGS = [
     "</p>",
     '<p style="margin:16px 0 0 0;font-size:12px;color:#8a8a8f">',
     "</p>",
+    "</div>",
     "</div>",
 ]
 # What sanitizing removes and nothing delivered may contain.

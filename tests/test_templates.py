@@ -163,10 +163,12 @@ def test_the_alert_wears_the_digests_card_and_styles() -> None:
     renderer = Renderer()
     alert = renderer.render("alert", "html", sample_alert()).body
     digest = renderer.render("digest", "html", sample_digest()).body
-    # The digest's card (its inner table) is the alert's block; passages look the same.
-    (card,) = {s for s in styles(digest, "table") if "max-width:640px" in s}
-    (alert_block,) = styles(alert, "div")
-    assert alert_block.startswith(card + ";")
+    # The digest's page and card (its tables) are the alert's blocks; passages look the same.
+    backdrop, card = (
+        next(s for s in styles(digest, tag) if mark in s)
+        for tag, mark in (("td", "background:#f3f4f6"), ("table", "max-width:640px"))
+    )
+    assert styles(alert, "div") == {backdrop, f"{card};padding:20px 24px"}
     assert styles(alert, "blockquote") == styles(digest, "blockquote") != set()
     assert styles(alert, "h2") == styles(digest, "h1")  # the article's title, the digest's
 
