@@ -32,14 +32,14 @@ from monitor.notify.typography import FrenchTypography, plural
 
 FORMATS = ("html", "markdown", "text")
 _SUFFIX = {"html": "html", "markdown": "md", "text": "txt"}
+SUBJECT_WIDTH = 90  # characters an inbox shows of a subject, about
+ELLIPSIS = "…"
 _MARK = {
     "html": ('<strong style="background:#fff3a8">', "</strong>"),
     "markdown": ("**", "**"),
     "text": ("*", "*"),
 }
 DISPLAY_ZONE = ZoneInfo("Europe/Paris")
-SUBJECT_WIDTH = 90  # characters an inbox shows of a subject, about
-ELLIPSIS = "…"
 
 
 @dataclass(frozen=True)
@@ -72,6 +72,37 @@ class Renderer:
         """Render every format once with sample data: a broken override fails at start-up."""
         for fmt in FORMATS:
             self.render(name, fmt, context)
+
+
+def shorten(text: str, width: int) -> str:
+    """`text` cut at a word boundary to fit `width` characters, with an ellipsis."""
+    if len(text) <= width:
+        return text
+    room = width - len(ELLIPSIS)
+    head = text[: room + 1]  # one character more: does the cut fall between two words?
+    words = head.rsplit(" ", 1)[0] if " " in head else head[:room]
+    return words.rstrip(" ,;:.\u00a0\u202f–—-") + ELLIPSIS
+
+
+def headline(title: str, label: str, width: int = SUBJECT_WIDTH) -> str:
+    """`<title> — <label>` within `width`: the title is cut, the label kept, so that an inbox
+    shows the news first and which rule found it last."""
+    title, label = one_line(title), one_line(label)
+    if not title:
+        return label
+    tail = f" — {label}"
+    return shorten(title, max(width - len(tail), 20)) + tail
+
+
+def beyond_title(passages: Sequence[Passage], title: str) -> list[Passage]:
+    """The passages but those that only repeat the article's title, shown above them."""
+    heading = _comparable(title)
+    return [p for p in passages if p.field != "title" and _comparable(p.text) != heading]
+
+
+def _comparable(text: str) -> str:
+    """Case, spacing and a final full stop aside (pages often repeat the title as a sentence)."""
+    return " ".join(sanitize(text).casefold().split()).rstrip(" .…!?;:")
 
 
 def _environment(fmt: str, loader: Any) -> Environment:
@@ -147,33 +178,3 @@ def format_date(value: datetime | None, pattern: str = "%d/%m/%Y %H:%M") -> str:
         return ""
     return value.astimezone(DISPLAY_ZONE).strftime(pattern)
 
-
-def shorten(text: str, width: int) -> str:
-    """`text` cut at a word boundary to fit `width` characters, with an ellipsis."""
-    if len(text) <= width:
-        return text
-    room = width - len(ELLIPSIS)
-    head = text[: room + 1]  # one character more: does the cut fall between two words?
-    words = head.rsplit(" ", 1)[0] if " " in head else head[:room]
-    return words.rstrip(" ,;:.\u00a0\u202f–—-") + ELLIPSIS
-
-
-def headline(title: str, label: str, width: int = SUBJECT_WIDTH) -> str:
-    """`<title> — <label>` within `width`: the title is cut, the label kept, so that an inbox
-    shows the news first and which rule found it last."""
-    title, label = one_line(title), one_line(label)
-    if not title:
-        return label
-    tail = f" — {label}"
-    return shorten(title, max(width - len(tail), 20)) + tail
-
-
-def beyond_title(passages: Sequence[Passage], title: str) -> list[Passage]:
-    """The passages but those that only repeat the article's title, shown above them."""
-    heading = _comparable(title)
-    return [p for p in passages if p.field != "title" and _comparable(p.text) != heading]
-
-
-def _comparable(text: str) -> str:
-    """Case, spacing and a final full stop aside (pages often repeat the title as a sentence)."""
-    return " ".join(sanitize(text).casefold().split()).rstrip(" .…!?;:")
