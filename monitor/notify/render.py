@@ -177,4 +177,3 @@ def format_date(value: datetime | None, pattern: str = "%d/%m/%Y %H:%M") -> str:
     if value is None:
         return ""
     return value.astimezone(DISPLAY_ZONE).strftime(pattern)
-
