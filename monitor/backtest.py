@@ -14,6 +14,7 @@ from datetime import datetime
 from monitor.config import Config
 from monitor.match import Document, RuleMatch
 from monitor.match.types import EVENT
+from monitor.notify.typography import plural
 from monitor.store import Store, StoredArticle
 
 
@@ -78,7 +79,7 @@ async def run_backtest(
 
 
 def render(result: Backtest, passages: int = 1, date: Callable[[datetime], str] = str) -> list[str]:
-    lines = [f"replayed {result.articles} stored articles; nothing was sent"]
+    lines = [f"replayed {plural(result.articles, 'stored article', lang='en')}; nothing was sent"]
     if result.without_text:
         lines.append(
             f"skipped {result.without_text} older articles whose text retention dropped "
@@ -87,7 +88,8 @@ def render(result: Backtest, passages: int = 1, date: Callable[[datetime], str] 
     for report in result.reports.values():
         new = sum(h.new for h in report.hits)
         lines.append(
-            f"\n{report.rule_id}: {len(report.hits)} articles in {report.stories} stories "
+            f"\n{report.rule_id}: {plural(len(report.hits), 'article', lang='en')} in "
+            f"{plural(report.stories, 'story', 'stories', lang='en')} "
             f"({new} new, {len(report.lost)} no longer matching)"
         )
         for hit in sorted(report.hits, key=lambda h: h.article.date, reverse=True):

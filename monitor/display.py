@@ -35,9 +35,15 @@ def local_time(value: datetime | None, pattern: str = "%Y-%m-%d %H:%M %Z") -> st
 
 
 def shorten(text: str, width: int) -> str:
-    """`text` on one line, cut to at most `width` characters with "…" when it is longer."""
+    """`text` on one line, cut at a word boundary to at most `width` characters, with "…"
+    when it is longer (a single word longer than that is cut inside)."""
     flat = _BREAKS.sub(" ", text).strip()
-    return flat if len(flat) <= width else flat[: width - 1].rstrip() + ELLIPSIS
+    if len(flat) <= width:
+        return flat
+    room = width - len(ELLIPSIS)
+    head = flat[: room + 1]  # one character more: does the cut fall between two words?
+    cut = head.rsplit(" ", 1)[0] if " " in head else head[:room]
+    return cut.rstrip(" ,;:.\u00a0\u202f–—-") + ELLIPSIS
 
 
 class ProgressLine:

@@ -150,15 +150,16 @@ async def web_server() -> AsyncIterator[WebServer]:
 class Mailbox:
     def __init__(self, delay: float = 0.0) -> None:
         self.messages: list[EmailMessage] = []
+        self.raw: list[bytes] = []  # as received, before parsing
         self.envelopes: list[tuple[str, list[str]]] = []
         self.delay = delay  # seconds before accepting each message: a slow server
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         if self.delay:
             await asyncio.sleep(self.delay)
-        message = email.message_from_bytes(
-            envelope.original_content or envelope.content, policy=email.policy.default
-        )
+        raw = envelope.original_content or envelope.content
+        self.raw.append(raw)
+        message = email.message_from_bytes(raw, policy=email.policy.default)
         assert isinstance(message, EmailMessage)
         self.messages.append(message)
         self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))

@@ -72,12 +72,15 @@ def passage(text: str, *terms: str) -> Passage:
 
 
 def alert_view(
-    main: ArticleView, passages: Sequence[Passage], also: Sequence[ArticleView] = ()
+    main: ArticleView,
+    passages: Sequence[Passage],
+    also: Sequence[ArticleView] = (),
+    rule: RuleConfig = RULE,
 ) -> AlertView:
-    match = RuleMatch(RULE.id, tuple(passages), ("cloud",))
+    match = RuleMatch(rule.id, tuple(passages), ("cloud",))
     return AlertView(
         alert_id=1,
-        rule_id=RULE.id,
+        rule_id=rule.id,
         story_id=1,
         created_at=PUBLISHED,
         article=main,
@@ -92,16 +95,18 @@ def alert_message(
     passages: Sequence[Passage] = (),
     also: Sequence[ArticleView] = (),
     renderer: Renderer | None = None,
+    rule: RuleConfig = RULE,
 ) -> Message:
     """The message the dispatcher would send for this alert on a channel of format `fmt`."""
     dispatcher: Any = Dispatcher(
         store=None,  # type: ignore[arg-type] - alert_context reads only the rules
         channels={},
         renderer=renderer or Renderer(),
-        rules={RULE.id: RULE},
+        rules={rule.id: rule},
         settings=None,  # type: ignore[arg-type]
     )
-    view = alert_view(main or article(), passages or [passage("Le cloud avance.", "cloud")], also)
+    body = passages or [passage("Le cloud avance.", "cloud")]
+    view = alert_view(main or article(), body, also, rule)
     rendered = dispatcher.renderer.render("alert", fmt, dispatcher.alert_context(view))
     return Message(
         rendered.subject,
@@ -135,25 +140,28 @@ def hostile_message(fmt: str) -> Message:
 # The tags of alert.html.j2 for `hostile_message`, in order, without the <strong> marks:
 # nothing else may be a tag once the hostile text has been escaped.
 HOSTILE_HTML_TAGS = [
-    '<div style="font-family:Helvetica,Arial,sans-serif;font-size:15px;line-height:1.45;'
-    'color:#1d1d1f;max-width:640px">',
+    '<div style="background:#f3f4f6;padding:16px 8px">',
+    '<div style="max-width:640px;margin:0 auto;background:#ffffff;border-radius:6px;'
+    'font-family:Helvetica,Arial,sans-serif;color:#1d1d1f;padding:20px 24px">',
     '<p style="margin:0 0 4px 0;font-size:13px;color:#6b6b70;text-transform:uppercase;'
     'letter-spacing:.04em">',
     "</p>",
-    '<h2 style="margin:0 0 6px 0;font-size:19px">',
+    '<h2 style="margin:0;font-size:22px;line-height:1.3">',
     '<a href="https://news.example/2026/03/cloud?id=7&amp;ref=rss" '
     'style="color:#0b57d0;text-decoration:none">',
     "</a>",
     "</h2>",
-    '<p style="margin:0 0 12px 0;color:#6b6b70">',
+    '<p style="margin:4px 0 0 0;font-size:14px;color:#6b6b70;margin-bottom:12px">',
     "</p>",
-    '<blockquote style="margin:0 0 10px 0;padding:6px 12px;border-left:3px solid #f2c200;'
-    'background:#fafafa">',
+    '<blockquote style="margin:0 0 8px 0;padding:6px 10px;border-left:3px solid #f2c200;'
+    'background:#fafafa;font-size:14px;color:#333">',
     "</blockquote>",
-    '<p style="margin:12px 0 0 0">',  # "Aussi publié par", with no link (javascript: URL)
+    # "Aussi publié par", with no link (javascript: URL)
+    '<p style="margin:8px 0 0 0;font-size:13px;color:#6b6b70">',
     "</p>",
     '<p style="margin:16px 0 0 0;font-size:12px;color:#8a8a8f">',
     "</p>",
+    "</div>",
     "</div>",
 ]
 # What sanitizing removes and nothing delivered may contain.

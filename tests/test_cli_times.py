@@ -38,7 +38,7 @@ def test_a_time_is_shown_in_the_display_zone_with_its_name() -> None:
 
 def test_text_is_cut_with_an_ellipsis_and_keeps_french_spaces() -> None:
     assert shorten("Cloud au centre\xa0: la circulaire", 40) == "Cloud au centre\xa0: la circulaire"
-    assert shorten("un  titre\nsur deux lignes", 12) == "un titre su…"
+    assert shorten("un  titre\nsur deux lignes", 12) == "un titre…"
     assert shorten("un titre court", 14) == "un titre court"
     assert len(shorten("x" * 100, 78)) == 78
 

@@ -7,14 +7,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from monitor.cli import main
+import pytest
 
+from monitor.cli import main
+from monitor.config import load_config
+
+from conftest import SmtpServer
 from support import (
     DEMO,
     EVENT,
     OFF_TOPIC,
     OTHER_OUTLET,
     Clock,
+    allow_any_age,
     loopback_sources,
     rss,
     serve_articles,
@@ -180,6 +185,7 @@ async def test_health_section_lists_failing_sources_and_failed_deliveries(
     assert "HTTP 503" in text
     # A source failing for more than a day also raises one operator notice, not one per failure.
     (notice,) = notices
+    assert notice["Subject"] == "[veille] source en échec\u202f: Panne"
     assert "La source « Panne » (panne" in notice.get_body(("plain",)).get_content()
 
 
@@ -203,3 +209,57 @@ async def test_preview_writes_the_next_digest(
     assert await monitor("digest", "--send") == 0
     assert len(smtp_server.messages) == 1
     assert "1 sent" in capsys.readouterr().out
+
+
+async def test_identical_failed_alerts_are_one_line_of_the_health_section(
+    tmp_path, web_server, smtp_server, pool
+) -> None:
+    clock = Clock(MONDAY)
+    root = config(tmp_path, feeds(web_server), smtp_server.url())
+    # Alerts go at once to a mail server that is down, and fail at the first attempt.
+    down = SmtpServer()
+    write(root / "alerts" / "rules.toml", RULES.replace('mode = "digest"', 'mode = "both"'))
+    write(
+        root / "alerts" / "channels.toml",
+        f'[channels.mail]\nurl = "{smtp_server.url()}"\n\n'
+        f'[channels.panne]\nurl = "{down.url()}"\n\n[routing]\nchannels = ["panne"]\n',
+    )
+    write(root / "monitor.toml", "[delivery]\nmax_attempts = 1\n")
+    allow_any_age(root)
+    async with service(tmp_path, root, pool, clock=clock) as svc:
+        first = await svc.run_pass()
+        clock.advance(days=1)
+        await svc.deliver()
+
+    assert first.dispatch.failed == 2  # one story per rule
+    (digest,) = smtp_server.messages
+    text = digest.get_body(("plain",)).get_content()
+    html = digest.get_body(("html",)).get_content()
+    (line,) = [line for line in text.splitlines() if "abandonné" in line]
+    assert line.startswith(
+        "  - envoi vers «\u00a0panne\u00a0» abandonné après 1 essai (2 alertes)\u202f: "
+        "SMTP 127.0.0.1:"
+    )
+    assert "ConnectionRefusedError" in line
+    assert html.count("abandonné après 1 essai (2 alertes)") == 1
+    # Rule titles, not ids; the digest's title, not its key.
+    assert "ministry-microsoft" not in text and "« matin »" not in text
+
+
+@pytest.mark.parametrize(
+    ("cron", "title"),
+    [
+        ("30 7 * * *", "Veille : synthèse quotidienne"),
+        ("0 9 * * 1", "Veille : synthèse hebdomadaire"),
+        ("0 9 1 * *", "Veille : synthèse mensuelle"),
+        ("0 8,18 * * *", "Veille : synthèse"),
+    ],
+)
+def test_a_digest_without_a_title_is_named_for_readers_not_by_its_key(
+    tmp_path: Path, cron: str, title: str
+) -> None:
+    mail = "mailto://127.0.0.1:25?from=v@example.org&to=t@example.org"
+    root = config(tmp_path, {"fil": "https://example.org/feed.xml"}, mail)
+    digests = f'[digests.matin]\nchannels = ["mail"]\ncron = "{cron}"\n'
+    write(root / "alerts" / "digests.toml", digests)
+    assert load_config(root, {}).digests["matin"].title == title

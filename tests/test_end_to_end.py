@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from support import DEMO, EVENT, OFF_TOPIC, allow_any_age, rss, serve_articles, service, write
@@ -46,8 +47,13 @@ async def test_alert_reaches_the_mailbox_once(
     (message,) = smtp_server.messages
     text = message.get_body(("plain",)).get_content()
     html = message.get_body(("html",)).get_content()
-    assert message["Subject"] == f"[veille] Un ministère signe avec Microsoft : {DEMO[EVENT].title}"
-    assert message["To"] == "team@example.org" and message["Message-ID"].startswith("<veille.")
+    # The news first, cut to fit an inbox, then the rule (its title is short: its label).
+    assert message["Subject"] == (
+        "Le ministère des Armées renouvelle son accord-cadre… — Un ministère signe avec Microsoft"
+    )
+    assert DEMO[EVENT].title.startswith("Le ministère des Armées renouvelle son accord-cadre ")
+    assert message["To"] == "team@example.org"
+    assert re.fullmatch(r"<veille\.[0-9a-f]{24}@example\.org>", message["Message-ID"])
     assert DEMO[EVENT].title in text and pages[EVENT] in text and "Outlet outlet" in text
     assert "*Microsoft*" in text  # the matched passage, with the term marked
     assert f'href="{pages[EVENT]}"' in html and ">Microsoft</strong>" in html

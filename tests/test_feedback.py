@@ -56,7 +56,7 @@ async def test_verdicts_and_misses_become_labeled_data_that_rules_eval_scores(
 ) -> None:
     argv, pages = installed
     (alert,) = smtp_server.messages
-    assert "alerte n° 1" in alert.get_payload()[0].get_payload(decode=True).decode()
+    assert "Alerte n° 1" in alert.get_payload()[0].get_payload(decode=True).decode()
     capsys.readouterr()
 
     code, out, _ = await asyncio.to_thread(
@@ -105,7 +105,7 @@ async def test_the_digest_health_section_counts_wrong_verdicts(installed, tmp_pa
     html = preview.read_text(encoding="utf-8")
     assert "État du service" in html
     # Every verdict of the window counts: two "wrong" ones, whatever came in between.
-    assert "Contrat cloud : 2 alertes jugées fausses en 30 jours" in html
+    assert "Contrat cloud\u202f: 2 alertes jugées fausses en 30 jours" in html
 
 
 @pytest.mark.parametrize(

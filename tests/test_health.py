@@ -71,6 +71,6 @@ def test_article_notes_say_where_the_text_came_from() -> None:
     assert article_note(view("page")) == ""
     assert article_note(view("page", "paywall")) == "article réservé aux abonnés"
     assert article_note(view("summary", "extract-failed", "robots")) == (
-        "résumé du flux seulement; robots.txt interdit la lecture de la page"
+        "résumé du flux seulement\u202f; robots.txt interdit la lecture de la page"
     )
     assert article_note(view("watch")) == "changement détecté sur la page surveillée"

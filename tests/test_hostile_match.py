@@ -307,7 +307,8 @@ def test_the_shipped_rules_take_any_document(doc: Document) -> None:
 
 
 def test_a_passage_from_a_sentence_without_end_is_cut_around_its_marks() -> None:
-    from monitor.match.passages import ELLIPSIS, MAX_PASSAGE_CHARS, shortened
+    from monitor.display import ELLIPSIS
+    from monitor.match.passages import MAX_PASSAGE_CHARS, shortened
     from monitor.match.types import Passage
 
     words = ("mot " * 300) + "le ministère signe avec Microsoft " + ("suite " * 300)

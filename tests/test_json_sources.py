@@ -10,12 +10,14 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import tomllib
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
+from monitor.notify.typography import french
 from monitor.records import SourceMemo
 
 from support import REPO, Clock, service, write
@@ -83,9 +85,13 @@ template = "dateparution >= date'{value}'"
 
 
 def rule_of(text: str) -> str:
-    found = re.search(r"Règle « ([a-z0-9-]+) »", text)
-    assert found, text
-    return found[1]
+    """The id of the shipped rule an alert is from: the rule's title heads the text."""
+    rules = (
+        rule
+        for path in (REPO / "alerts" / "rules").glob("*.toml")
+        for rule in tomllib.loads(path.read_text()).get("rule", [])
+    )
+    return {french(rule["title"]): rule["id"] for rule in rules}[text.splitlines()[0]]
 
 
 def alerted(messages: list[Any]) -> list[tuple[str, str]]:

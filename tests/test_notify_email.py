@@ -7,8 +7,10 @@ delivery so that mail clients fold a resend into the first copy.
 
 from __future__ import annotations
 
+import email
 import re
 from datetime import UTC, datetime
+from email.header import decode_header, make_header
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -17,7 +19,9 @@ import pytest
 from test_end_to_end import make_config
 
 from monitor.cli import main
+from monitor.config import RuleConfig
 from monitor.config.alerts import ChannelConfig
+from monitor.match import Passage
 from monitor.notify.channels import Message, SendResult, build_channel
 
 from notify_support import (
@@ -28,15 +32,14 @@ from notify_support import (
     article,
     hostile_message,
     notice_message,
+    passage,
     tags_but_marks,
 )
 from support import EVENT, MICROSOFT_RULE, Clock, free_port, rss, serve_articles, service, write
 
+# Cut to fit an inbox, the rule's label kept; on one line whatever the title held.
 HOSTILE_SUBJECT = (
-    "[veille] Cloud souverain : <script>alert(1)</script><img src=x onerror=alert(2)> "
-    "‹!channel> ‹!here> ‹@U123> ＠room ＠everyone [click](javascript:alert(3)) "
-    "[x](https://evil.example) `tick` *bold* _it_ zerowidth bidi iso ctl[31m AT&T "
-    "Bcc: victim@example.org"
+    "<script>alert(1)</script><img src=x onerror=alert(2)> ‹!channel>… — Cloud souverain"
 )
 
 
@@ -57,10 +60,11 @@ async def test_html_alert_has_both_parts_and_the_headers(smtp_server: Any) -> No
 
     (received,) = smtp_server.messages
     assert smtp_server.mailbox.envelopes == [("veille@example.org", ["team@example.org"])]
-    assert received["Subject"] == "[veille] Cloud souverain : Le cloud souverain avance"
+    assert received["Subject"] == "Le cloud souverain avance — Cloud souverain"
     assert received["From"] == "veille <veille@example.org>"
     assert received["To"] == "team@example.org"
-    assert received["Message-ID"] == MESSAGE_ID
+    # At the sender's domain, its stable part kept.
+    assert received["Message-ID"] == MESSAGE_ID.replace("@veille.example>", "@example.org>")
     assert received["X-Mailer"] == "veille" and received["Auto-Submitted"] == "auto-generated"
     assert received.get_content_type() == "multipart/alternative"
     plain, html = received.iter_parts()
@@ -69,10 +73,10 @@ async def test_html_alert_has_both_parts_and_the_headers(smtp_server: Any) -> No
     assert content(html) == message.body
     assert content(plain) == (
         "Cloud souverain\nLe cloud souverain avance\n\n"
-        "Source : Le Monde Numérique\nDate   : 04/03/2026 12:30\n"
-        "Lien   : https://news.example/2026/03/cloud?id=7&ref=rss\n\n"
-        "Passages qui ont déclenché la règle :\n  « Le *cloud* avance. »\n\n"
-        "-- \nRègle « cloud-souverain » · alerte n° 1 · veille\n"
+        "Source\u202f: Le Monde Numérique\nDate  \u202f: 04/03/2026 12:30\n"
+        "Lien  \u202f: https://news.example/2026/03/cloud?id=7&ref=rss\n\n"
+        "Passages qui ont déclenché la règle\u202f:\n  «\u00a0Le *cloud* avance.\u00a0»\n\n"
+        "-- \nAlerte n° 1 · veille\n"
     )
 
 
@@ -113,11 +117,12 @@ async def test_hostile_alert_is_neutralized_in_both_parts(smtp_server: Any) -> N
     )
     # The "also" article's javascript: URL is no link at all.
     assert (
-        '<p style="margin:12px 0 0 0">Aussi publié par : Autre [x](https://evil.example) '
+        '<p style="margin:8px 0 0 0;font-size:13px;color:#6b6b70">'
+        "Aussi publié par\u202f: Autre [x](https://evil.example) "
         "‹@U999&gt;</p>" in html
     )
-    assert "Autre [x](https://evil.example) ‹@U999> : Autre ‹!channel> ＠here\n" in plain
-    assert "Bcc: victim@example.org\n\nSource : Source <b>＠everyone</b>\n" in plain
+    assert "Autre [x](https://evil.example) ‹@U999>\u202f: Autre ‹!channel> ＠here\n" in plain
+    assert "Bcc: victim@example.org\n\nSource\u202f: Source <b>＠everyone</b>\n" in plain
     assert not INVISIBLE.search(plain) and not INVISIBLE.search(html)
 
 
@@ -138,7 +143,7 @@ async def test_a_lone_surrogate_cannot_break_the_email(smtp_server: Any) -> None
     await send(smtp_server.url(), alert_message("html", article("Titre \ud800 cassé")), "html")
 
     (received,) = smtp_server.messages
-    assert received["Subject"] == "[veille] Cloud souverain : Titre cassé"
+    assert received["Subject"] == "Titre cassé — Cloud souverain"
     plain, html = (content(part) for part in received.iter_parts())
     assert "\nTitre cassé\n" in plain and ">Titre cassé</a>" in html
 
@@ -218,7 +223,8 @@ def test_notify_test_sends_the_sample_alert_and_says_so(
     root = notify_config(tmp_path, smtp_server.url())
     assert main(["--config", str(root), "notify", "--test", "mail"]) == 0
     (received,) = smtp_server.messages
-    assert received["Subject"].startswith("[test] ") and "Titre d’exemple" in received["Subject"]
+    assert received["Subject"] == "[test] Titre d’exemple — sample"
+    assert re.fullmatch(r"<veille\.[0-9a-f]{24}@example\.org>", received["Message-ID"])
     assert capsys.readouterr().out == "channel mail: test notification sent\n"
 
 
@@ -237,3 +243,85 @@ def test_notify_test_names_the_known_channels_for_an_unknown_one(
     root = notify_config(tmp_path, "mailto://a:b@127.0.0.1:25?from=v@example.org&to=t@example.org")
     assert main(["--config", str(root), "notify", "--test", "mial"]) == 2
     assert "unknown channel 'mial' (known: console, mail)" in capsys.readouterr().err
+
+
+# A real headline (tests/data/press) whose subject Python's own header folding mangled:
+# it dropped the space between "…" and "—" where it switched to encoded words.
+UGAP = "L'UGAP, nouvelle tenancière de l'Open Bar Microsoft du ministère des Armées"
+LONG_RULE = RuleConfig(
+    id="sovereign-cloud-win",
+    title="Un fournisseur de cloud français ou européen remporte un contrat",
+    query="cloud",
+)
+SHORT_RULE = RuleConfig(
+    id="cloud-doctrine",
+    title="Doctrine « Cloud au centre » : circulaires sur le cloud de l'État",
+    short_title="Cloud au centre",
+    query="cloud",
+)
+
+
+@pytest.mark.parametrize(
+    ("rule", "subject"),
+    [
+        # No short title: the rule's title is cut for a label.
+        (
+            LONG_RULE,
+            "L'UGAP, nouvelle tenancière de l'Open Bar… — Un fournisseur de cloud français ou…",
+        ),
+        (
+            SHORT_RULE,
+            "L'UGAP, nouvelle tenancière de l'Open Bar Microsoft du ministère des… "
+            "— Cloud au centre",
+        ),
+    ],
+)
+async def test_a_long_subject_leads_with_the_news_and_arrives_as_written(
+    smtp_server: Any, rule: RuleConfig, subject: str
+) -> None:
+    message = alert_message("html", article(UGAP), rule=rule)
+    await send(smtp_server.url(), message, "html")
+
+    (received,), (raw,) = smtp_server.messages, smtp_server.mailbox.raw
+    assert len(subject) <= 90
+    assert message.subject == subject and received["Subject"] == subject
+    # The way older readers decode it (RFC 2047 words, unfolded) gives the same text.
+    header = email.message_from_bytes(raw)["Subject"]
+    decoded = str(make_header(decode_header(header)))
+    assert re.sub(r"\r?\n", "", decoded) == subject
+    head = raw.split(b"\r\n\r\n", 1)[0].decode("ascii")
+    assert all(len(line) <= 78 for line in head.split("\r\n"))
+    # The article's title is quoted as published (straight apostrophes); the rule's
+    # title, operator-written, gets French typography in the body.
+    plain, html = (content(part) for part in received.iter_parts())
+    assert f"\n{UGAP}\n" in plain
+    if rule is SHORT_RULE:
+        assert plain.startswith(
+            "Doctrine «\u00a0Cloud au centre\u00a0»\u202f: circulaires sur le cloud de l’État\n"
+        )
+        assert ">Doctrine «\u00a0Cloud au centre\u00a0»\u202f: circulaires" in html
+
+
+async def test_a_short_ascii_subject_stays_plain(smtp_server: Any) -> None:
+    await send(smtp_server.url(), notice_message("Source down: Outlet", "body"), "text")
+
+    (raw,) = smtp_server.mailbox.raw
+    assert b"Subject: Source down: Outlet\r\n" in raw
+
+
+async def test_a_passage_that_repeats_the_title_is_not_shown_twice(smtp_server: Any) -> None:
+    title = "Le cloud souverain avance"
+    in_title = Passage("title", title, ((3, 8),))
+    lead = passage("Le cloud souverain avance.", "cloud")  # the page repeats its headline
+    body = passage("Le ministère adopte un cloud qualifié.", "cloud")
+    for passages in ([in_title, lead, body], [in_title]):
+        await send(smtp_server.url(), alert_message("html", article(title), passages), "html")
+
+    (plain, html), (plain_only_title, html_only_title) = (
+        [content(part) for part in received.iter_parts()] for received in smtp_server.messages
+    )
+    assert html.count("<blockquote") == 1 and "Le ministère adopte" in html
+    assert plain.count(title) == 1 and plain.count("«") == 1
+    # Matched in the title only: the heading says it all, no empty list of passages.
+    assert "<blockquote" not in html_only_title
+    assert "Passages" not in plain_only_title and plain_only_title.count(title) == 1

@@ -117,18 +117,21 @@ async def test_alert_arrives_as_formatted_html(room: Room) -> None:
         "msgtype": "m.text",
         "format": "org.matrix.custom.html",
         "formatted_body": message.body.rstrip("\n"),
+        # apprise's plain-text version has plain spaces only.
         "body": "Cloud souverain\n\nLe cloud souverain avance\n\n"
         "Le Monde Numérique · 04/03/2026 12:30\n>Le cloud avance.\n"
-        "Aussi publié par : Autre Média\n\nRègle « cloud-souverain » · alerte n° 1 · veille",
+        "Aussi publié par : Autre Média\n\nAlerte n° 1 · veille",
     }
     assert (
-        '<blockquote style="margin:0 0 10px 0;padding:6px 12px;border-left:3px solid #f2c200;'
-        'background:#fafafa">Le <strong style="background:#fff3a8">cloud</strong> avance.'
+        '<blockquote style="margin:0 0 8px 0;padding:6px 10px;border-left:3px solid #f2c200;'
+        'background:#fafafa;font-size:14px;color:#333">Le '
+        '<strong style="background:#fff3a8">cloud</strong> avance.'
         "</blockquote>" in content["formatted_body"]
     )
     assert (
-        '<p style="margin:12px 0 0 0">Aussi publié par : '
-        '<a href="https://other.example/a">Autre Média</a></p>' in content["formatted_body"]
+        '<p style="margin:8px 0 0 0;font-size:13px;color:#6b6b70">Aussi publié par\u202f: '
+        '<a href="https://other.example/a" style="color:#0b57d0;text-decoration:none">'
+        "Autre Média</a></p>" in content["formatted_body"]
     )
 
 
@@ -145,10 +148,10 @@ async def test_alert_in_markdown_arrives_rendered(room: Room) -> None:
         "Le cloud souverain avance</a></p>\n"
         "<p>Le Monde Numérique · 04/03/2026 12:30</p>\n"
         "<blockquote>\n<p>Le <strong>cloud</strong> 2.0 (bêta) avance.</p>\n</blockquote>\n"
-        "<p><em>Règle cloud-souverain · alerte n° 1</em></p>",
+        "<p><em>Alerte n° 1 · veille</em></p>",
         "body": "Cloud souverain\n\nLe cloud souverain avance\n\n"
         "Le Monde Numérique · 04/03/2026 12:30\n>\nLe cloud 2.0 (bêta) avance.\n\n"
-        "Règle cloud-souverain · alerte n° 1",
+        "Alerte n° 1 · veille",
     }
 
 
@@ -177,7 +180,7 @@ async def test_hostile_alert_is_neutralized_in_html(room: Room) -> None:
         "<https://evil.example|Connexion banque> [x](https://evil.example) "
         "![img](https://evil.example/t.png) `code` *gras* ~barre~ \\ ping ＠room\n"
         "Aussi publié par : Autre [x](https://evil.example) ‹@U999>\n\n"
-        "Règle « cloud-souverain » · alerte n° 1 · veille"
+        "Alerte n° 1 · veille"
     )
 
 
@@ -195,8 +198,8 @@ async def test_hostile_alert_is_neutralized_in_markdown(room: Room) -> None:
         "‹!here› ‹@U123› ‹#C042› ＠<strong>room</strong> ‹https://evil.example|Connexion banque› "
         "[x](https://evil.example) ![img](https://evil.example/t.png) `code` *gras* ~barre~ "
         "\\ ping ＠<strong>room</strong></p>\n</blockquote>\n"
-        "<p>Aussi publié par : Autre [x](https://evil.example) ‹@U999›</p>\n"
-        "<p><em>Règle cloud-souverain · alerte n° 1</em></p>"
+        "<p>Aussi publié par\u202f: Autre [x](https://evil.example) ‹@U999›</p>\n"
+        "<p><em>Alerte n° 1 · veille</em></p>"
     )
     assert "@room" not in content["body"] and "＠room" in content["body"]
 
@@ -207,10 +210,10 @@ async def test_hostile_alert_is_neutralized_in_plain_text(room: Room) -> None:
     content = await send(room, message, "text")
 
     assert content == {"msgtype": "m.text", "body": message.body.rstrip("\n")}
-    assert "Lien   : https://news.example/2026/03/cloud?id=7&ref=rss\n" in content["body"]
+    assert "Lien  \u202f: https://news.example/2026/03/cloud?id=7&ref=rss\n" in content["body"]
     assert (
-        "  « Le *cloud* <b onmouseover=alert(4)>souverain</b> ‹!here> ‹@U123> ‹#C042> ＠*room* "
-        in content["body"]
+        "  «\u00a0Le *cloud* <b onmouseover=alert(4)>souverain</b> ‹!here> ‹@U123> ‹#C042> "
+        "＠*room* " in content["body"]
     )
     assert not INVISIBLE.search(content["body"])
 

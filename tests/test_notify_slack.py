@@ -25,6 +25,7 @@ from typing import Any
 import pytest
 from apprise.plugins.slack import NotifySlack
 
+from monitor.config import RuleConfig
 from monitor.config.alerts import ChannelConfig
 from monitor.notify.channels import Message, build_channel
 
@@ -121,8 +122,8 @@ async def test_alert_is_posted_to_the_webhook_as_mrkdwn(slack: FakeSlack) -> Non
                 "<https://news.example/2026/03/cloud?id=7&amp;ref=rss|Le cloud souverain avance>"
                 "\n\nLe Monde Numérique · 04/03/2026 12:30\n\n"
                 "> Le *cloud* avance.\n\n"
-                "Aussi publié par : <https://other.example/a?b=1|Autre Média>\n\n"
-                "_Règle cloud-souverain · alerte n° 1_",
+                "Aussi publié par\u202f: <https://other.example/a?b=1|Autre Média>\n\n"
+                "_Alerte n° 1 · veille_",
                 "color": "#3AA3E3",
                 "footer_icon": ICON,
                 "footer": "veille",
@@ -155,8 +156,8 @@ HOSTILE_MRKDWN = (
     "> Le *cloud* ‹b onmouseover=alert(4)›souverain‹/b› ‹!here› ‹@U123› ‹#C042› "
     "＠*room* ‹https://evil.example|Connexion banque› [x](https://evil.example) "
     "![img](https://evil.example/t.png) \\`code\\` \\*gras\\* ~barre~ \\\\ ping ＠*room*\n\n"
-    "Aussi publié par : Autre [x](https://evil.example) ‹@U999›\n\n"
-    "_Règle cloud-souverain · alerte n° 1_"
+    "Aussi publié par\u202f: Autre [x](https://evil.example) ‹@U999›\n\n"
+    "_Alerte n° 1 · veille_"
 )
 HOSTILE_TEXT = (
     "Cloud souverain\n"
@@ -164,19 +165,20 @@ HOSTILE_TEXT = (
     "‹!channel&gt; ‹!here&gt; ‹@U123&gt; ＠room ＠everyone [click](javascript:alert(3)) "
     "[x](https://evil.example) `tick` *bold* _it_ zerowidth bidi iso ctl[31m AT&amp;T "
     "Bcc: victim@example.org\n\n"
-    "Source : Source &lt;b&gt;＠everyone&lt;/b&gt;\n"
-    "Date   : 04/03/2026 12:30\n"
-    "Lien   : https://news.example/2026/03/cloud?id=7&amp;ref=rss\n\n"
-    "Passages qui ont déclenché la règle :\n"
-    "  « Le *cloud* &lt;b onmouseover=alert(4)&gt;souverain&lt;/b&gt; ‹!here&gt; "
+    "Source\u202f: Source &lt;b&gt;＠everyone&lt;/b&gt;\n"
+    "Date  \u202f: 04/03/2026 12:30\n"
+    "Lien  \u202f: https://news.example/2026/03/cloud?id=7&amp;ref=rss\n\n"
+    "Passages qui ont déclenché la règle\u202f:\n"
+    "  «\u00a0Le *cloud* &lt;b onmouseover=alert(4)&gt;souverain&lt;/b&gt; ‹!here&gt; "
     "‹@U123&gt; ‹#C042&gt; ＠*room* &lt;https://evil.example|Connexion banque&gt; "
     "[x](https://evil.example) ![img](https://evil.example/t.png) `code` *gras* ~barre~ "
-    "\\ ping ＠*room* »\n\n"
-    "Aussi publié par : Autre [x](https://evil.example) ‹@U999&gt;\n"
-    "  - Autre [x](https://evil.example) ‹@U999&gt; : Autre ‹!channel&gt; ＠here\n\n"
-    "-- \nRègle « cloud-souverain » · alerte n° 1 · veille"
+    "\\ ping ＠*room*\u00a0»\n\n"
+    "Aussi publié par\u202f: Autre [x](https://evil.example) ‹@U999&gt;\n"
+    "  - Autre [x](https://evil.example) ‹@U999&gt;\u202f: Autre ‹!channel&gt; ＠here\n\n"
+    "-- \nAlerte n° 1 · veille"
 )
-# Slack has no HTML: apprise converts the HTML body to Markdown, then to mrkdwn.
+# Slack has no HTML: apprise converts the HTML body to Markdown, then to mrkdwn (its
+# converter makes a plain space of every other space, the no-break ones of French too).
 HOSTILE_FROM_HTML = (
     "Cloud souverain\n\n"
     f"*{ARTICLE_LINK}&lt;script&gt;alert(1)&lt;/script&gt;&lt;img src=x onerror=alert(2)&gt; "
@@ -189,7 +191,7 @@ HOSTILE_FROM_HTML = (
     "[x](https://evil.example) ![img](https://evil.example/t.png) \\`code\\` \\*gras\\* "
     "\\~barre\\~ \\\\ ping ＠*room*\n\n"
     "Aussi publié par : Autre [x](https://evil.example) ‹@U999&gt;\n\n"
-    "Règle « cloud-souverain » · alerte n° 1 · veille"
+    "Alerte n° 1 · veille"
 )
 
 
@@ -261,3 +263,18 @@ async def test_rejected_webhook_is_a_failed_send_with_the_reason(slack: FakeSlac
     assert result.ok is False and result.error is not None
     assert result.error.startswith("slack://T...C/B...F/a...3/")  # tokens masked
     assert "404" in result.error and "abcXYZ123" not in result.error, result.error
+
+
+async def test_our_words_reach_slack_typeset_and_the_articles_as_published(
+    slack: FakeSlack,
+) -> None:
+    rule = RuleConfig(
+        id="cloud-doctrine", title="Doctrine « Cloud au centre » : l'État", query="cloud"
+    )
+    title = "L'État « muscle » sa doctrine : quoi de neuf ?"
+    await send(WEBHOOK, alert_message("markdown", article(title), rule=rule))
+
+    text = slack.only_payload()["attachments"][0]["text"]
+    assert text.startswith("*Doctrine «\u00a0Cloud au centre\u00a0»\u202f: l’État*\n\n")
+    assert f"{ARTICLE_LINK}{title}>" in text  # the outlet's spacing and apostrophes
+    assert "Aussi" not in text and "_Alerte n° 1 · veille_" in text

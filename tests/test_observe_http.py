@@ -125,7 +125,7 @@ async def test_metrics_count_what_the_passes_did(tmp_path, web_server, smtp_serv
             "the alert's delivery in the metrics",
         )
         (message,) = smtp_server.messages
-        assert DEMO[EVENT].title in message["Subject"]
+        assert DEMO[EVENT].title in message.get_body(("plain",)).get_content()
 
         status, health = await http.json("/healthz")
         instance = f"{socket.gethostname()}-{process.pid}"

@@ -188,7 +188,7 @@ async def test_backtest_replays_the_archive_without_sending(
         del os.environ["MONITOR_DATABASE_URL"]
     assert code == 0
     assert "replayed 2 stored articles; nothing was sent" in out
-    assert "cloud-contract: 1 articles in 1 stories (1 new, 0 no longer matching)" in out
+    assert "cloud-contract: 1 article in 1 story (1 new, 0 no longer matching)" in out
     assert " + " in out and DEMO["meteo-france-attribue-google-cloud-marche-ia"].title in out
     assert "[[Google Cloud]]" in out
     assert len(smtp_server.messages) == sent_before

@@ -52,7 +52,7 @@ async def test_sigterm_lets_a_running_poll_finish(tmp_path, web_server, smtp_ser
     with sqlite3.connect(tmp_path / "db.sqlite3") as connection:
         assert connection.execute("SELECT count(*) FROM articles").fetchone() == (1,)
     (message,) = smtp_server.messages
-    assert DEMO[EVENT].title in message["Subject"]
+    assert DEMO[EVENT].title in message.get_body(("plain",)).get_content()
 
 
 async def test_sighup_reloads_the_rules_and_a_broken_file_keeps_the_running_ones(
@@ -94,7 +94,7 @@ async def test_sighup_reloads_the_rules_and_a_broken_file_keeps_the_running_ones
     assert text.count("veille running: 1 sources, 1 rules") == 2  # started, then restarted
     assert "configuration reloaded from" in text
     (message,) = smtp_server.messages
-    assert DEMO[EVENT].title in message["Subject"]
+    assert DEMO[EVENT].title in message.get_body(("plain",)).get_content()
 
 
 async def test_health_follows_the_service_heartbeat(

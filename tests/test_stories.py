@@ -79,7 +79,7 @@ async def test_another_outlet_joins_the_story_without_a_new_ping(
         OTHER_OUTLET
     ]
     (message,) = smtp_server.messages
-    assert DEMO[EVENT].title in message["Subject"]
+    assert DEMO[EVENT].title in message.get_body(("plain",)).get_content()
 
 
 def page(body: str) -> str:
@@ -133,5 +133,5 @@ async def test_an_updated_article_alerts_only_for_a_rule_that_now_matches(
     assert second.dispatch.sent == 1 and third.dispatch.sent == 0
     assert fired == {url: {"ministry-microsoft", "secnumcloud"}}
     subjects = [m["Subject"] for m in smtp_server.messages]
-    assert subjects[0].startswith("[veille] Un ministère signe avec Microsoft")
-    assert subjects[1].startswith("[veille] SecNumCloud")
+    assert subjects[0].endswith(" — Un ministère signe avec Microsoft")
+    assert subjects[1].endswith(" — SecNumCloud")

@@ -12,9 +12,10 @@ from monitor.digest.builder import DigestContent, DigestGroup, DigestStory
 from monitor.errors import ConfigError
 from monitor.notify.render import Renderer
 from monitor.notify.samples import sample_alert, sample_digest
-from monitor.store.views import DigestEntry, FailingSource
+from monitor.store.views import DigestEntry, FailedDelivery, FailingSource
 
 from notify_support import HOSTILE_PASSAGE, HOSTILE_TITLE, PUBLISHED, passage
+from notify_support import article as article_view
 from support import write
 
 SOURCES = '[[source]]\nid = "s"\nname = "S"\nurl = "https://example.org/feed"\n'
@@ -134,6 +135,7 @@ def test_hostile_text_is_neutralized_in_every_digest_format() -> None:
         "p",
         "a",
         "div",
+        "blockquote",
         "span",
         "strong",
         "ul",
@@ -150,4 +152,57 @@ def test_sample_digest_renders_in_every_format() -> None:
     assert (
         renderer.render("digest", "text", sample_digest()).subject
         == "Synthèse · 05/01/2026 · 1 sujet"
+    )
+
+
+def styles(html: str, tag: str) -> set[str]:
+    return set(re.findall(rf'<{tag}\b[^>]*\bstyle="([^"]*)"', html))
+
+
+def test_the_alert_wears_the_digests_card_and_styles() -> None:
+    renderer = Renderer()
+    alert = renderer.render("alert", "html", sample_alert()).body
+    digest = renderer.render("digest", "html", sample_digest()).body
+    # The digest's page and card (its tables) are the alert's blocks; passages look the same.
+    backdrop, card = (
+        next(s for s in styles(digest, tag) if mark in s)
+        for tag, mark in (("td", "background:#f3f4f6"), ("table", "max-width:640px"))
+    )
+    assert styles(alert, "div") == {backdrop, f"{card};padding:20px 24px"}
+    assert styles(alert, "blockquote") == styles(digest, "blockquote") != set()
+    assert styles(alert, "h2") == styles(digest, "h1")  # the article's title, the digest's
+
+
+def test_health_lines_are_counted_and_no_config_key_is_shown() -> None:
+    refused = "SMTP: 550 refused"
+    failed = [FailedDelivery(n, "alert", "mail", PUBLISHED, 8, refused) for n in range(12)]
+    failed.append(FailedDelivery(99, "digest", "mail", PUBLISHED, 1, "timeout"))
+    failing = (FailingSource("s", "Source", PUBLISHED, 1, "http", "HTTP 500"),)
+    content = DigestContent(
+        "quotidien", "Veille : synthèse", PUBLISHED, PUBLISHED, (), failing, tuple(failed)
+    )
+    for fmt in ("html", "markdown", "text"):
+        body = Renderer().render("digest", fmt, {"digest": content}).body
+        assert body.count("SMTP: 550 refused") == 1, fmt
+        assert "après 8 essais (12 alertes)\u202f: SMTP: 550 refused" in body, fmt
+        assert "après 1 essai (1 synthèse)\u202f: timeout" in body, fmt
+        assert "quotidien" not in body, fmt
+    text = Renderer().render("digest", "text", {"digest": content}).body
+    assert "(1 essai)\u202f: HTTP 500" in text
+
+
+def test_an_overrides_own_words_are_typeset_and_the_values_it_prints_are_not(
+    tmp_path: Path,
+) -> None:
+    root = config_dir(tmp_path)
+    write(
+        root / "alerts" / "templates" / "alert.txt.j2",
+        "Lien : {{ article.url }} à 10:30 ; l'alerte « {{ article.title }} » !\n",
+    )
+    context = sample_alert()
+    context["article"] = article_view("L'État : « oui »", "https://example.org/l'a?b=1:2")
+    body = Renderer(load_config(root, {}).templates_dir).render("alert", "text", context).body
+    assert body == (
+        "Lien\u202f: https://example.org/l'a?b=1:2 à 10:30\u202f; "
+        "l’alerte «\u00a0L'État : « oui »\u00a0»\u202f!\n"
     )

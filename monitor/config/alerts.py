@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Discriminator, Field, Tag, field_validator
+from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 
 from monitor.config.interpolate import MissingVariable, interpolate
 from monitor.config.sources import check_field_name
@@ -71,6 +71,7 @@ ExampleEntry = Annotated[
 class RuleConfig(Strict):
     id: str
     title: str
+    short_title: str | None = None  # for email subjects; default: the title, cut if long
     query: str
     related: str | None = None  # the topic: digest-only "related coverage", never alerted
     actors: tuple[str, ...] = ()  # kinds of actor ([actors.KIND]) that identify the event
@@ -131,7 +132,13 @@ class DigestConfig(Strict):
     timezone: str = "Europe/Paris"
     rules: tuple[str, ...] = ()  # empty: every rule routed to digests
     send_empty: bool = False
-    title: str = "Veille : synthèse quotidienne"
+    title: str = ""  # the heading and subject; default: named after how often it is sent
+
+    @model_validator(mode="after")
+    def _default_title(self) -> DigestConfig:
+        if not self.title:
+            object.__setattr__(self, "title", digest_title(self.cron))  # frozen model
+        return self
 
     @field_validator("timezone")
     @classmethod
@@ -143,6 +150,31 @@ class DigestConfig(Strict):
                 f"unknown time zone {value!r} (use a name like 'Europe/Paris')"
             ) from None
         return value
+
+
+def digest_title(cron: str) -> str:
+    """A reader's name for a digest sent on this schedule: "Veille : synthèse quotidienne"
+    for one at a fixed time every day, "hebdomadaire" once a week, "mensuelle" once a month."""
+    return f"Veille : synthèse{_how_often(cron.split())}"
+
+
+def _how_often(fields: list[str]) -> str:
+    if len(fields) != 5:
+        return ""
+    minute, hour, day, month, weekday = fields
+    if month != "*" or not (_one_value(minute) and _one_value(hour)):
+        return ""
+    if day == weekday == "*":
+        return " quotidienne"
+    if day == "*" and _one_value(weekday):
+        return " hebdomadaire"
+    if weekday == "*" and _one_value(day):
+        return " mensuelle"
+    return ""
+
+
+def _one_value(field: str) -> bool:
+    return not any(c in field for c in ",-/*")
 
 
 class Routing(Strict):

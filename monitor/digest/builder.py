@@ -18,7 +18,8 @@ from monitor.config import Config, DigestConfig
 from monitor.digest.periods import latest_fire, previous_fire
 from monitor.log import log_time
 from monitor.match import Passage, RuleMatch
-from monitor.notify.render import Rendered, Renderer
+from monitor.notify.render import Rendered, Renderer, beyond_title
+from monitor.notify.typography import french, plural
 from monitor.store import DigestEntry, FailedDelivery, FailingSource, Store
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,40 @@ class DigestGroup:
     description: str
     stories: tuple[DigestStory, ...]
     related: tuple[DigestStory, ...] = ()  # stories only the rule's related query matched
+
+
+# What a failed delivery was, as the health section counts them.
+_KINDS = {
+    "alert": ("alerte", "alertes"),
+    "digest": ("synthèse", "synthèses"),
+    "notice": ("avis de service", "avis de service"),
+}
+
+
+@dataclass(frozen=True)
+class FailedSends:
+    """Failed deliveries alike (kind, channel, attempts, error), counted: twelve alerts that
+    one mail server refused are one line of the health section, not twelve."""
+
+    kind: str
+    channel: str
+    attempts: int
+    error: str | None
+    count: int
+
+    @property
+    def what(self) -> str:
+        singular, several = _KINDS.get(self.kind, (self.kind, self.kind))
+        return plural(self.count, singular, several)
+
+
+def count_alike(failed: tuple[FailedDelivery, ...]) -> tuple[FailedSends, ...]:
+    """One entry per kind of failure, in the order they first appear (newest first)."""
+    counts: dict[tuple[str, str, int, str | None], int] = {}
+    for d in failed:
+        key = (d.kind, d.channel, d.attempts, d.error)
+        counts[key] = counts.get(key, 0) + 1
+    return tuple(FailedSends(*key, count) for key, count in counts.items())
 
 
 @dataclass(frozen=True)
@@ -71,6 +106,10 @@ class DigestContent:
     @property
     def empty(self) -> bool:
         return not self.groups
+
+    @property
+    def failed_sends(self) -> tuple[FailedSends, ...]:
+        return count_alike(self.failed_deliveries)
 
     @property
     def health(self) -> bool:
@@ -146,7 +185,7 @@ class Digests:
         wrong = await self.store.wrong_counts(now - FEEDBACK_WINDOW)
         return DigestContent(
             name,
-            digest.title,
+            french(digest.title),
             start,
             end,
             self._groups(entries, related),
@@ -176,7 +215,7 @@ class Digests:
 
     def _title(self, rule_id: str) -> str:
         rule = next((r for r in self.config.rules if r.id == rule_id), None)
-        return rule.title if rule else rule_id
+        return french(rule.title) if rule else rule_id
 
     def _rule_order(self, rule_id: str) -> tuple[int, str]:
         severity = {"critical": 0, "high": 1, "normal": 2, "low": 3}
@@ -203,7 +242,7 @@ def _by_rule(entries: list[DigestEntry]) -> dict[str, tuple[DigestStory, ...]]:
     """Entries as digest stories, per rule, newest first."""
     by_rule: dict[str, list[DigestStory]] = {}
     for entry in entries:
-        passages = RuleMatch.from_dict(entry.details).passages
+        passages = beyond_title(RuleMatch.from_dict(entry.details).passages, entry.title)
         by_rule.setdefault(entry.rule_id, []).append(
             DigestStory(entry, passages[0] if passages else None)
         )

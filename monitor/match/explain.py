@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from monitor.display import shorten
 from monitor.match.evaluate import Evaluator, Outcome, Region
 from monitor.match.nodes import (
     FIELDS_TEXT,
@@ -95,11 +96,6 @@ def describe_sentence(index: int) -> str:
     return "the title" if index == 0 else f"sentence {index} of the text"
 
 
-def shorten(text: str, width: int = CLAUSE_WIDTH) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= width else flat[: width - 1].rstrip() + "…"
-
-
 def explain_rule(
     rule_id: str, root: Node, evaluator: Evaluator, filter_failures: list[str]
 ) -> Explanation:
@@ -154,7 +150,7 @@ def operator_label(node: Node) -> str:
     if isinstance(node, Near):
         order = ", in this order" if node.ordered else ""
         return f"within {node.distance} words of each other{order}"
-    return shorten(node.text)
+    return shorten(node.text, CLAUSE_WIDTH)
 
 
 def explain_node(
@@ -168,7 +164,7 @@ def explain_node(
     note = node_note(evaluator, node, region, outcome)
     # An exclusion that holds needs no detail: "absent" says it all.
     if not expand or is_flat(node) or (isinstance(node, Not) and outcome.ok):
-        return ExplainNode(node.text, outcome.ok, (), note, (), shorten(node.text))
+        return ExplainNode(node.text, outcome.ok, (), note, (), shorten(node.text, CLAUSE_WIDTH))
     child_region = region
     if isinstance(node, Scope):
         child_region = evaluator.narrow(region, evaluator.field_region(node.field))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from monitor.display import ELLIPSIS
 from monitor.match.analysis import Analysis
 from monitor.match.evaluate import Span
 from monitor.match.types import Passage
@@ -17,7 +18,6 @@ MAX_PASSAGES = 3
 # A sentence can be a 400-token run of text without a full stop (a feed title, a list):
 # past this many characters, the passage is the part around its marks.
 MAX_PASSAGE_CHARS = 500
-ELLIPSIS = "…"
 TITLE_BONUS = 1.0
 LEAD_BONUS = 0.5
 

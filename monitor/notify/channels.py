@@ -22,6 +22,7 @@ import smtplib
 import ssl
 import sys
 from dataclasses import dataclass
+from email.header import Header
 from email.message import EmailMessage
 from email.utils import formataddr, formatdate
 from typing import Any, Protocol, TextIO
@@ -113,13 +114,13 @@ class EmailChannel:
         plugin = self._plugin
         name, address = _from_address(plugin)
         mime = EmailMessage()
-        mime["Subject"] = one_line(message.subject)
+        mime.set_raw("Subject", encoded_subject(one_line(message.subject)))
         mime["From"] = formataddr((name, address))
         mime["To"] = ", ".join(formataddr((n or "", a)) for n, a in plugin.targets)
         if plugin.cc:
             mime["Cc"] = ", ".join(sorted(plugin.cc))
         mime["Date"] = formatdate(localtime=False, usegmt=True)
-        mime["Message-ID"] = message.message_id
+        mime["Message-ID"] = at_domain(message.message_id, address)
         mime["X-Mailer"] = "veille"
         mime["Auto-Submitted"] = "auto-generated"
         mime.set_content(message.text)
@@ -137,6 +138,31 @@ class EmailChannel:
             if plugin.user and plugin.password:
                 smtp.login(plugin.user, plugin.password)
             smtp.send_message(mime, from_addr=_from_address(plugin)[1], to_addrs=recipients)
+
+
+def encoded_subject(subject: str) -> str:
+    """The Subject header's value, folded here rather than by the email package.
+
+    Python's folder mixes encoded words and plain text around spaces and no-break spaces,
+    and mail clients then show a doubled space, or lose one, where it cut the line (a
+    title with "«\u00a0" or "\u202f:" was enough). A subject that fits one line in ASCII
+    is left as it is; any other is encoded whole as UTF-8 encoded words, whose folding
+    whitespace every reader drops.
+    """
+    if subject.isascii() and len(subject) <= _ONE_LINE:
+        return subject
+    return Header(subject, "utf-8", header_name="Subject").encode()
+
+
+_ONE_LINE = 78 - len("Subject: ")
+
+
+def at_domain(message_id: str, sender: str) -> str:
+    """The Message-ID under the sender's domain (`<veille.…@example.org>`), as mail
+    servers and spam filters expect; the part before `@` keeps it stable across attempts."""
+    domain = sender.rpartition("@")[2]
+    local = message_id.strip("<>").rpartition("@")[0]
+    return f"<{local}@{domain}>" if local and domain else message_id
 
 
 def _from_address(plugin: Any) -> tuple[str, str]:

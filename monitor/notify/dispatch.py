@@ -20,11 +20,13 @@ from typing import Protocol
 from monitor.config import RuleConfig
 from monitor.config.alerts import RateLimit
 from monitor.config.service import DeliveryTable
+from monitor.display import shorten
 from monitor.log import log_context, log_time
 from monitor.match import RuleMatch
 from monitor.notify.channels import Channel, Message, SendResult
 from monitor.notify.escape import one_line, sanitize
-from monitor.notify.render import Rendered, Renderer
+from monitor.notify.render import Rendered, Renderer, beyond_title
+from monitor.notify.typography import french
 from monitor.observe.recorder import Recorder
 from monitor.store import AlertView, ArticleView, PendingDelivery, Store
 
@@ -190,8 +192,9 @@ class Dispatcher:
             rendered = await self.digests.render_run(job.digest_run_id, channel.format)
         elif job.kind == "notice":
             # A notice quotes errors that remote servers wrote: sanitize like article text.
+            # Its subject is veille's own words and a source's name: typeset.
             payload = json.loads(job.payload or "{}")
-            subject = one_line(str(payload.get("subject", "veille")))
+            subject = french(one_line(str(payload.get("subject", "veille"))))
             text = sanitize(str(payload.get("text", "")))
             return Message(subject, text, "text", text, job.message_id)
         else:
@@ -223,8 +226,16 @@ def article_note(article: ArticleView) -> str:
         return "changement détecté sur la page surveillée"
     reasons = [_FLAG_NOTES[f] for f in article.flags if f in _FLAG_NOTES]
     if article.extraction == "summary":
-        return "; ".join(["résumé du flux seulement", *reasons])
-    return "; ".join(reasons)
+        reasons = ["résumé du flux seulement", *reasons]
+    return "\u202f; ".join(reasons)  # our words: French spacing, as in the templates
+
+
+LABEL_WIDTH = 40  # a rule's title longer than this is cut for a label, unless it has one
+
+
+def rule_label(rule: RuleConfig) -> str:
+    """What names the rule where room is short (an email subject): its `short_title`."""
+    return french(rule.short_title or shorten(rule.title, LABEL_WIDTH))
 
 
 def alert_context(view: AlertView, rule: RuleConfig | None) -> dict[str, object]:
@@ -233,13 +244,15 @@ def alert_context(view: AlertView, rule: RuleConfig | None) -> dict[str, object]
     return {
         "rule": {
             "id": view.rule_id,
-            "title": rule.title if rule else view.rule_id,
+            "title": french(rule.title) if rule else view.rule_id,
+            "label": rule_label(rule) if rule else view.rule_id,
             "description": rule.description if rule else "",
             "severity": rule.severity if rule else "normal",
         },
         "article": view.article,
         "note": article_note(view.article),
-        "passages": list(match.passages),
+        # The title is the heading already: a passage that repeats it is left out.
+        "passages": beyond_title(match.passages, view.article.title),
         "clauses": list(match.clauses),
         "also": list(view.also),
         "alert_id": view.alert_id,  # for `monitor feedback ALERT_ID wrong|right`

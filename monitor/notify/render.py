@@ -8,7 +8,7 @@ filter below already returned safe markup, so a template author cannot forget.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
-from monitor.display import local_time
+from monitor.display import local_time, shorten
 from monitor.match import Passage
 from monitor.notify.escape import (
     escape_html,
@@ -28,9 +28,11 @@ from monitor.notify.escape import (
     sanitize,
     sanitize_segments,
 )
+from monitor.notify.typography import FrenchTypography, plural
 
 FORMATS = ("html", "markdown", "text")
 _SUFFIX = {"html": "html", "markdown": "md", "text": "txt"}
+SUBJECT_WIDTH = 90  # characters an inbox shows of a subject, about
 _MARK = {
     "html": ('<strong style="background:#fff3a8">', "</strong>"),
     "markdown": ("**", "**"),
@@ -70,6 +72,27 @@ class Renderer:
             self.render(name, fmt, context)
 
 
+def headline(title: str, label: str, width: int = SUBJECT_WIDTH) -> str:
+    """`<title> — <label>` within `width`: the title is cut, the label kept, so that an inbox
+    shows the news first and which rule found it last."""
+    title, label = one_line(title), one_line(label)
+    if not title:
+        return label
+    tail = f" — {label}"
+    return shorten(title, max(width - len(tail), 20)) + tail
+
+
+def beyond_title(passages: Sequence[Passage], title: str) -> list[Passage]:
+    """The passages but those that only repeat the article's title, shown above them."""
+    heading = _comparable(title)
+    return [p for p in passages if p.field != "title" and _comparable(p.text) != heading]
+
+
+def _comparable(text: str) -> str:
+    """Case, spacing and a final full stop aside (pages often repeat the title as a sentence)."""
+    return " ".join(sanitize(text).casefold().split()).rstrip(" .…!?;:")
+
+
 def _environment(fmt: str, loader: Any) -> Environment:
     env = Environment(
         loader=loader,
@@ -80,9 +103,15 @@ def _environment(fmt: str, loader: Any) -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
         finalize=_finalizer(fmt),
+        extensions=[FrenchTypography],
     )
     env.filters.update(
-        marked=_marker(fmt), url=_url_filter(fmt), date=format_date, oneline=one_line
+        marked=_marker(fmt),
+        url=_url_filter(fmt),
+        date=format_date,
+        oneline=one_line,
+        plural=plural,
+        headline=headline,
     )
     return env
 

@@ -58,7 +58,7 @@ def sample_digest() -> dict[str, object]:
         details,
         True,
     )
-    group = DigestGroup("sample", "Règle d'exemple", "", (DigestStory(entry, _PASSAGE),))
+    group = DigestGroup("sample", "Règle d’exemple", "", (DigestStory(entry, _PASSAGE),))
     content = DigestContent(
         "exemple",
         "Synthèse",
