@@ -22,7 +22,7 @@ from monitor.cli import main
 from monitor.config import RuleConfig
 from monitor.config.alerts import ChannelConfig
 from monitor.match import Passage
-from monitor.notify.channels import Message, SendResult, build_channel
+from monitor.notify.channels import Message, SendResult, at_domain, build_channel
 
 from notify_support import (
     HOSTILE_HTML_TAGS,
@@ -325,3 +325,15 @@ async def test_a_passage_that_repeats_the_title_is_not_shown_twice(smtp_server: 
     # Matched in the title only: the heading says it all, no empty list of passages.
     assert "<blockquote" not in html_only_title
     assert "Passages" not in plain_only_title and plain_only_title.count(title) == 1
+
+
+@pytest.mark.parametrize(
+    ("sender", "expected"),
+    [
+        ("veille@example.org", "<veille.0123456789abcdef01234567@example.org>"),
+        ("a.b@mail.example.fr", "<veille.0123456789abcdef01234567@mail.example.fr>"),
+        ("veille", MESSAGE_ID),  # no domain to take: the stored one stays
+    ],
+)
+def test_the_message_id_takes_the_senders_domain(sender: str, expected: str) -> None:
+    assert at_domain(MESSAGE_ID, sender) == expected

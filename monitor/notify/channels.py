@@ -160,9 +160,9 @@ _ONE_LINE = 78 - len("Subject: ")
 def at_domain(message_id: str, sender: str) -> str:
     """The Message-ID under the sender's domain (`<veille.…@example.org>`), as mail
     servers and spam filters expect; the part before `@` keeps it stable across attempts."""
-    domain = sender.rpartition("@")[2]
+    _, at, domain = sender.rpartition("@")
     local = message_id.strip("<>").rpartition("@")[0]
-    return f"<{local}@{domain}>" if local and domain else message_id
+    return f"<{local}@{domain}>" if at and local and domain else message_id
 
 
 def _from_address(plugin: Any) -> tuple[str, str]:
