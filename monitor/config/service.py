@@ -53,7 +53,25 @@ class RetentionTable(Strict):
         return None if value is None else check_keep_text(value)
 
 
+DEFAULT_LEASE = timedelta(minutes=2)
+MIN_LEASE = timedelta(seconds=2)
+
+
+class ServiceTable(Strict):
+    # How long a source or a delivery stays with the instance that took it: when that
+    # instance dies, another takes its work over this long after, at most.
+    lease: Duration = DEFAULT_LEASE
+
+    @field_validator("lease")
+    @classmethod
+    def _long_enough(cls, value: timedelta) -> timedelta:
+        if value < MIN_LEASE:
+            raise ValueError(f"lease must be at least {MIN_LEASE.total_seconds():.0f}s")
+        return value
+
+
 class ServiceFile(Strict):
+    service: ServiceTable = ServiceTable()
     database: DatabaseTable = DatabaseTable()
     delivery: DeliveryTable = DeliveryTable()
     health: HealthTable = HealthTable()

@@ -19,7 +19,7 @@ from typing import Protocol
 
 from monitor.config import RuleConfig
 from monitor.config.alerts import RateLimit
-from monitor.config.service import DeliveryTable
+from monitor.config.service import DEFAULT_LEASE, DeliveryTable
 from monitor.match import RuleMatch
 from monitor.notify.channels import Channel, Message, SendResult
 from monitor.notify.escape import one_line, sanitize
@@ -63,6 +63,7 @@ class Dispatcher:
         clock: Callable[[], datetime] = utcnow,
         rng: random.Random | None = None,
         digests: DigestRenderer | None = None,
+        lease: timedelta = DEFAULT_LEASE,
     ) -> None:
         self.store = store
         self.channels = channels
@@ -73,8 +74,11 @@ class Dispatcher:
         self.clock = clock
         self._rng = rng or random.Random()
         self.digests = digests
-        # Several jobs drain (after a poll, on a timer, for a digest): one at a time, or two
-        # could pick the same pending delivery and send it twice.
+        # How long a delivery taken for an attempt stays this dispatcher's: should the
+        # process die while sending, another instance tries again this long after.
+        self.lease = lease
+        # Several jobs drain (after a poll, on a timer, for a digest): one drain at a time
+        # per process; each delivery is claimed in the database, against other instances.
         self._lock = asyncio.Lock()
 
     async def drain(self, limit: int = 1000) -> DispatchSummary:
@@ -84,18 +88,14 @@ class Dispatcher:
 
     async def _drain(self, limit: int) -> DispatchSummary:
         summary = DispatchSummary()
-        handled: set[int] = set()
-        while len(handled) < limit:
-            batch = [
-                job
-                for job in await self.store.due_deliveries(self.clock(), 50)
-                if job.id not in handled
-            ]
-            if not batch:
+        # A claimed delivery is due again only when its attempt is recorded as one to
+        # retry later, or when its lease lapses: each is handled once per drain.
+        for _ in range(limit):
+            now = self.clock()
+            job = await self.store.claim_delivery(now, now + self.lease)
+            if job is None:
                 break
-            for job in batch:
-                handled.add(job.id)
-                summary.add(await self._deliver(job))
+            summary.add(await self._deliver(job))
         return summary
 
     async def _deliver(self, job: PendingDelivery) -> DispatchSummary:

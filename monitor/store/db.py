@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from monitor.errors import DatabaseUnusable
@@ -101,3 +102,13 @@ def _sqlite_pragmas(connection: Any, _record: Any) -> None:
 def display_url(url: str) -> str:
     """The database URL for messages: SQLAlchemy hides the password, `mask` the query's."""
     return mask(async_url(url).render_as_string(hide_password=True))
+
+
+def is_outage(exc: BaseException) -> bool:
+    """Whether `exc` says the database server is out of reach (down, restarting, the
+    connection cut), rather than that a statement was wrong."""
+    if isinstance(exc, (OSError, InterfaceError, OperationalError)):
+        return True
+    if isinstance(exc, DBAPIError):
+        return exc.connection_invalidated or isinstance(exc.orig, OSError)
+    return False
