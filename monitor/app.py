@@ -41,9 +41,8 @@ from monitor.schedule.leases import SourceLeases, due_times, instance_name
 from monitor.schedule.scheduler import add_cron_job, add_interval_job, create_scheduler
 from monitor.settings import Settings
 from monitor.store import PruneResult, Store, display_url, upgrade_async
-from monitor.store.db import default_url, is_outage
+from monitor.store.db import default_url, error_line, is_outage
 from monitor.store.instance import single_service
-from monitor.store.locks import first_line
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -426,7 +425,7 @@ class Outage:
         self.delay = min(max(self.delay * 2, OUTAGE_BACKOFF[0]), OUTAGE_BACKOFF[1])
         self.until = time.monotonic() + self.delay
         log.warning(
-            "database unreachable (%s); jobs pause for %.0fs", first_line(exc), self.delay
+            "database unreachable (%s); jobs pause for %.0fs", error_line(exc), self.delay
         )
         return True
 

@@ -73,8 +73,7 @@ from monitor.records import (
 )
 from monitor.schedule.polling import backoff, holding, next_poll
 from monitor.store import ArticleWrite, KnownArticle, RuleHit, SourceState, Store
-from monitor.store.db import is_outage
-from monitor.store.locks import first_line
+from monitor.store.db import error_line, is_outage
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -722,8 +721,8 @@ async def _guarded(source: SourceConfig, step: Awaitable[T]) -> T | SourceOutcom
         return await step
     except Exception as exc:
         if is_outage(exc):  # the database, not the source: one line, the service backs off
-            log.warning("source %s: database unreachable: %s", source.id, first_line(exc))
-            return SourceOutcome(source.id, ok=False, error_kind="database", error=first_line(exc))
+            log.warning("source %s: database unreachable: %s", source.id, error_line(exc))
+            return SourceOutcome(source.id, ok=False, error_kind="database", error=error_line(exc))
         # A bug: loud, but the other sources go on.
         log.critical("source %s: unexpected error", source.id, exc_info=exc)
         return SourceOutcome(source.id, ok=False, error_kind="bug", error=repr(exc))

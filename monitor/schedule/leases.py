@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 
 from monitor.config import SourceConfig
 from monitor.store import Store
+from monitor.store.db import error_line
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +84,9 @@ class SourceLeases:
             try:
                 await self.store.release_sources(ids, self.owner)
             except Exception as exc:  # the database is gone: the leases lapse by themselves
-                log.warning("could not give back the leases of %s: %s", ", ".join(ids), exc)
+                log.warning(
+                    "could not give back the leases of %s: %s", ", ".join(ids), error_line(exc)
+                )
 
     async def _renew(self, ids: Sequence[str]) -> None:
         while True:
@@ -91,7 +94,9 @@ class SourceLeases:
             try:
                 held = await self.store.renew_sources(ids, self.owner, self.clock() + self.lease)
             except Exception as exc:  # an outage: try again at the next turn
-                log.warning("could not renew the leases of %s: %s", ", ".join(ids), exc)
+                log.warning(
+                    "could not renew the leases of %s: %s", ", ".join(ids), error_line(exc)
+                )
                 continue
             lost = sorted(set(ids) - set(held))
             if lost:

@@ -14,6 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from monitor.store.db import error_line
 from monitor.store.outbox import OUTBOX_CHANNEL
 
 log = logging.getLogger(__name__)
@@ -44,7 +45,7 @@ async def exclusive(engine: AsyncEngine, name: str) -> AsyncIterator[None]:
             try:
                 await connection.execute(text("SELECT pg_advisory_unlock(:cls, :obj)"), key)
                 await connection.commit()
-            except DBAPIError:
+            except (OSError, DBAPIError):
                 await connection.invalidate()
 
 
@@ -71,7 +72,7 @@ async def listen_outbox(engine: AsyncEngine, queued: asyncio.Event) -> None:
         except Exception as exc:  # whatever the outage looks like, the listener carries on
             log.warning(
                 "outbox listener: database unreachable (%s); retrying in %.0fs",
-                first_line(exc),
+                error_line(exc),
                 delay,
             )
         await asyncio.sleep(delay)
@@ -89,8 +90,3 @@ async def _listen(engine: AsyncEngine, queued: asyncio.Event) -> None:
         log.info("outbox listener: listening on %s", OUTBOX_CHANNEL)
         queued.set()  # what was queued while it was not listening
         await closed.wait()
-
-
-def first_line(exc: BaseException) -> str:
-    words = str(exc).strip()
-    return words.splitlines()[0] if words else type(exc).__name__

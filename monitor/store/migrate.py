@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 import monitor
 from alembic import command
 from monitor.errors import DatabaseUnusable
-from monitor.store.db import async_url, create_engine, display_url
+from monitor.store.db import async_url, create_engine, display_url, error_line
 from monitor.store.locks import lock_statement
 
 _PACKAGE = Path(monitor.__file__).resolve().parent
@@ -51,7 +51,7 @@ def upgrade(url: str, revision: str = "head") -> None:
 def _reason(exc: BaseException) -> str:
     """The driver's own words, first line only, with a hint for the usual causes."""
     cause = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
-    text = str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
+    text = error_line(exc)
     if isinstance(cause, ConnectionRefusedError) or "refused" in text.lower():
         return f"{text} (is the server running there? check MONITOR_DATABASE_URL)"
     if "does not exist" in text:
