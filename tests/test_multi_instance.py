@@ -28,6 +28,8 @@ import asyncpg
 import pytest
 from aiohttp import web
 
+from monitor.config import load_config
+
 from conftest import SmtpServer
 from support import DEMO, REPO, allow_any_age, free_port, loopback_sources, rss, service, write
 
@@ -200,13 +202,17 @@ class Instance:
         return self.log.read_text(encoding="utf-8")
 
 
-async def start(tmp_path: Path, root: Path, url: str, name: str) -> Instance:
-    env = {
+def environment(tmp_path: Path, url: str, name: str) -> dict[str, str]:
+    return {
         **os.environ,
         "MONITOR_DATABASE_URL": url,
         "MONITOR_DATA_DIR": str(tmp_path / name),
         "PYTHONPATH": str(REPO),
     }
+
+
+async def start(tmp_path: Path, root: Path, url: str, name: str) -> Instance:
+    env = environment(tmp_path, url, name)
     log = tmp_path / f"{name}.log"
     with log.open("wb") as out:
         process = await asyncio.create_subprocess_exec(
@@ -258,10 +264,11 @@ def check_each_once(mail: SmtpServer, expected: int, *, in_flight: int = 0) -> C
     return received
 
 
-async def check_database(url: str, expected: int) -> None:
+async def check_database(url: str, expected: int, root: Path) -> None:
     alerts = await query(url, "SELECT story_id, rule_id, rule_version FROM alerts")
     assert len(alerts) == expected  # one per story, wherever its articles were polled
-    assert all(a["rule_version"] and len(a["rule_version"]) == 12 for a in alerts)
+    (rule,) = load_config(root, {}).rules
+    assert {a["rule_version"] for a in alerts} == {rule.version}  # what fired them
     statuses = await query(url, "SELECT status, count(*) AS n FROM deliveries GROUP BY status")
     assert {r["status"]: r["n"] for r in statuses} == {"sent": expected}
     articles = await query(url, "SELECT count(*) AS n FROM articles")
@@ -293,7 +300,7 @@ async def test_instances_share_the_sources_and_send_each_alert_once(
     logs = [i.text() for i in instances]
     assert all(i.process.returncode == 0 for i in instances), logs
     check_each_once(smtp_server, expected)
-    await check_database(url, expected)
+    await check_database(url, expected, root)
     # Each source was polled once, by one instance (its next poll is an hour away).
     assert pages.feed_hits() == dict.fromkeys(pages.feeds, 1), logs
     # The instances shared them: each polled some, and each sent some.
@@ -359,7 +366,7 @@ async def test_a_killed_instance_is_taken_over_within_the_lease(
     received = check_each_once(mail, expected, in_flight=1)
     for message_id in acknowledged:
         assert received[message_id] == 1  # nothing recorded as sent went out again
-    await check_database(url, expected)
+    await check_database(url, expected, root)
     doubled = sum(received.values()) - len(received)
     print(
         f"\nkill: {len(taken)} sources of the killed instance taken over {hand_off:.1f}s after "
@@ -398,6 +405,41 @@ async def test_a_database_restart_mid_pass_is_waited_out(
     assert all("database unreachable" in log for log in logs), logs
     assert not any("Traceback" in log for log in logs), logs
     received = check_each_once(smtp_server, expected, in_flight=2)
-    await check_database(url, expected)
+    await check_database(url, expected, root)
     doubled = sum(received.values()) - len(received)
     print(f"\nrestart: {expected} alerts {recovered:.1f}s after the restart; doubled {doubled}")
+
+
+async def test_sqlite_refuses_a_second_instance_in_one_line(
+    tmp_path, web_server, smtp_server
+) -> None:
+    root = configure(tmp_path, Pages(web_server), smtp_server.url())
+    url = f"sqlite:///{tmp_path / 'db.sqlite3'}"
+
+    def second(*argv: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "monitor", "-q", "--config", str(root), *argv],
+            env=environment(tmp_path, url, "second"),
+            cwd=str(REPO),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    first = await start(tmp_path, root, url, "first")
+    try:
+        await until((tmp_path / "first" / "heartbeat.json").exists, "the first instance", 60)
+        for argv in (["run"], ["run", "--once"]):
+            refused = await asyncio.to_thread(second, *argv)
+            assert refused.returncode == 2, refused.stderr
+            (line,) = refused.stderr.splitlines()
+            assert line.startswith(f"error: database sqlite+aiosqlite:///{tmp_path}/db.sqlite3 ")
+            assert f"in use by another `monitor run` (pid {first.process.pid}" in line
+            assert "use PostgreSQL to run several" in line
+    finally:
+        first.process.send_signal(signal.SIGKILL)
+        await first.process.wait()
+    # Killed, it holds nothing: the lock went with the process, its leases are taken back.
+    again = await asyncio.to_thread(second, "run", "--once")
+    assert again.returncode == 0, again.stderr
+    assert "sources: 6 ok" in again.stdout
