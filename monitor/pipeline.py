@@ -416,8 +416,8 @@ class Pipeline:
         retry = {key: n for key, n in memo.retry.items() if key in keys}
         for (key, item), result in zip(fresh, results, strict=True):
             if isinstance(result, BaseException):
-                if not isinstance(result, Exception):
-                    raise result
+                if not isinstance(result, Exception) or is_outage(result):
+                    raise result  # an outage fails the source's poll, in one line
                 # A bug on one item: say so loudly, keep the rest of the source.
                 log.error(
                     "source %s: item %s failed: %r",

@@ -25,6 +25,7 @@ from monitor.notify.channels import Channel, Message, SendResult
 from monitor.notify.escape import one_line, sanitize
 from monitor.notify.render import Rendered, Renderer
 from monitor.store import AlertView, ArticleView, PendingDelivery, Store
+from monitor.store.db import is_outage
 
 log = logging.getLogger(__name__)
 
@@ -111,6 +112,8 @@ class Dispatcher:
         try:
             message = await self.message_for(job, channel)
         except Exception as exc:  # a template or data bug must not lose the delivery
+            if is_outage(exc):
+                raise  # not the delivery's fault: it is tried again once the claim lapses
             log.exception("cannot render delivery %s", job.id)
             return await self._record(
                 job, SendResult(False, f"rendering failed: {type(exc).__name__}: {exc}")
