@@ -48,6 +48,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 DELIVERY_EVERY = 15  # seconds between outbox sweeps in the service (a new alert wakes it)
 POLL_EVERY = 5.0  # seconds between looks for due sources (at most a third of the lease)
+ALWAYS_DUE = datetime.max.replace(tzinfo=UTC)  # a due time no next check is after
 OUTAGE_BACKOFF = (2.0, 60.0)  # seconds the jobs pause after a database error: first, longest
 PRUNE_EVERY = timedelta(days=1)
 SHUTDOWN_GRACE = timedelta(seconds=30)  # for running jobs to finish, then they are cancelled
@@ -131,6 +132,7 @@ class Service:
         self.leases = SourceLeases(self.store, instance_name(), config.service.service.lease, clock)
         self._running: set[asyncio.Future[Any]] = set()
         self._polling: set[str] = set()  # sources this instance is polling now
+        self._polled: set[str] = set()  # ...and those it polled since it started
         self._delivering = asyncio.Lock()
         self._outage = Outage()
 
@@ -297,19 +299,17 @@ class Service:
         self, sources: Sequence[SourceConfig], *, first_all: bool
     ) -> Callable[[], Awaitable[None]]:
         """Take the due sources nobody polls, and poll them in a task of their own (the
-        next look does not wait for a slow source). With `first_all`, the first look
-        takes every source nobody polls, due or not: a reloaded configuration applies at
-        once."""
-        started = not first_all
+        next look does not wait for a slow source). With `first_all`, every source is due
+        until this service has polled it once: a reloaded configuration applies at once."""
 
         async def poll() -> None:
-            nonlocal started
             # No more at once than it fetches at once: the rest is left to other instances.
             room = max(self.config.fetch.concurrency - len(self._polling), 0)
             idle = [s for s in sources if s.id not in self._polling]
             due = due_times(idle, self.config.fetch.jitter, self.clock())
-            claimed = set(await self.leases.claim(list(due), due if started else None, room))
-            started = True
+            if first_all:
+                due |= {s.id: ALWAYS_DUE for s in idle if s.id not in self._polled}
+            claimed = set(await self.leases.claim(list(due), due, room))
             if claimed:
                 self._track(self._poll_claimed([s for s in idle if s.id in claimed]))
 
@@ -318,6 +318,7 @@ class Service:
     async def _poll_claimed(self, sources: list[SourceConfig]) -> None:
         ids = [s.id for s in sources]
         self._polling.update(ids)
+        self._polled.update(ids)
         try:
             async with self.leases.held(ids):
                 outcomes = await run_sources(self.pipeline, sources, self.config.fetch.concurrency)

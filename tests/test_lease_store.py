@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from monitor.app import ALWAYS_DUE
 from monitor.config import Config, RuleConfig, load_config
+from monitor.errors import ConfigError
 from monitor.store import Store, upgrade_async
 
 from support import loopback_sources, write
@@ -70,8 +72,12 @@ async def test_only_due_sources_are_claimed_when_asked(store: Store) -> None:
     claimed = await store.claim_sources(list(due), "a", NOW, NOW + LEASE, due)
     assert [c.source_id for c in claimed] == ["s0", "s2"]  # never polled: due at once
     # Its own time per source: s1 is due when its next check is at or before it.
-    due["s1"] = NOW + timedelta(minutes=10)
-    claimed = await store.claim_sources(["s1"], "b", NOW, NOW + LEASE, {"s1": due["s1"]})
+    for when, found in ((NOW + timedelta(minutes=9), []), (NOW + timedelta(minutes=10), ["s1"])):
+        claimed = await store.claim_sources(["s1"], "b", NOW, NOW + LEASE, {"s1": when})
+        assert [c.source_id for c in claimed] == found
+    await store.release_sources(["s1"], "b")
+    # A reloaded service's first polls: due whenever the next check is.
+    claimed = await store.claim_sources(["s1"], "c", NOW, NOW + LEASE, {"s1": ALWAYS_DUE})
     assert [c.source_id for c in claimed] == ["s1"]
 
 
@@ -147,3 +153,14 @@ def test_a_rule_version_follows_its_table_not_its_spelling() -> None:
     )
     assert RuleConfig(id="r", title="R", query="Microsoft OR Azure").version != rule.version
     assert RuleConfig(id="r", title="R2", query="Microsoft").version != rule.version
+
+
+def test_the_lease_is_read_from_monitor_toml_and_checked(tmp_path: Path, config: Config) -> None:
+    assert config.service.service.lease == LEASE  # the default: two minutes
+    write(tmp_path / "monitor.toml", '[service]\nlease = "45s"\n')
+    assert load_config(tmp_path, {}).service.service.lease == timedelta(seconds=45)
+    write(tmp_path / "monitor.toml", '[service]\nlease = "1s"\n')
+    with pytest.raises(ConfigError) as caught:
+        load_config(tmp_path, {})
+    (problem,) = caught.value.problems
+    assert str(problem).startswith("monitor.toml:2:") and "lease must be at least 2s" in str(problem)
