@@ -8,6 +8,7 @@ import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -16,7 +17,8 @@ from monitor.config import Config, RuleConfig, load_config
 from monitor.errors import ConfigError
 from monitor.store import Store, upgrade_async
 
-from support import loopback_sources, write
+from conftest import SmtpServer
+from support import Clock, loopback_sources, service, write
 
 NOW = datetime(2026, 12, 4, 9, 0, tzinfo=UTC)
 LEASE = timedelta(minutes=2)
@@ -164,3 +166,25 @@ def test_the_lease_is_read_from_monitor_toml_and_checked(tmp_path: Path, config:
         load_config(tmp_path, {})
     (problem,) = (str(p) for p in caught.value.problems)
     assert problem.startswith("monitor.toml:2:") and "lease must be at least 2s" in problem
+
+
+async def test_two_instances_send_a_digest_period_once(
+    tmp_path: Path, db_url: str, pool: Any, smtp_server: SmtpServer
+) -> None:
+    root = tmp_path / "config"
+    write(root / "sources.toml", loopback_sources({"s0": "http://127.0.0.1:9/feed.xml"}))
+    write(root / "alerts" / "rules.toml", "[[rule]]\nid = 'r'\ntitle = 'R'\nquery = 'x'\n")
+    write(root / "alerts" / "channels.toml", f'[channels.mail]\nurl = "{smtp_server.url()}"\n')
+    write(
+        root / "alerts" / "digests.toml",
+        '[digests.matin]\nchannels = ["mail"]\ncron = "30 7 * * *"\nsend_empty = true\n',
+    )
+    clock = Clock(NOW)  # 10:00 in Paris: this morning's digest is due
+    first = service(tmp_path / "a", root, pool, db_url, clock)
+    second = service(tmp_path / "b", root, pool, db_url, clock)
+    async with first, second:
+        sent = await asyncio.gather(first.deliver(), second.deliver())
+        again = await asyncio.gather(first.deliver(), second.deliver())
+        run = await first.store.last_digest_run("matin")
+    assert [s.sent for s in sent] in ([1, 0], [0, 1]) and [s.sent for s in again] == [0, 0]
+    assert run is not None and len(smtp_server.messages) == 1
