@@ -13,11 +13,12 @@ import logging
 import os
 import signal
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO, TypeVar
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -31,6 +32,7 @@ from monitor.log import log_time
 from monitor.notify.channels import Channel, ConsoleChannel, build_channel
 from monitor.notify.dispatch import Dispatcher, DispatchSummary, utcnow
 from monitor.notify.render import Renderer
+from monitor.observe import instance_id
 from monitor.observe.recorder import Recorder
 from monitor.pipeline import Pipeline, run_sources
 from monitor.records import PassProgress, SourceOutcome
@@ -40,13 +42,19 @@ from monitor.schedule.heartbeat import (
     heartbeat_path,
     write_heartbeat,
 )
+from monitor.schedule.leases import SourceLeases, due_times
 from monitor.schedule.scheduler import add_cron_job, add_interval_job, create_scheduler
 from monitor.settings import Settings
 from monitor.store import PruneResult, Store, display_url, upgrade_async
-from monitor.store.db import default_url
+from monitor.store.db import default_url, error_line, is_outage
+from monitor.store.instance import single_service
 
 log = logging.getLogger(__name__)
-DELIVERY_EVERY = 15  # seconds between outbox checks in the service
+T = TypeVar("T")
+DELIVERY_EVERY = 15  # seconds between outbox sweeps in the service (a new alert wakes it)
+POLL_EVERY = 5.0  # seconds between looks for due sources (at most a third of the lease)
+ALWAYS_DUE = datetime.max.replace(tzinfo=UTC)  # a due time no next check is after
+OUTAGE_BACKOFF = (2.0, 60.0)  # seconds the jobs pause after a database error: first, longest
 PRUNE_EVERY = timedelta(days=1)
 SHUTDOWN_GRACE = timedelta(seconds=30)  # for running jobs to finish, then they are cancelled
 
@@ -166,10 +174,20 @@ class Service:
             clock,
             digests=self.digests,
             recorder=recorder,
+            lease=config.service.service.lease,
+        )
+        self.leases = SourceLeases(
+            self.store,
+            instance_id(config.service.service.instance),
+            config.service.service.lease,
+            clock,
         )
         self.scheduler: AsyncIOScheduler | None = None  # while `serve` runs
-        self._running: set[asyncio.Task[None]] = set()
+        self._running: set[asyncio.Future[Any]] = set()
+        self._polling: set[str] = set()  # sources this instance is polling now
+        self._polled: set[str] = set()  # ...and those it polled since it started
         self._delivering = asyncio.Lock()
+        self._outage = Outage()
         self.activity = Activity()
 
     def _channels(self, console: TextIO | None) -> dict[str, Channel]:
@@ -206,15 +224,39 @@ class Service:
         `progress` hears of each source read and each article written."""
         started = time.monotonic()
         chosen = [s for s in (sources or self.config.sources) if s.enabled]
-        outcomes = await run_sources(
-            self.pipeline, chosen, self.config.fetch.concurrency, force=force, progress=progress
-        )
-        dispatch = await self.deliver() if self.send else DispatchSummary()
+        # A source another instance is polling now is left to it.
+        async with self._sole_on_sqlite():
+            held = set(await self.leases.claim([s.id for s in chosen]))
+            mine = [s for s in chosen if s.id in held]
+            async with self.leases.held(sorted(held)):
+                outcomes = await run_sources(
+                    self.pipeline,
+                    mine,
+                    self.config.fetch.concurrency,
+                    force=force,
+                    progress=progress,
+                )
+            outcomes += [
+                SourceOutcome(s.id, ok=True, skipped="another instance")
+                for s in chosen
+                if s.id not in held
+            ]
+            dispatch = await self.deliver() if self.send else DispatchSummary()
         return PassSummary(outcomes, dispatch, time.monotonic() - started)
 
+    @asynccontextmanager
+    async def _sole_on_sqlite(self) -> AsyncIterator[None]:
+        """On SQLite, be the only instance (a second is refused in one line), and take
+        back what a killed one left claimed: nobody else can be holding it."""
+        with single_service(self.url) as sole:
+            if sole:
+                await self.store.release_all()
+            yield
+
     async def deliver(self) -> DispatchSummary:
-        """Queue due digests and failure notices, then drain the outbox."""
-        async with self._delivering:
+        """Queue due digests and failure notices, then drain the outbox. Instances do the
+        first part one at a time, so that a period's digest and a notice are queued once."""
+        async with self._delivering, self.store.exclusive("digests"):
             await self.digests.create_due()
             await self.raise_notices()
         return await self.dispatcher.drain()
@@ -255,16 +297,22 @@ class Service:
         it is not, its problems are logged and this service runs on unchanged.
         """
         control = control or Control.from_signals()
+        async with self._sole_on_sqlite():
+            return await self._serve(control)
+
+    async def _serve(self, control: Control) -> Config | None:
         scheduler = self.scheduler = create_scheduler()
         sources = [s for s in self.config.sources if s.enabled]
-        for source in sources:
-            add_interval_job(
-                scheduler,
-                f"poll:{source.id}",
-                source.interval,
-                self.config.fetch.jitter,
-                self._tracked(self._poll_job(source)),
-            )
+        # Due sources are found in the database, where instances take them by lease:
+        # a look every few seconds also takes over, soon after, a dead instance's sources.
+        tick = min(POLL_EVERY, self.leases.lease.total_seconds() / 3)
+        add_interval_job(
+            scheduler,
+            "poll",
+            timedelta(seconds=tick),
+            0,
+            self._tracked(self._poll_due(sources, first_all=control.reloaded)),
+        )
         add_interval_job(
             scheduler,
             "deliver",
@@ -287,6 +335,10 @@ class Service:
         add_interval_job(scheduler, "heartbeat", HEARTBEAT_EVERY, 0, self._beat_job(len(sources)))
         every = self.config.service.service.summary_every
         add_interval_job(scheduler, "summary", every, 0, self._summary_job(every), run_now=False)
+        helpers = [
+            asyncio.create_task(self.store.listen_outbox()),
+            asyncio.create_task(self._deliver_when_queued()),
+        ]
         scheduler.start()
         log.info(
             "veille running: %d sources, %d rules; Ctrl-C to stop",
@@ -306,7 +358,65 @@ class Service:
                 await asyncio.wait(self._running, timeout=SHUTDOWN_GRACE.total_seconds())
             scheduler.shutdown(wait=False)
             self.scheduler = None
+            for helper in helpers:
+                helper.cancel()
+            await asyncio.gather(*helpers, return_exceptions=True)
             self.heartbeat_path.unlink(missing_ok=True)
+
+    def _poll_due(
+        self, sources: Sequence[SourceConfig], *, first_all: bool
+    ) -> Callable[[], Awaitable[None]]:
+        """Take the due sources nobody polls, and poll them in a task of their own (the
+        next look does not wait for a slow source). With `first_all`, every source is due
+        until this service has polled it once: a reloaded configuration applies at once."""
+
+        async def poll() -> None:
+            # No more at once than it fetches at once: the rest is left to other instances.
+            room = max(self.config.fetch.concurrency - len(self._polling), 0)
+            idle = [s for s in sources if s.id not in self._polling]
+            due = due_times(idle, self.config.fetch.jitter, self.clock())
+            if first_all:
+                due |= {s.id: ALWAYS_DUE for s in idle if s.id not in self._polled}
+            claimed = set(await self.leases.claim(list(due), due, room))
+            if claimed:
+                self._track(self._poll_claimed([s for s in idle if s.id in claimed]))
+
+        return poll
+
+    async def _poll_claimed(self, sources: list[SourceConfig]) -> None:
+        ids = [s.id for s in sources]
+        self._polling.update(ids)
+        self._polled.update(ids)
+        try:
+            async with self.leases.held(ids):
+                outcomes = await run_sources(self.pipeline, sources, self.config.fetch.concurrency)
+            self.activity.add(outcomes)
+            if any(o.alerts for o in outcomes):
+                # Usually sent already, on the cue of the queue; this drain is the one a
+                # shutdown waits for.
+                await self.dispatcher.drain()
+        except Exception as exc:
+            if not self._outage.failed(exc):
+                log.exception("polling %s failed", ", ".join(ids))
+        finally:
+            self._polling.difference_update(ids)
+
+    async def _deliver_when_queued(self) -> None:
+        """Send a new alert as soon as it is queued, here or (PostgreSQL) by another
+        instance; the periodic sweep stays as the safety net."""
+        while True:
+            await self.store.queued.wait()
+            self.store.queued.clear()
+            if self._outage.waiting():
+                continue
+            try:
+                # Tracked and shielded: a shutdown lets a drain under way finish.
+                await asyncio.shield(self._track(self.dispatcher.drain()))
+            except Exception as exc:
+                if not self._outage.failed(exc):
+                    log.exception("sending the queued deliveries failed")
+            else:
+                self._outage.cleared()
 
     @property
     def heartbeat_path(self) -> Path:
@@ -344,31 +454,61 @@ class Service:
                 continue
             changes = config_changes(self.config, config)
             log.info("configuration reloaded from %s: %s", config.root, changes)
+            control.reloaded = True
             return config
 
     def _tracked(self, job: Callable[[], Awaitable[object]]) -> Callable[[], Awaitable[None]]:
-        """Remember the job's task while it runs, so that shutdown can let it finish."""
+        """Remember the job's task while it runs, so that shutdown can let it finish; while
+        the database is out, skip the job, then let it run again, with back-off."""
 
         async def run() -> None:
             task = asyncio.current_task()
             assert task is not None
             self._running.add(task)
             try:
+                if self._outage.waiting():
+                    return
                 await job()
+            except Exception as exc:
+                if not self._outage.failed(exc):
+                    raise  # a bug: APScheduler logs it, and the job runs again next time
+            else:
+                self._outage.cleared()
             finally:
                 self._running.discard(task)
 
         return run
 
-    def _poll_job(self, source: SourceConfig) -> Callable[[], Awaitable[None]]:
-        async def poll() -> None:
-            # A source that backs off (errors, Retry-After, a long max-age) skips itself.
-            outcome = await run_sources(self.pipeline, [source], 1)
-            self.activity.add(outcome)
-            if outcome[0].alerts:
-                await self.dispatcher.drain()
+    def _track(self, work: Awaitable[T]) -> asyncio.Future[T]:
+        task = asyncio.ensure_future(work)
+        self._running.add(task)
+        task.add_done_callback(self._running.discard)
+        return task
 
-        return poll
+
+@dataclass
+class Outage:
+    """The database could not be reached: jobs pause, longer each time it still cannot."""
+
+    delay: float = 0.0
+    until: float = 0.0  # time.monotonic() before which jobs skip their turn
+
+    def waiting(self) -> bool:
+        return time.monotonic() < self.until
+
+    def failed(self, exc: Exception) -> bool:
+        """Record a database outage; False when `exc` is something else (a bug)."""
+        if not is_outage(exc):
+            return False
+        self.delay = min(max(self.delay * 2, OUTAGE_BACKOFF[0]), OUTAGE_BACKOFF[1])
+        self.until = time.monotonic() + self.delay
+        log.warning("database unreachable (%s); jobs pause for %.0fs", error_line(exc), self.delay)
+        return True
+
+    def cleared(self) -> None:
+        if self.delay:
+            log.warning("database reachable again; jobs resume")
+        self.delay = 0.0
 
 
 def config_changes(old: Config, new: Config) -> str:
@@ -395,6 +535,7 @@ class Control:
 
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     reload: asyncio.Event = field(default_factory=asyncio.Event)
+    reloaded: bool = False  # a configuration was read again: the next service polls at once
 
     @classmethod
     def from_signals(cls) -> Control:

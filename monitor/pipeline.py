@@ -76,6 +76,7 @@ from monitor.records import (
 )
 from monitor.schedule.polling import backoff, holding, next_poll
 from monitor.store import ArticleWrite, KnownArticle, RuleHit, SourceState, Store
+from monitor.store.db import error_line, is_outage
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -174,6 +175,9 @@ class Pipeline:
         self.clock = clock
         self.stories = Stories(event_keys=config.event_keys)
         self._write_lock = asyncio.Lock()  # one writer: dedup across sources stays race-free
+        # The last article and match read into the story indexes: other instances'
+        # writes after them are read before each write of this one.
+        self._read_up_to = (0, 0)
         self.reader = ArticleReader(http, pool, config.fetch.concurrency, clock)
 
     async def load_memory(self) -> None:
@@ -182,19 +186,24 @@ class Pipeline:
         self.reader.poisoned.update(await self.store.poison_failures())
 
     async def load_story_index(self) -> None:
-        """Rebuild the in-memory story indexes (text and events) from recent articles."""
+        """Bring the in-memory story indexes (text and events) up to date with the recent
+        articles of the database: all at start-up, then those written since."""
         now = self.clock()
+        last_article, last_match = self._read_up_to
         for article_id, story_id, blob, when, source_id in await self.store.recent_fingerprints(
-            now - self.stories.index.window
+            now - self.stories.index.window, last_article
         ):
             self.stories.index.add(
                 StoryCandidate(story_id, article_id, Fingerprint.from_bytes(blob), when, source_id)
             )
-        for story_id, details, seen, published in await self.store.recent_events(
-            now - self.stories.events.window
+            last_article = max(last_article, article_id)
+        for match_id, story_id, details, seen, published in await self.store.recent_events(
+            now - self.stories.events.window, last_match
         ):
             for event in events_of([RuleMatch.from_dict(json.loads(details))]):
                 self.stories.add_event(event, When(seen, published), story_id)
+            last_match = max(last_match, match_id)
+        self._read_up_to = (last_article, last_match)
         self.stories.prune(now)
 
     async def poll(
@@ -432,8 +441,8 @@ class Pipeline:
         retry = {key: n for key, n in memo.retry.items() if key in keys}
         for (key, item), result in zip(fresh, results, strict=True):
             if isinstance(result, BaseException):
-                if not isinstance(result, Exception):
-                    raise result
+                if not isinstance(result, Exception) or is_outage(result):
+                    raise result  # an outage fails the source's poll, in one line
                 _item_failed(source, item, result, tally)
                 continue
             if result is not None and result.transient and retry.get(key, 0) < PAGE_RETRIES:
@@ -487,7 +496,10 @@ class Pipeline:
         of it); a failure is the item's, said in its source's warnings."""
         source, item = pending.source, pending.item
         try:
-            async with self._write_lock:
+            # One writer across instances too: each decides the story on an index that
+            # holds every article written before, wherever it was polled.
+            async with self._write_lock, self.store.exclusive("articles"):
+                await self.load_story_index()
                 known = await self.store.known_article(pending.canonical)
                 article = pending.article
                 if known is not None and (
@@ -499,6 +511,8 @@ class Pipeline:
                 elif article is not None and pending.print_ is not None:
                     await self._write(source, item, article, pending.print_, known, pending.tally)
         except Exception as exc:  # one item only: the rest of the pass goes on
+            if is_outage(exc):
+                raise  # the pass fails, and its sources, still due, are polled again
             _item_failed(source, item, exc, pending.tally)
 
     async def _add_sighting(
@@ -584,7 +598,9 @@ class Pipeline:
             # A stale article's alert is recorded without channels, like a digest-only
             # rule's: the digest shows it, nobody is paged with old news.
             channels = self.config.channels_for(rule) if alerts_now and fresh else ()
-            hits.append(RuleHit(match.rule_id, match.to_dict(), channels, match.tier))
+            hits.append(
+                RuleHit(match.rule_id, match.to_dict(), channels, match.tier, rule.version)
+            )
         return tuple(hits)
 
     # -- health ---------------------------------------------------------------------------
@@ -743,6 +759,12 @@ async def _guarded(source: SourceConfig, step: Awaitable[T]) -> T | SourceOutcom
     with log_context(source_id=source.id):
         try:
             return await step
-        except Exception as exc:  # a bug: loud, but the other sources go on
+        except Exception as exc:
+            if is_outage(exc):  # the database, not the source: one line, the service backs off
+                log.warning("source %s: database unreachable: %s", source.id, error_line(exc))
+                return SourceOutcome(
+                    source.id, ok=False, error_kind="database", error=error_line(exc)
+                )
+            # A bug: loud, but the other sources go on.
             log.critical("source %s: unexpected error", source.id, exc_info=exc)
             return SourceOutcome(source.id, ok=False, error_kind="bug", error=repr(exc))

@@ -7,6 +7,8 @@ of the tables `[lists]`, `[[rule]]`, `[channels.NAME]`, `[digests.NAME]` and
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -31,6 +33,7 @@ Mode = Literal["immediate", "digest", "both"]
 Format = Literal["html", "markdown", "text"]
 Severity = Literal["low", "normal", "high", "critical"]
 CONSOLE = "console"
+RULE_VERSION_LENGTH = 12
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 _RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d*\s*[a-z]+)\s*$")
 
@@ -95,6 +98,14 @@ class RuleConfig(Strict):
     @classmethod
     def _slug(cls, value: str) -> str:
         return check_name(value, "rule id")
+
+    @property
+    def version(self) -> str:
+        """A short hash of the rule's table, defaults left out (a key written with its
+        default value, or a new key of veille's, changes nothing): which version fired."""
+        table = self.model_dump(mode="json", exclude_defaults=True)
+        canonical = json.dumps(table, sort_keys=True, ensure_ascii=False)
+        return hashlib.sha256(canonical.encode()).hexdigest()[:RULE_VERSION_LENGTH]
 
 
 class RateLimit(Strict):

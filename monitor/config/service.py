@@ -59,6 +59,8 @@ class RetentionTable(Strict):
 LOG_FORMATS = ("human", "json")
 LogFormat = Literal["human", "json"]
 DEFAULT_HTTP_HOST = "127.0.0.1"
+DEFAULT_LEASE = timedelta(minutes=2)
+MIN_LEASE = timedelta(seconds=2)
 
 
 @dataclass(frozen=True)
@@ -114,6 +116,16 @@ class ServiceTable(Strict):
     # How often `monitor run` logs what its polls did, so that a quiet service still
     # shows it is alive ("last 15 min: 37 polls, 0 new articles, 0 alerts, 0 failures").
     summary_every: Duration = timedelta(minutes=15)
+    # How long a source or a delivery stays with the instance that took it: when that
+    # instance dies, another takes its work over this long after, at most.
+    lease: Duration = DEFAULT_LEASE
+
+    @field_validator("lease")
+    @classmethod
+    def _long_enough(cls, value: timedelta) -> timedelta:
+        if value < MIN_LEASE:
+            raise ValueError(f"lease must be at least {MIN_LEASE.total_seconds():.0f}s")
+        return value
 
     @field_validator("summary_every")
     @classmethod

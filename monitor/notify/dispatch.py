@@ -19,7 +19,7 @@ from typing import Protocol
 
 from monitor.config import RuleConfig
 from monitor.config.alerts import RateLimit
-from monitor.config.service import DeliveryTable
+from monitor.config.service import DEFAULT_LEASE, DeliveryTable
 from monitor.display import shorten
 from monitor.log import log_context, log_time
 from monitor.match import RuleMatch
@@ -29,6 +29,7 @@ from monitor.notify.render import Rendered, Renderer, beyond_title
 from monitor.notify.typography import french
 from monitor.observe.recorder import Recorder
 from monitor.store import AlertView, ArticleView, PendingDelivery, Store
+from monitor.store.db import is_outage
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +69,7 @@ class Dispatcher:
         rng: random.Random | None = None,
         digests: DigestRenderer | None = None,
         recorder: Recorder | None = None,
+        lease: timedelta = DEFAULT_LEASE,
     ) -> None:
         self.store = store
         self.channels = channels
@@ -79,8 +81,11 @@ class Dispatcher:
         self._rng = rng or random.Random()
         self.digests = digests
         self.recorder = recorder or Recorder()
-        # Several jobs drain (after a poll, on a timer, for a digest): one at a time, or two
-        # could pick the same pending delivery and send it twice.
+        # How long a delivery taken for an attempt stays this dispatcher's: should the
+        # process die while sending, another instance tries again this long after.
+        self.lease = lease
+        # Several jobs drain (after a poll, on a timer, for a digest): one drain at a time
+        # per process; each delivery is claimed in the database, against other instances.
         self._lock = asyncio.Lock()
 
     async def drain(self, limit: int = 1000) -> DispatchSummary:
@@ -90,21 +95,17 @@ class Dispatcher:
 
     async def _drain(self, limit: int) -> DispatchSummary:
         summary = DispatchSummary()
-        handled: set[int] = set()
-        while len(handled) < limit:
-            batch = [
-                job
-                for job in await self.store.due_deliveries(self.clock(), 50)
-                if job.id not in handled
-            ]
-            if not batch:
+        # A claimed delivery is due again only when its attempt is recorded as one to
+        # retry later, or when its lease lapses: each is handled once per drain.
+        for _ in range(limit):
+            now = self.clock()
+            job = await self.store.claim_delivery(now, now + self.lease)
+            if job is None:
                 break
-            for job in batch:
-                handled.add(job.id)
-                with log_context(delivery_id=job.id):
-                    done = await self._deliver(job)
-                summary.add(done)
-                self._count(job.channel, done)
+            with log_context(delivery_id=job.id):
+                done = await self._deliver(job)
+            summary.add(done)
+            self._count(job.channel, done)
         return summary
 
     def _count(self, channel: str, done: DispatchSummary) -> None:
@@ -125,6 +126,8 @@ class Dispatcher:
         try:
             message = await self.message_for(job, channel)
         except Exception as exc:  # a template or data bug must not lose the delivery
+            if is_outage(exc):
+                raise  # not the delivery's fault: it is tried again once the claim lapses
             log.exception("cannot render delivery %s", job.id)
             return await self._record(
                 job, SendResult(False, f"rendering failed: {type(exc).__name__}: {exc}")

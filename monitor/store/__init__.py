@@ -6,17 +6,29 @@ in its own transaction, and returns plain records (`monitor.store.views`).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
-from contextlib import asynccontextmanager
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import datetime
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from monitor.config.sources import SourceConfig
-from monitor.store import articles, digests, feedback, outbox, poison, retention, sources
+from monitor.store import (
+    articles,
+    digests,
+    feedback,
+    leases,
+    outbox,
+    poison,
+    retention,
+    sources,
+)
 from monitor.store.db import create_engine, display_url
+from monitor.store.locks import exclusive, listen_outbox
 from monitor.store.migrate import upgrade, upgrade_async
 from monitor.store.views import (
     AlertView,
@@ -32,6 +44,7 @@ from monitor.store.views import (
     PendingDelivery,
     PruneResult,
     RuleHit,
+    SourceClaim,
     SourceState,
     StoredArticle,
     WriteOutcome,
@@ -51,6 +64,7 @@ __all__ = [
     "PendingDelivery",
     "PruneResult",
     "RuleHit",
+    "SourceClaim",
     "SourceState",
     "Store",
     "StoredArticle",
@@ -69,6 +83,9 @@ class Store:
         self.engine = engine
         self.message_domain = message_domain
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+        # Set when a transaction of this store that queued a delivery commits (and, on
+        # PostgreSQL, by `listen_outbox` when another instance's does): the dispatcher's cue.
+        self.queued = asyncio.Event()
 
     @classmethod
     def open(cls, url: str, **options: Any) -> Store:
@@ -81,6 +98,16 @@ class Store:
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         async with self._sessions.begin() as session:
             yield session
+        if session.info.get(outbox.QUEUED):
+            self.queued.set()
+
+    def exclusive(self, name: str) -> AbstractAsyncContextManager[None]:
+        """Hold the lock `name` across every instance on this database (see `locks`)."""
+        return exclusive(self.engine, name)
+
+    async def listen_outbox(self) -> None:
+        """Until cancelled, set `queued` whenever another instance queues a delivery."""
+        await listen_outbox(self.engine, self.queued)
 
     async def _run(
         self,
@@ -93,7 +120,8 @@ class Store:
 
     # sources
     async def sync_sources(self, configured: Sequence[SourceConfig], now: datetime) -> None:
-        await self._run(sources.sync_sources, configured, now)
+        async with self.exclusive("sources"):  # instances starting together add a row once
+            await self._run(sources.sync_sources, configured, now)
 
     async def poison_failures(self) -> dict[str, int]:
         return await self._run(poison.poison_failures)
@@ -116,6 +144,26 @@ class Store:
 
     async def record_failure(self, source_id: str, now: datetime, **fields: Any) -> None:
         await self._run(sources.record_failure, source_id, now, **fields)
+
+    async def claim_sources(
+        self,
+        ids: Sequence[str],
+        owner: str,
+        now: datetime,
+        until: datetime,
+        due: Mapping[str, datetime] | None = None,
+        limit: int | None = None,
+    ) -> list[SourceClaim]:
+        return await self._run(leases.claim_sources, ids, owner, now, until, due, limit)
+
+    async def renew_sources(self, ids: Sequence[str], owner: str, until: datetime) -> list[str]:
+        return await self._run(leases.renew_sources, ids, owner, until)
+
+    async def release_sources(self, ids: Sequence[str], owner: str) -> None:
+        await self._run(leases.release_sources, ids, owner)
+
+    async def release_all(self) -> None:
+        await self._run(leases.release_all)
 
     async def raise_failure_notices(
         self, failing_before: datetime, channels: Sequence[str], now: datetime
@@ -140,14 +188,14 @@ class Store:
         return await self._run(articles.write_article, write, domain=self.message_domain)
 
     async def recent_fingerprints(
-        self, since: datetime
+        self, since: datetime, after_id: int = 0
     ) -> Sequence[tuple[int, int, bytes, datetime, str]]:
-        return await self._run(articles.recent_fingerprints, since)
+        return await self._run(articles.recent_fingerprints, since, after_id)
 
     async def recent_events(
-        self, since: datetime
-    ) -> Sequence[tuple[int, str, datetime, datetime | None]]:
-        return await self._run(articles.recent_events, since)
+        self, since: datetime, after_id: int = 0
+    ) -> Sequence[tuple[int, int, str, datetime, datetime | None]]:
+        return await self._run(articles.recent_events, since, after_id)
 
     async def matched_rules(self) -> dict[str, set[str]]:
         return await self._run(articles.matched_rules)
@@ -215,9 +263,12 @@ class Store:
         channels: Sequence[str],
         now: datetime,
     ) -> int | None:
-        return await self._run(
-            digests.create_run, digest, start, end, items, channels, now, self.message_domain
-        )
+        try:
+            return await self._run(
+                digests.create_run, digest, start, end, items, channels, now, self.message_domain
+            )
+        except IntegrityError:
+            return None  # another instance recorded this period first
 
     async def digest_entries(
         self, start: datetime, end: datetime, rule_ids: Sequence[str]
@@ -236,8 +287,8 @@ class Store:
         return await self._run(digests.failed_deliveries, since)
 
     # outbox
-    async def due_deliveries(self, now: datetime, limit: int = 100) -> list[PendingDelivery]:
-        return await self._run(outbox.due, now, limit)
+    async def claim_delivery(self, now: datetime, until: datetime) -> PendingDelivery | None:
+        return await self._run(outbox.claim_due, now, until)
 
     async def record_attempt(
         self,

@@ -202,16 +202,23 @@ async def _raise_alert(
     )
     if exists is not None:
         return None
-    alert = AlertRow(story_id=story_id, rule_id=hit.rule_id, match_id=match_id, created_at=now)
+    alert = AlertRow(
+        story_id=story_id,
+        rule_id=hit.rule_id,
+        match_id=match_id,
+        created_at=now,
+        rule_version=hit.rule_version,
+    )
     session.add(alert)
     await session.flush()
     return alert.id
 
 
 async def recent_fingerprints(
-    session: AsyncSession, since: datetime
+    session: AsyncSession, since: datetime, after_id: int = 0
 ) -> Sequence[tuple[int, int, bytes, datetime, str]]:
-    """(article id, story id, fingerprint, date, source) of recent articles, for the story index."""
+    """(article id, story id, fingerprint, date, source) of recent articles, for the story
+    index: those first seen since `since`, with an id above `after_id`."""
     query = select(
         ArticleRow.id,
         ArticleRow.story_id,
@@ -220,6 +227,7 @@ async def recent_fingerprints(
         ArticleRow.first_seen_at,
         ArticleRow.source_id,
     ).where(
+        ArticleRow.id > after_id,
         ArticleRow.first_seen_at >= since,
         ArticleRow.fingerprint.is_not(None),
         ArticleRow.story_id.is_not(None),
@@ -232,12 +240,14 @@ async def recent_fingerprints(
 
 
 async def recent_events(
-    session: AsyncSession, since: datetime
-) -> Sequence[tuple[int, str, datetime, datetime | None]]:
-    """(story id, match details, first seen, published) of the recent matches
-    whose rule's query fired: the event index is rebuilt from them at start-up."""
+    session: AsyncSession, since: datetime, after_id: int = 0
+) -> Sequence[tuple[int, int, str, datetime, datetime | None]]:
+    """(match id, story id, match details, first seen, published) of the recent matches
+    whose rule's query fired, with a match id above `after_id`: the event index is
+    rebuilt from them at start-up, and kept up with what other instances write."""
     query = (
         select(
+            MatchRow.id,
             ArticleRow.story_id,
             MatchRow.details,
             ArticleRow.first_seen_at,
@@ -245,6 +255,7 @@ async def recent_events(
         )
         .join(MatchRow, MatchRow.article_id == ArticleRow.id)
         .where(
+            MatchRow.id > after_id,
             ArticleRow.first_seen_at >= since,
             ArticleRow.story_id.is_not(None),
             MatchRow.tier == EVENT,

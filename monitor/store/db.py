@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from monitor.errors import DatabaseUnusable
@@ -101,3 +102,30 @@ def _sqlite_pragmas(connection: Any, _record: Any) -> None:
 def display_url(url: str) -> str:
     """The database URL for messages: SQLAlchemy hides the password, `mask` the query's."""
     return mask(async_url(url).render_as_string(hide_password=True))
+
+
+# SQLSTATE classes and codes of a server out of reach: 08 connection exceptions, 57P01-03
+# (shut down by an administrator, crashed, not accepting connections yet).
+_OUTAGE_STATES = ("08", "57P01", "57P02", "57P03")
+
+
+def is_outage(exc: BaseException) -> bool:
+    """Whether `exc` says the database server is out of reach (down, restarting, the
+    connection cut), rather than that a statement was wrong."""
+    if isinstance(exc, (OSError, InterfaceError, OperationalError)):
+        return True
+    if isinstance(exc, DBAPIError):
+        state = str(getattr(exc.orig, "sqlstate", None) or "")
+        return (
+            exc.connection_invalidated
+            or isinstance(exc.orig, OSError)
+            or state.startswith(_OUTAGE_STATES)
+        )
+    return False
+
+
+def error_line(exc: BaseException) -> str:
+    """The driver's own words about `exc`, first line only."""
+    cause = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+    words = str(cause).strip()
+    return words.splitlines()[0] if words else type(cause).__name__

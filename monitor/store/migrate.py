@@ -8,13 +8,15 @@ from pathlib import Path
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 import monitor
 from alembic import command
 from monitor.errors import DatabaseUnusable
-from monitor.store.db import display_url
+from monitor.store.db import async_url, create_engine, display_url, error_line
+from monitor.store.locks import lock_statement
 
 _PACKAGE = Path(monitor.__file__).resolve().parent
 
@@ -49,7 +51,7 @@ def upgrade(url: str, revision: str = "head") -> None:
 def _reason(exc: BaseException) -> str:
     """The driver's own words, first line only, with a hint for the usual causes."""
     cause = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
-    text = str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
+    text = error_line(exc)
     if isinstance(cause, ConnectionRefusedError) or "refused" in text.lower():
         return f"{text} (is the server running there? check MONITOR_DATABASE_URL)"
     if "does not exist" in text:
@@ -60,7 +62,27 @@ def _reason(exc: BaseException) -> str:
 
 
 async def upgrade_async(url: str) -> None:
-    await asyncio.to_thread(upgrade, url)
+    """`upgrade`, from a running event loop. On PostgreSQL the migration runs in one
+    transaction under an advisory lock: of several instances starting together, one
+    migrates and the others wait, then find the schema up to date."""
+    if async_url(url).get_backend_name() != "postgresql":
+        await asyncio.to_thread(upgrade, url)
+        return
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(lock_statement("migrate"))
+            await connection.run_sync(_upgrade_on, url)
+    except (OSError, DBAPIError) as exc:
+        raise DatabaseUnusable(f"database {display_url(url)}: {_reason(exc)}") from exc
+    finally:
+        await engine.dispose()
+
+
+def _upgrade_on(connection: Connection, url: str) -> None:
+    config = alembic_config(url)
+    config.attributes["connection"] = connection  # alembic/env.py migrates on it
+    command.upgrade(config, "head")
 
 
 def head_revision() -> str | None:

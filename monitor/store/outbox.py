@@ -7,7 +7,9 @@ import json
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from monitor.store.tables import (
@@ -20,6 +22,12 @@ from monitor.store.tables import (
     SourceRow,
 )
 from monitor.store.views import AlertView, ArticleView, DeliveryRecord, PendingDelivery
+
+# The PostgreSQL channel on which a committed outbox row wakes every instance's dispatcher.
+OUTBOX_CHANNEL = "veille_outbox"
+# Set in a session's info when it queued a delivery: the store wakes its own dispatcher
+# once that transaction commits.
+QUEUED = "veille_queued"
 
 
 def message_id(dedupe_key: str, domain: str) -> str:
@@ -40,12 +48,15 @@ async def enqueue(
     payload: dict[str, object] | None = None,
     key: str | None = None,
 ) -> int:
-    """Add one delivery unless the same one exists; returns how many were added (0 or 1)."""
+    """Add one delivery unless the same one exists; returns how many were added (0 or 1).
+
+    Conflict-safe: two instances queueing the same delivery at once add it once."""
     dedupe_key = key or f"{kind}:{alert_id or digest_run_id}:{channel}"
-    if await session.scalar(select(DeliveryRow.id).where(DeliveryRow.dedupe_key == dedupe_key)):
-        return 0
-    session.add(
-        DeliveryRow(
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    added = await session.scalar(
+        insert(DeliveryRow)
+        .values(
             dedupe_key=dedupe_key,
             kind=kind,
             channel=channel,
@@ -58,32 +69,60 @@ async def enqueue(
             next_attempt_at=now,
             message_id=message_id(dedupe_key, domain),
         )
+        .on_conflict_do_nothing(index_elements=[DeliveryRow.dedupe_key])
+        .returning(DeliveryRow.id)
     )
-    await session.flush()
+    if added is None:
+        return 0
+    session.info[QUEUED] = True
+    if dialect == "postgresql":
+        # Delivered at commit, once per transaction however many rows it queued.
+        await session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": OUTBOX_CHANNEL})
     return 1
 
 
-async def due(session: AsyncSession, now: datetime, limit: int = 100) -> list[PendingDelivery]:
-    query = (
-        select(DeliveryRow)
-        .where(DeliveryRow.status == "pending", DeliveryRow.next_attempt_at <= now)
-        .order_by(DeliveryRow.next_attempt_at, DeliveryRow.id)
-        .limit(limit)
+async def claim_due(
+    session: AsyncSession, now: datetime, until: datetime
+) -> PendingDelivery | None:
+    """Take the oldest due delivery for one attempt, claimed until `until`: no other
+    dispatcher takes it meanwhile, and it comes back by itself should this one die before
+    recording the attempt. Rows another instance is taking are skipped; the update checks
+    again what the select found, so it is one atomic step on SQLite too."""
+    due = (
+        DeliveryRow.status == "pending",
+        DeliveryRow.next_attempt_at <= now,
+        or_(DeliveryRow.claimed_until.is_(None), DeliveryRow.claimed_until <= now),
     )
-    return [
-        PendingDelivery(
-            r.id,
-            r.kind,
-            r.channel,
-            r.alert_id,
-            r.digest_run_id,
-            r.payload,
-            r.attempts,
-            r.message_id,
-            r.created_at,
-        )
-        for r in (await session.scalars(query)).all()
-    ]
+    oldest = (
+        select(DeliveryRow.id)
+        .where(*due)
+        .order_by(DeliveryRow.next_attempt_at, DeliveryRow.id)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
+    row = await session.scalar(
+        update(DeliveryRow)
+        .where(DeliveryRow.id == oldest, *due)
+        .values(claimed_until=until)
+        .returning(DeliveryRow)
+        .execution_options(synchronize_session=False)
+    )
+    return None if row is None else _pending(row)
+
+
+def _pending(row: DeliveryRow) -> PendingDelivery:
+    return PendingDelivery(
+        row.id,
+        row.kind,
+        row.channel,
+        row.alert_id,
+        row.digest_run_id,
+        row.payload,
+        row.attempts,
+        row.message_id,
+        row.created_at,
+    )
 
 
 async def record_attempt(
@@ -97,7 +136,11 @@ async def record_attempt(
 ) -> None:
     """Log an attempt; ok → sent, failed with retry_at → pending later, else failed for good."""
     session.add(AttemptRow(delivery_id=delivery_id, attempted_at=now, ok=ok, error=error))
-    values: dict[str, object] = {"attempts": DeliveryRow.attempts + 1, "last_error": error}
+    values: dict[str, object] = {
+        "attempts": DeliveryRow.attempts + 1,
+        "last_error": error,
+        "claimed_until": None,
+    }
     if ok:
         values |= {"status": "sent", "sent_at": now}
     elif retry_at is not None:
@@ -218,7 +261,9 @@ async def requeue_failed(
 async def defer(session: AsyncSession, delivery_id: int, until: datetime) -> None:
     """Postpone without counting an attempt (a channel's rate limit, not a failure)."""
     await session.execute(
-        update(DeliveryRow).where(DeliveryRow.id == delivery_id).values(next_attempt_at=until)
+        update(DeliveryRow)
+        .where(DeliveryRow.id == delivery_id)
+        .values(next_attempt_at=until, claimed_until=None)
     )
 
 

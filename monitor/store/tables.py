@@ -83,6 +83,10 @@ class SourceRow(Base):
     state: Mapped[str | None] = mapped_column(
         Text
     )  # kind-specific JSON (a watched region's snapshot)
+    # Which instance polls it now, and until when: a lease that lapses (a dead instance)
+    # lets another take the source over.
+    lease_owner: Mapped[str | None] = mapped_column(String(128))
+    lease_until: Mapped[datetime | None]
 
 
 class PoisonPageRow(Base):
@@ -172,6 +176,8 @@ class AlertRow(Base):
     rule_id: Mapped[str] = mapped_column(String(64))
     match_id: Mapped[int] = mapped_column(ForeignKey("matches.id"))  # the match that raised it
     created_at: Mapped[datetime] = mapped_column(index=True)
+    # A short hash of the rule's table as it was when it fired: which version alerted.
+    rule_version: Mapped[str | None] = mapped_column(String(16))
 
 
 class DigestRunRow(Base):
@@ -203,6 +209,8 @@ class DeliveryRow(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime]
     next_attempt_at: Mapped[datetime]
+    # Set while a dispatcher attempts it; a lapsed claim (a dead instance) frees it again.
+    claimed_until: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
     message_id: Mapped[str] = mapped_column(String(255))

@@ -32,6 +32,14 @@ class SourceState:
 
 
 @dataclass(frozen=True)
+class SourceClaim:
+    """A source leased to this instance; `taken_from` the instance whose lease lapsed."""
+
+    source_id: str
+    taken_from: str | None = None
+
+
+@dataclass(frozen=True)
 class KnownArticle:
     id: int
     source_id: str
@@ -50,6 +58,7 @@ class RuleHit:
     details: dict[str, Any]  # RuleMatch.to_dict()
     channels: tuple[str, ...]  # immediate channels; empty when digest-only
     tier: str = EVENT  # "related": shown in digests, never alerted
+    rule_version: str | None = None  # RuleConfig.version: recorded on the alert it raises
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,190 @@
+"""The store's share of the work between instances, on SQLite and PostgreSQL: source
+leases, delivery claims, conflict-safe queueing, the outbox wake-up, rule versions."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from monitor.app import ALWAYS_DUE
+from monitor.config import Config, RuleConfig, load_config
+from monitor.errors import ConfigError
+from monitor.store import Store, upgrade_async
+
+from conftest import SmtpServer
+from support import Clock, loopback_sources, service, write
+
+NOW = datetime(2026, 12, 4, 9, 0, tzinfo=UTC)
+LEASE = timedelta(minutes=2)
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Config:
+    feeds = {f"s{n}": f"http://127.0.0.1:9/feed{n}.xml" for n in range(3)}
+    write(tmp_path / "sources.toml", loopback_sources(feeds))
+    write(tmp_path / "alerts" / "rules.toml", "[[rule]]\nid = 'r'\ntitle = 'R'\nquery = 'x'\n")
+    return load_config(tmp_path, {})
+
+
+@pytest.fixture
+async def store(db_url: str, config: Config) -> AsyncIterator[Store]:
+    await upgrade_async(db_url)
+    opened = Store.open(db_url)
+    await opened.sync_sources(config.sources, NOW)
+    yield opened
+    await opened.close()
+
+
+async def test_a_source_is_leased_to_one_instance_until_its_lease_lapses(store: Store) -> None:
+    ids = ["s0", "s1", "s2"]
+    first = await store.claim_sources(ids, "a", NOW, NOW + LEASE, limit=2)
+    assert [c.source_id for c in first] == ["s0", "s1"]
+    second = await store.claim_sources(ids, "b", NOW, NOW + LEASE)
+    assert [(c.source_id, c.taken_from) for c in second] == [("s2", None)]
+    assert await store.claim_sources(ids, "c", NOW, NOW + LEASE) == []
+    # "a" renews its leases; "b" gives its one back, and a third instance takes it.
+    later = NOW + LEASE / 2
+    assert await store.renew_sources(ids, "a", later + LEASE) == ["s0", "s1"]
+    await store.release_sources(ids, "b")
+    assert [c.source_id for c in await store.claim_sources(ids, "c", later, later + LEASE)] == [
+        "s2"
+    ]
+    # "a" dies: once its renewed leases lapse, they are taken over, said, and not limited.
+    lapsed = later + LEASE + timedelta(seconds=1)
+    assert await store.claim_sources(ids, "b", lapsed - timedelta(seconds=2), lapsed) == []
+    taken = await store.claim_sources(ids, "b", lapsed, lapsed + LEASE, limit=0)
+    assert [(c.source_id, c.taken_from) for c in taken] == [("s0", "a"), ("s1", "a"), ("s2", "c")]
+    # A late release by the dead instance frees nothing it no longer holds.
+    await store.release_sources(ids, "a")
+    assert await store.renew_sources(ids, "b", lapsed + LEASE) == ids
+
+
+async def test_only_due_sources_are_claimed_when_asked(store: Store) -> None:
+    await store.record_success(
+        "s1", NOW, validators=None, items=0, warning=None, moved_to=None,
+        next_check_at=NOW + timedelta(minutes=10),
+    )  # fmt: skip
+    due = dict.fromkeys(["s0", "s1", "s2"], NOW)
+    claimed = await store.claim_sources(list(due), "a", NOW, NOW + LEASE, due)
+    assert [c.source_id for c in claimed] == ["s0", "s2"]  # never polled: due at once
+    # Its own time per source: s1 is due when its next check is at or before it.
+    for when, found in ((NOW + timedelta(minutes=9), []), (NOW + timedelta(minutes=10), ["s1"])):
+        claimed = await store.claim_sources(["s1"], "b", NOW, NOW + LEASE, {"s1": when})
+        assert [c.source_id for c in claimed] == found
+    await store.release_sources(["s1"], "b")
+    # A reloaded service's first polls: due whenever the next check is.
+    claimed = await store.claim_sources(["s1"], "c", NOW, NOW + LEASE, {"s1": ALWAYS_DUE})
+    assert [c.source_id for c in claimed] == ["s1"]
+
+
+async def test_a_delivery_is_claimed_once_and_comes_back_when_the_claim_lapses(
+    store: Store,
+) -> None:
+    run = await store.create_digest_run("matin", NOW - timedelta(days=1), NOW, 0, ["m", "s"], NOW)
+    assert run is not None
+    # The same period again, as a second instance would: nothing added, no error.
+    assert await store.create_digest_run("matin", NOW, NOW, 0, ["m"], NOW) is None
+    first = await store.claim_delivery(NOW, NOW + LEASE)
+    second = await store.claim_delivery(NOW, NOW + LEASE)
+    assert first is not None and second is not None and first.id != second.id
+    assert await store.claim_delivery(NOW, NOW + LEASE) is None  # both are taken
+    await store.record_attempt(second.id, NOW, ok=True, error=None, retry_at=None)
+    # The instance that took the first died while sending: it comes back, same Message-ID.
+    lapsed = NOW + LEASE + timedelta(seconds=1)
+    again = await store.claim_delivery(lapsed, lapsed + LEASE)
+    assert again is not None and (again.id, again.message_id) == (first.id, first.message_id)
+    assert await store.claim_delivery(lapsed + 2 * LEASE, lapsed + 3 * LEASE) is not None
+    await store.record_attempt(first.id, lapsed, ok=True, error=None, retry_at=None)
+    assert await store.claim_delivery(lapsed + 4 * LEASE, lapsed + 5 * LEASE) is None
+
+
+async def test_on_sqlite_every_claim_is_given_back_at_start(
+    store: Store, db_url: str
+) -> None:
+    if not db_url.startswith("sqlite"):
+        pytest.skip("SQLite only: its one service may take back what a killed one held")
+    await store.claim_sources(["s0"], "dead", NOW, NOW + LEASE)
+    await store.create_digest_run("matin", NOW - timedelta(days=1), NOW, 0, ["m"], NOW)
+    assert await store.claim_delivery(NOW, NOW + LEASE) is not None
+    await store.release_all()
+    assert [c.source_id for c in await store.claim_sources(["s0"], "new", NOW, NOW + LEASE)] == [
+        "s0"
+    ]
+    assert await store.claim_delivery(NOW, NOW + LEASE) is not None
+
+
+async def test_a_queued_delivery_wakes_the_dispatchers(store: Store, db_url: str) -> None:
+    """In this process at commit; on PostgreSQL, other instances too (LISTEN/NOTIFY)."""
+    other = Store.open(db_url)
+    listening = asyncio.create_task(other.listen_outbox())
+    try:
+        if db_url.startswith("postgresql"):
+            await asyncio.wait_for(other.queued.wait(), 10)  # set once it listens
+        other.queued.clear()
+        store.queued.clear()
+        started = time.monotonic()
+        await store.create_digest_run("matin", NOW - timedelta(days=1), NOW, 0, ["m"], NOW)
+        assert store.queued.is_set()
+        if db_url.startswith("postgresql"):
+            await asyncio.wait_for(other.queued.wait(), 1)
+            print(f"\nNOTIFY reached the other store in {time.monotonic() - started:.3f}s")
+        # Nothing queued, nobody woken.
+        other.queued.clear()
+        store.queued.clear()
+        assert await store.create_digest_run("matin", NOW, NOW, 0, ["m"], NOW) is None
+        await asyncio.sleep(0.3)
+        assert not store.queued.is_set() and not other.queued.is_set()
+    finally:
+        listening.cancel()
+        await asyncio.gather(listening, return_exceptions=True)
+        await other.close()
+
+
+def test_a_rule_version_follows_its_table_not_its_spelling() -> None:
+    rule = RuleConfig(id="r", title="R", query="Microsoft")
+    assert len(rule.version) == 12
+    # A default written out changes nothing; the query or a title does.
+    assert RuleConfig(id="r", title="R", query="Microsoft", severity="normal").version == (
+        rule.version
+    )
+    assert RuleConfig(id="r", title="R", query="Microsoft OR Azure").version != rule.version
+    assert RuleConfig(id="r", title="R2", query="Microsoft").version != rule.version
+
+
+def test_the_lease_is_read_from_monitor_toml_and_checked(tmp_path: Path, config: Config) -> None:
+    assert config.service.service.lease == LEASE  # the default: two minutes
+    write(tmp_path / "monitor.toml", '[service]\nlease = "45s"\n')
+    assert load_config(tmp_path, {}).service.service.lease == timedelta(seconds=45)
+    write(tmp_path / "monitor.toml", '[service]\nlease = "1s"\n')
+    with pytest.raises(ConfigError) as caught:
+        load_config(tmp_path, {})
+    (problem,) = (str(p) for p in caught.value.problems)
+    assert problem.startswith("monitor.toml:2:") and "lease must be at least 2s" in problem
+
+
+async def test_two_instances_send_a_digest_period_once(
+    tmp_path: Path, db_url: str, pool: Any, smtp_server: SmtpServer
+) -> None:
+    root = tmp_path / "config"
+    write(root / "sources.toml", loopback_sources({"s0": "http://127.0.0.1:9/feed.xml"}))
+    write(root / "alerts" / "rules.toml", "[[rule]]\nid = 'r'\ntitle = 'R'\nquery = 'x'\n")
+    write(root / "alerts" / "channels.toml", f'[channels.mail]\nurl = "{smtp_server.url()}"\n')
+    write(
+        root / "alerts" / "digests.toml",
+        '[digests.matin]\nchannels = ["mail"]\ncron = "30 7 * * *"\nsend_empty = true\n',
+    )
+    clock = Clock(NOW)  # 10:00 in Paris: this morning's digest is due
+    first = service(tmp_path / "a", root, pool, db_url, clock)
+    second = service(tmp_path / "b", root, pool, db_url, clock)
+    async with first, second:
+        sent = await asyncio.gather(first.deliver(), second.deliver())
+        again = await asyncio.gather(first.deliver(), second.deliver())
+        run = await first.store.last_digest_run("matin")
+    assert [s.sent for s in sent] in ([1, 0], [0, 1]) and [s.sent for s in again] == [0, 0]
+    assert run is not None and len(smtp_server.messages) == 1
