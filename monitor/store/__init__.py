@@ -15,7 +15,16 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from monitor.config.sources import SourceConfig
-from monitor.store import articles, digests, feedback, outbox, poison, retention, sources
+from monitor.store import (
+    articles,
+    console,
+    digests,
+    feedback,
+    outbox,
+    poison,
+    retention,
+    sources,
+)
 from monitor.store.db import create_engine, display_url
 from monitor.store.migrate import upgrade, upgrade_async
 from monitor.store.views import (
@@ -274,3 +283,12 @@ class Store:
 
     async def deliveries(self, status: str | None = None, limit: int = 200) -> list[DeliveryRecord]:
         return await self._run(outbox.deliveries, status, limit)
+
+    # the operator's console
+    async def recent_alerts(
+        self, limit: int = 50, rule_ids: Sequence[str] | None = None
+    ) -> list[AlertView]:
+        return await self._run(console.recent_alerts, limit, rule_ids)
+
+    async def alert_verdicts(self, alert_ids: Sequence[int]) -> dict[int, str]:
+        return await self._run(console.alert_verdicts, alert_ids)
