@@ -35,6 +35,7 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "X-Frame-Options": "DENY",
 }
+STATIC = {"style.css": "text/css", "icon.svg": "image/svg+xml"}  # name -> content type
 ALERTS_SHOWN = 50
 FEED_ENTRIES = 50
 DEFAULT_DAYS, MAX_DAYS = 30, 3650
@@ -53,7 +54,8 @@ class Console:
         self.monitor = monitor
         self.gate = Gate(token)
         self.templates = environment()
-        self.stylesheet = files("monitor.web").joinpath("static", "style.css").read_bytes()
+        static = files("monitor.web").joinpath("static")
+        self.static = {name: static.joinpath(name).read_bytes() for name in STATIC}
 
     def app(self) -> web.Application:
         app = web.Application(middlewares=[self._headers, self._authenticate])
@@ -69,7 +71,7 @@ class Console:
         app.router.add_get("/login", self.login_form)
         app.router.add_post("/login", self.login)
         app.router.add_post("/logout", self.logout)
-        app.router.add_get("/static/style.css", self.style)
+        app.router.add_get("/static/{name}", self.asset)
         return app
 
     # -- middlewares --------------------------------------------------------------------------
@@ -86,7 +88,7 @@ class Console:
 
     @web.middleware
     async def _authenticate(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        if request.path in ("/login", "/static/style.css"):
+        if request.path == "/login" or request.path.startswith("/static/"):
             return await handler(request)
         visitor = self.gate.visitor(request)
         if visitor is None:
@@ -138,8 +140,11 @@ class Console:
         body = self.templates.get_template(template).render({**common, **context})
         return web.Response(text=body, content_type="text/html", charset="utf-8")
 
-    async def style(self, _request: web.Request) -> web.Response:
-        return web.Response(body=self.stylesheet, content_type="text/css", charset="utf-8")
+    async def asset(self, request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        if name not in STATIC:
+            raise web.HTTPNotFound()
+        return web.Response(body=self.static[name], content_type=STATIC[name])
 
     # -- pages ----------------------------------------------------------------------------------
 
