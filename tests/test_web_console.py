@@ -15,6 +15,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from monitor.cli import main
 from monitor.web import Console
+from monitor.web.app import _back_to
 from monitor.web.pages import http_url
 
 from console_support import MARKUP_TITLE, RULE_ID, Filled, fill
@@ -82,6 +83,9 @@ async def test_a_token_guards_every_page_and_action(tmp_path, web_server, pool) 
             allow_redirects=False,
         )
         after = await (await client.get("/alerts")).text()
+        forged_logout = await client.post("/logout", data={"csrf": "x"})
+        logout = await client.post("/logout", data={"csrf": csrf_of(after)}, allow_redirects=False)
+        gone = await client.get("/alerts", allow_redirects=False)
         bearer_act = await client.post(
             "/alerts/1/verdict",
             data={"verdict": "right"},
@@ -99,6 +103,7 @@ async def test_a_token_guards_every_page_and_action(tmp_path, web_server, pool) 
     assert done.status == 303 and done.headers["Location"] == "/"
     assert "alert 1 marked wrong" in after and f"{RULE_ID}: 1" in after
     assert bearer_act.status == 303
+    assert forged_logout.status == 403 and logout.status == 303 and gone.status == 303
 
 
 async def test_atom_feed_is_escaped_and_filtered(tmp_path, web_server, pool) -> None:
@@ -120,9 +125,12 @@ async def test_atom_feed_is_escaped_and_filtered(tmp_path, web_server, pool) -> 
     assert unknown.status == 404
 
 
-def test_links_are_only_http() -> None:
+def test_links_are_only_http_and_redirects_stay_here() -> None:
     assert http_url("https://example.org/a") == "https://example.org/a"
     assert [http_url(u) for u in ("javascript:alert(1)", "data:text/html,x", "", None)] == [""] * 4
+    assert _back_to("/alerts?rule=x%20y") == "/alerts?rule=x%20y"
+    away = ("//evil.example/", "/\\evil.example", "/\t/evil.example", "https://evil.example/", "")
+    assert [_back_to(path) for path in away] == ["/"] * len(away)
 
 
 def test_web_refuses_an_open_address_without_a_token(tmp_path, capsys, monkeypatch) -> None:

@@ -9,6 +9,7 @@ actions (poll now, a verdict, a retry), each a POST checked by `monitor.web.auth
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from importlib.resources import files
@@ -39,6 +40,7 @@ STATIC = {"style.css": "text/css", "icon.svg": "image/svg+xml"}  # name -> conte
 ALERTS_SHOWN = 50
 FEED_ENTRIES = 50
 DEFAULT_DAYS, MAX_DAYS = 30, 3650
+SAME_SITE_PATH = re.compile(r"/(?![/\\])[^\s\\\x00-\x1f\x7f]*")
 VISITOR = web.RequestKey("visitor", Visitor)  # who sends the request
 NAV = (
     ("/", "Sources"),
@@ -132,7 +134,7 @@ class Console:
         common = {
             "nav": NAV,
             "here": request.path,
-            "back": request.path_qs,
+            "back": str(request.rel_url),  # percent-encoded, as _back_to wants it
             "visitor": visitor,
             "protected": self.gate.protected,
             "flash": flash,
@@ -284,14 +286,19 @@ class Console:
         raise response
 
     async def logout(self, request: web.Request) -> web.StreamResponse:
+        visitor = request[VISITOR]
+        form = await request.post()
+        if not self.gate.csrf_ok(visitor, str(form.get("csrf", ""))):
+            raise web.HTTPForbidden(text="stale or missing form token: reload the page")
         response = web.HTTPSeeOther("/login")
         self.gate.close_session(request, response)
         raise response
 
 
 def _back_to(path: str) -> str:
-    """Only a path of this site: `//host` or `http://host` would send the visitor away."""
-    return path if path.startswith("/") and not path.startswith("//") and "\\" not in path else "/"
+    """Only a path of this site: `//host`, `/\\host` or `http://host` would send the visitor
+    away, and browsers drop tabs and newlines from URLs (`/<tab>/host` is `//host`)."""
+    return path if SAME_SITE_PATH.fullmatch(path) else "/"
 
 
 def _number(text: str) -> int:
