@@ -88,10 +88,21 @@ class Trial:
     hits: tuple[Hit, ...]  # what the edited query fires on (hit.new: the deployed one does not)
     lost: tuple[StoredArticle, ...]  # what the deployed query fires on and the edited one not
     toml: str  # the rule's table with the edited query, to paste into its file
+    feedback: FeedbackScores | None = None  # None: nobody gave a verdict on the rule yet
 
     @property
     def new(self) -> tuple[Hit, ...]:
         return tuple(h for h in self.hits if h.new)
+
+
+@dataclass(frozen=True)
+class FeedbackScores:
+    """The deployed and the edited query scored on the verdicts recorded for the rule
+    (right, wrong, missed: what `monitor feedback export` writes)."""
+
+    verdicts: int
+    deployed: RuleScore
+    edited: RuleScore
 
 
 def open_monitor(
@@ -287,16 +298,21 @@ class Monitor:
         now = {h.article.id for h in report.hits}
         hits = tuple(dataclasses.replace(h, new=h.article.id not in before) for h in report.hits)
         lost = tuple(h.article for h in deployed.hits if h.article.id not in now)
-        return Trial(
-            rule_id,
-            query,
-            rule.query,
-            since,
-            trial.articles,
-            hits,
-            lost,
-            self._toml(rule_id, query),
-        )
+        scores = await self._feedback_scores(rule_id, edited)
+        toml = self._toml(rule_id, query)
+        return Trial(rule_id, query, rule.query, since, trial.articles, hits, lost, toml, scores)
+
+    async def _feedback_scores(self, rule_id: str, edited: Config) -> FeedbackScores | None:
+        from monitor.extract.article import detect_language
+        from monitor.labels.feedback import labeled_from_feedback
+
+        records = await self.service.store.feedback([rule_id])
+        if not records:
+            return None
+        articles = [labeled_from_feedback(r) for r in records]
+        (deployed,) = evaluate(self.config, articles, [rule_id], detect_language)
+        (trial,) = evaluate(edited, articles, [rule_id], detect_language)
+        return FeedbackScores(len(records), deployed, trial)
 
     def _with_query(self, rule_id: str, query: str) -> Config:
         """The configuration with `rule_id`'s query replaced (that rule alone compiled)."""

@@ -99,6 +99,9 @@ async def test_deliveries_and_retry(tmp_path, web_server, pool) -> None:
 async def test_query_trial_shows_new_and_lost_hits(tmp_path, web_server, pool) -> None:
     filled = await fill(tmp_path, web_server, pool, f"sqlite:///{tmp_path / 'db.sqlite3'}")
     async with filled.open(pool) as api:
+        unjudged = await api.try_query(RULE_ID, "smartphone OR Agriculture", days=36500)
+        await api.feedback(1, "right")
+        await api.feedback(2, "wrong")
         trial = await api.try_query(RULE_ID, "smartphone OR Agriculture", days=36500)
         deployed = await api.backtest([RULE_ID], since=None)
         with pytest.raises(BadQuery) as bad:
@@ -111,6 +114,9 @@ async def test_query_trial_shows_new_and_lost_hits(tmp_path, web_server, pool) -
         "[[rule]]\nid = \"ministry-microsoft\"\nquery = 'smartphone OR Agriculture'\n"
     )
     assert "alerts/rules.toml" in trial.toml
+    assert unjudged.feedback is None and trial.feedback and trial.feedback.verdicts == 2
+    before, after = trial.feedback.deployed, trial.feedback.edited
+    assert (before.precision, before.recall, after.precision, after.recall) == (0.5, 1, 0, 0)
     assert str(bad.value) == (
         "the query ends where a word was expected\n  query: Microsoft AND (\n" + " " * 24 + "^"
     )

@@ -173,6 +173,8 @@ async def test_deliveries_retry_and_digest_preview(filled, pool, tmp_path) -> No
 
 async def test_playground_shows_what_an_edited_query_changes(filled, pool, tmp_path) -> None:
     async with browsing(filled, pool, tmp_path) as seen:
+        await click(seen, "#alert-1 button.right")
+        await click(seen, "#alert-2 button.wrong")
         await click(seen, "nav >> text=Playground")
         assert await count(seen, "#hits > li") == 3 and await text(seen, "#lost") == "None."
         await seen.page.fill("textarea[name=query]", "smartphone OR Agriculture")
@@ -183,6 +185,14 @@ async def test_playground_shows_what_an_edited_query_changes(filled, pool, tmp_p
         assert "query = 'smartphone OR Agriculture'" in await text(seen, "#toml")
         summary = await text(seen, "#summary")
         assert "2 hits, 1 new, 2 lost against the deployed query" in summary
+        assert (await text(seen, "#score-deployed")).split("\t")[1:] == [
+            "50%",
+            "100%",
+            "1",
+            "1",
+            "0",
+        ]
+        assert (await text(seen, "#score-edited")).split("\t")[1:] == ["0%", "0%", "0", "1", "1"]
         await seen.shot("playground")
         await seen.page.fill("textarea[name=query]", "Microsoft AND (")
         await click(seen, "form.playground button")

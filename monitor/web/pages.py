@@ -34,6 +34,11 @@ def passages(details: Mapping[str, Any]) -> tuple[Passage, ...]:
     return RuleMatch.from_dict(dict(details)).passages
 
 
+def percent(value: float | None) -> str:
+    """A precision or recall; a dash when it is undefined (nothing fired, nothing to find)."""
+    return "–" if value is None else f"{value:.0%}"
+
+
 def iso(value: datetime) -> str:
     return value.isoformat(timespec="seconds")
 
@@ -52,6 +57,7 @@ def environment() -> Environment:
         passages=passages,
         when=format_date,
         iso=iso,
+        percent=percent,
         mask=mask,  # errors quote channel URLs: never their secrets
         printable=printable,  # XML 1.0 allows no control characters, even escaped
     )
