@@ -4,13 +4,18 @@ clicks through the pages in Chromium.)"""
 
 from __future__ import annotations
 
+import asyncio
+import os
 import re
+import signal
 import socket
+import sys
 import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from urllib.parse import parse_qs, urlsplit
 
+import aiohttp
 from aiohttp.test_utils import TestClient, TestServer
 
 from monitor.cli import main
@@ -19,7 +24,7 @@ from monitor.web.app import _back_to
 from monitor.web.pages import http_url
 
 from console_support import MARKUP_TITLE, RULE_ID, Filled, fill
-from support import DEMO, EVENT
+from support import DEMO, EVENT, REPO, eventually, free_port
 
 TOKEN = "s3cret-token-for-tests"
 CSP = "default-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
@@ -156,3 +161,42 @@ def test_web_says_when_the_port_is_taken(tmp_path, web_server, capsys, monkeypat
     err = capsys.readouterr().err.strip()
     assert code == 1 and err.startswith(f"cannot serve the console on 127.0.0.1:{port}: ")
     assert "\n" not in err
+
+
+async def test_monitor_web_serves_until_sigterm(tmp_path, web_server) -> None:
+    from console_support import console_config
+
+    root, _ = console_config(tmp_path / "config", web_server)
+    port = free_port()
+    env = {
+        **os.environ,
+        "MONITOR_DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        "MONITOR_DATA_DIR": str(tmp_path / "data"),
+        "MONITOR_WEB_TOKEN": TOKEN,
+        "PYTHONPATH": str(REPO),
+    }
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "monitor", "--config", str(root), "web",
+        "--bind", f"127.0.0.1:{port}", env=env, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        async with aiohttp.ClientSession() as http:
+
+            async def answers() -> bool:
+                try:
+                    async with http.get(f"http://127.0.0.1:{port}/login") as response:
+                        return response.status == 200
+                except aiohttp.ClientConnectionError:
+                    return False
+
+            await eventually(answers, "monitor web answers")
+            async with http.get(f"http://127.0.0.1:{port}/", allow_redirects=False) as response:
+                assert response.status == 303 and response.headers["Location"].startswith("/login")
+            bearer = {"Authorization": f"Bearer {TOKEN}"}
+            async with http.get(f"http://127.0.0.1:{port}/alerts", headers=bearer) as response:
+                assert response.status == 200 and "No alert yet." in await response.text()
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, err = await asyncio.wait_for(process.communicate(), 30)
+    assert process.returncode == 0
+    assert f"web console on http://127.0.0.1:{port}/ (actions need the token)" in err.decode()

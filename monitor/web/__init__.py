@@ -45,7 +45,7 @@ async def serve_console(
                 f"cannot serve the console on {bind}: {exc.strerror or exc}"
             ) from None
         mode = "actions need the token" if token else "read-only (no MONITOR_WEB_TOKEN)"
-        log.warning("web console on http://%s/ (%s); Ctrl-C to stop", bind, mode)
+        log.info("web console on http://%s/ (%s); Ctrl-C to stop", bind, mode)
         await control.stop.wait()
     finally:
         await runner.cleanup()
