@@ -13,6 +13,7 @@ message is one line naming what and where.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -150,6 +151,7 @@ class Monitor:
         self.settings = settings
         self.config = config
         self.service = Service(settings, config, allow_private=allow_private, send=send, pool=pool)
+        self._polling = asyncio.Lock()  # one pass at a time: two clicks on "poll now"
 
     async def __aenter__(self) -> Monitor:
         try:
@@ -172,7 +174,8 @@ class Monitor:
 
         Sources that back off or whose cache is fresh wait their turn unless `force`."""
         sources = None if source_id is None else [self._source(source_id)]
-        return await self.service.run_pass(sources, force=force)
+        async with self._polling:
+            return await self.service.run_pass(sources, force=force)
 
     async def serve(self, control: Control | None = None, *, signals: bool = False) -> None:
         """Poll every source at its interval and send alerts and digests, until
