@@ -89,7 +89,7 @@ class Trial:
     hits: tuple[Hit, ...]  # what the edited query fires on (hit.new: the deployed one does not)
     lost: tuple[StoredArticle, ...]  # what the deployed query fires on and the edited one not
     toml: str  # the rule's table with the edited query, to paste into its file
-    feedback: FeedbackScores | None = None  # None: nobody gave a verdict on the rule yet
+    feedback: QueryScores | None = None  # on the recorded verdicts; None: there are none
 
     @property
     def new(self) -> tuple[Hit, ...]:
@@ -97,11 +97,11 @@ class Trial:
 
 
 @dataclass(frozen=True)
-class FeedbackScores:
-    """The deployed and the edited query scored on the verdicts recorded for the rule
-    (right, wrong, missed: what `monitor feedback export` writes)."""
+class QueryScores:
+    """The deployed and the edited query of a rule scored on the same labeled articles
+    (a labeled file, or the verdicts recorded for the rule: right, wrong, missed)."""
 
-    verdicts: int
+    articles: int
     deployed: RuleScore
     edited: RuleScore
 
@@ -305,17 +305,35 @@ class Monitor:
         toml = self._toml(rule_id, query)
         return Trial(rule_id, query, rule.query, since, trial.articles, hits, lost, toml, scores)
 
-    async def _feedback_scores(self, rule_id: str, edited: Config) -> FeedbackScores | None:
-        from monitor.extract.article import detect_language
+    async def _feedback_scores(self, rule_id: str, edited: Config) -> QueryScores | None:
         from monitor.labels.feedback import labeled_from_feedback
 
         records = await self.service.store.feedback([rule_id])
         if not records:
             return None
-        articles = [labeled_from_feedback(r) for r in records]
+        return self._scores(rule_id, edited, [labeled_from_feedback(r) for r in records])
+
+    def score_query(
+        self, rule_id: str, query: str, labeled: Path | Sequence[LabeledArticle]
+    ) -> QueryScores:
+        """`query` in place of `rule_id`'s, and the deployed query, scored on labeled
+        articles (a JSON Lines file, or the articles); `BadLabels` when none is labeled
+        for the rule."""
+        edited = self._with_query(self._rule(rule_id), query)
+        articles = labeled_articles(labeled) if isinstance(labeled, Path) else list(labeled)
+        keys = label_keys(self.config, rule_id)
+        if not any(a.label(*keys) is not None for a in articles):
+            raise BadLabels(f"no article is labeled for {rule_id!r} (a column {keys[0]!r})")
+        return self._scores(rule_id, edited, articles)
+
+    def _scores(
+        self, rule_id: str, edited: Config, articles: Sequence[LabeledArticle]
+    ) -> QueryScores:
+        from monitor.extract.article import detect_language
+
         (deployed,) = evaluate(self.config, articles, [rule_id], detect_language)
         (trial,) = evaluate(edited, articles, [rule_id], detect_language)
-        return FeedbackScores(len(records), deployed, trial)
+        return QueryScores(len(articles), deployed, trial)
 
     def _with_query(self, rule_id: str, query: str) -> Config:
         """The configuration with `rule_id`'s query replaced (that rule alone compiled)."""
@@ -348,7 +366,7 @@ class Monitor:
         the rules the articles are labeled for."""
         from monitor.extract.article import detect_language
 
-        articles = self._labeled(labeled) if isinstance(labeled, Path) else list(labeled)
+        articles = labeled_articles(labeled) if isinstance(labeled, Path) else list(labeled)
         ids = (
             [self._rule(r) for r in rule_ids]
             if rule_ids
@@ -361,17 +379,6 @@ class Monitor:
         if not ids:
             raise BadLabels("no article is labeled for an enabled rule")
         return evaluate(self.config, articles, ids, detect_language)
-
-    @staticmethod
-    def _labeled(path: Path) -> list[LabeledArticle]:
-        try:
-            articles, problems = read_labeled(path)
-        except (OSError, UnicodeDecodeError) as exc:
-            raise BadLabels(f"cannot read {path}: {exc}") from None
-        if not articles:
-            first = f": {problems[0]}" if problems else ""
-            raise BadLabels(f"{path}: no labeled article{first}")
-        return articles
 
     # -- digests ----------------------------------------------------------------------------------
 
@@ -408,3 +415,17 @@ def _toml_query(query: str) -> str:
     if "'''" not in query and not query.endswith("'"):
         return f"'''\n{query}'''"
     return toml_string(query)
+
+
+def labeled_articles(path: Path, name: str | None = None) -> list[LabeledArticle]:
+    """The articles of a labeled JSON Lines file (`BadLabels` when it has none); `name`
+    is how messages call the file (an upload's own name, not where it was saved)."""
+    shown = name or str(path)
+    try:
+        articles, problems = read_labeled(path)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BadLabels(f"cannot read {shown}: {exc}") from None
+    if not articles:
+        first = f": line {problems[0].line}: {problems[0].message}" if problems else ""
+        raise BadLabels(f"{shown}: no labeled article{first}")
+    return articles

@@ -8,11 +8,12 @@ import os
 import re
 import signal
 import sys
+from dataclasses import replace
 
 import pytest
 
 import monitor
-from monitor.api import BadQuery, UnknownName
+from monitor.api import BadLabels, BadQuery, UnknownName
 from monitor.app import Control
 from monitor.errors import ConfigError
 from monitor.labels import LabeledArticle
@@ -22,6 +23,10 @@ from console_support import MARKED, MARKUP_TITLE, RULE_ID, fill
 from support import DEMO, EVENT, OFF_TOPIC, OTHER_OUTLET, REPO
 
 DOC = REPO / "docs" / "api.md"
+LABELED = [
+    LabeledArticle(id="a", title=DEMO[EVENT].title, text="", labels={RULE_ID: True}),
+    LabeledArticle(id="b", title=DEMO[OFF_TOPIC].title, text="", labels={RULE_ID: False}),
+]
 
 
 def documented_example() -> str:
@@ -106,6 +111,9 @@ async def test_query_trial_shows_new_and_lost_hits(tmp_path, web_server, pool) -
         deployed = await api.backtest([RULE_ID], since=None)
         with pytest.raises(BadQuery) as bad:
             await api.try_query(RULE_ID, "Microsoft AND (", days=30)
+        on_file = api.score_query(RULE_ID, "smartphone", LABELED)
+        with pytest.raises(BadLabels, match="no article is labeled for 'ministry-microsoft'"):
+            api.score_query(RULE_ID, "smartphone", [replace(LABELED[0], labels={"other": True})])
     hits = {h.article.url: h.new for h in trial.hits}
     assert hits == {filled.pages[OFF_TOPIC]: True, filled.pages[MARKED]: False}
     assert {a.url for a in trial.lost} == {filled.pages[EVENT], filled.pages[OTHER_OUTLET]}
@@ -114,7 +122,9 @@ async def test_query_trial_shows_new_and_lost_hits(tmp_path, web_server, pool) -
         "[[rule]]\nid = \"ministry-microsoft\"\nquery = 'smartphone OR Agriculture'\n"
     )
     assert "alerts/rules.toml" in trial.toml
-    assert unjudged.feedback is None and trial.feedback and trial.feedback.verdicts == 2
+    scored = (on_file.deployed.precision, on_file.deployed.recall, on_file.edited.precision)
+    assert on_file.articles == 2 and scored == (1, 1, 0) and on_file.edited.recall == 0
+    assert unjudged.feedback is None and trial.feedback and trial.feedback.articles == 2
     before, after = trial.feedback.deployed, trial.feedback.edited
     assert (before.precision, before.recall, after.precision, after.recall) == (0.5, 1, 0, 0)
     assert str(bad.value) == (

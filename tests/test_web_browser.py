@@ -4,6 +4,7 @@ kept as a screenshot (in docs/img with MONITOR_WEB_SCREENSHOTS=docs/img)."""
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -185,14 +186,35 @@ async def test_playground_shows_what_an_edited_query_changes(filled, pool, tmp_p
         assert "query = 'smartphone OR Agriculture'" in await text(seen, "#toml")
         summary = await text(seen, "#summary")
         assert "2 hits, 1 new, 2 lost against the deployed query" in summary
-        assert (await text(seen, "#score-deployed")).split("\t")[1:] == [
+        assert (await text(seen, "#feedback-scores .score-deployed")).split("\t")[1:] == [
             "50%",
             "100%",
             "1",
             "1",
             "0",
         ]
-        assert (await text(seen, "#score-edited")).split("\t")[1:] == ["0%", "0%", "0", "1", "1"]
+        assert (await text(seen, "#feedback-scores .score-edited")).split("\t")[1:] == [
+            "0%",
+            "0%",
+            "0",
+            "1",
+            "1",
+        ]
+        labeled = tmp_path / "labeled.jsonl"
+        labeled.write_text(
+            "".join(
+                json.dumps({"id": slug, "title": DEMO[slug].title, "text": "", RULE_ID: label})
+                + "\n"
+                for slug, label in ((EVENT, True), (OFF_TOPIC, False))
+            )
+        )
+        await seen.page.set_input_files("input[name=labeled]", str(labeled))
+        await click(seen, "text=Score both queries")
+        assert await seen.page.input_value("textarea[name=query]") == "smartphone OR Agriculture"
+        deployed = await text(seen, "#file-scores .score-deployed")
+        assert deployed.split("\t")[1:] == ["100%", "100%", "1", "0", "0"]
+        edited = await text(seen, "#file-scores .score-edited")
+        assert edited.split("\t")[1:] == ["0%", "0%", "0", "1", "1"]
         await seen.shot("playground")
         await seen.page.fill("textarea[name=query]", "Microsoft AND (")
         await click(seen, "form.playground button")

@@ -13,6 +13,7 @@ import sys
 import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from html import unescape
 from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
@@ -200,3 +201,24 @@ async def test_monitor_web_serves_until_sigterm(tmp_path, web_server) -> None:
         _, err = await asyncio.wait_for(process.communicate(), 30)
     assert process.returncode == 0
     assert f"web console on http://127.0.0.1:{port}/ (actions need the token)" in err.decode()
+
+
+async def test_playground_scores_an_uploaded_file(tmp_path, web_server, pool) -> None:
+    filled = await fill(tmp_path, web_server, pool, f"sqlite:///{tmp_path / 'db.sqlite3'}")
+    line = f'{{"id": "a", "title": "{DEMO[EVENT].title}", "text": "", "{RULE_ID}": true}}\n'
+
+    def upload(content: str, csrf: str) -> aiohttp.FormData:
+        form = aiohttp.FormData({"rule": RULE_ID, "query": "smartphone", "csrf": csrf})
+        form.add_field("labeled", content.encode(), filename="l.jsonl")
+        return form
+
+    async with console(filled, pool, TOKEN) as client:
+        await login(client)
+        csrf = csrf_of(await (await client.get("/alerts")).text())
+        forged = await client.post("/playground", data=upload(line, "x"))
+        scored = await (await client.post("/playground", data=upload(line, csrf))).text()
+        broken = await (await client.post("/playground", data=upload("{", csrf))).text()
+    assert forged.status == 403
+    assert "l.jsonl: 1 labeled articles." in scored and 'id="file-scores"' in scored
+    assert 'id="file-problem"' in broken
+    assert "l.jsonl: no labeled article: line 1: not JSON: " in unescape(broken)

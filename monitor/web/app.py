@@ -8,17 +8,29 @@ actions (poll now, a verdict, a retry), each a POST checked by `monitor.web.auth
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
-from collections.abc import Awaitable, Callable
+import tempfile
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from importlib.resources import files
+from pathlib import Path
 from typing import Any, cast
 from urllib.parse import urlencode
 
 from aiohttp import web
 
-from monitor.api import VERDICTS, AlertItem, BadQuery, Monitor, UnknownName, Verdict
+from monitor.api import (
+    VERDICTS,
+    AlertItem,
+    BadQuery,
+    Monitor,
+    QueryScores,
+    UnknownName,
+    Verdict,
+    labeled_articles,
+)
 from monitor.errors import MonitorError
 from monitor.hygiene import mask
 from monitor.store.feedback import UnknownAlert
@@ -40,6 +52,7 @@ STATIC = {"style.css": "text/css", "icon.svg": "image/svg+xml"}  # name -> conte
 ALERTS_SHOWN = 50
 FEED_ENTRIES = 50
 DEFAULT_DAYS, MAX_DAYS = 30, 3650
+MAX_UPLOAD = 16 * 1024 * 1024  # a labeled file for the playground
 SAME_SITE_PATH = re.compile(r"/(?![/\\])[^\s\\\x00-\x1f\x7f]*")
 VISITOR = web.RequestKey("visitor", Visitor)  # who sends the request
 NAV = (
@@ -60,7 +73,9 @@ class Console:
         self.static = {name: static.joinpath(name).read_bytes() for name in STATIC}
 
     def app(self) -> web.Application:
-        app = web.Application(middlewares=[self._headers, self._authenticate])
+        app = web.Application(
+            middlewares=[self._headers, self._authenticate], client_max_size=MAX_UPLOAD
+        )
         app.router.add_get("/", self.sources)
         app.router.add_post("/sources/{id}/poll", self._action(self.poll))
         app.router.add_get("/alerts", self.alerts)
@@ -69,6 +84,7 @@ class Console:
         app.router.add_post("/deliveries/{id}/retry", self._action(self.retry))
         app.router.add_get("/digest", self.digest)
         app.router.add_get("/playground", self.playground)
+        app.router.add_post("/playground", self.score_file)
         app.router.add_get("/feeds/alerts.atom", self.feed)
         app.router.add_get("/login", self.login_form)
         app.router.add_post("/login", self.login)
@@ -198,13 +214,43 @@ class Console:
         )
 
     async def playground(self, request: web.Request) -> web.Response:
+        return await self._playground(request, request.query)
+
+    async def score_file(self, request: web.Request) -> web.Response:
+        """The playground, plus both queries scored on an uploaded labeled file. A POST
+        for the upload's sake; it changes nothing, but carries the CSRF token all the same."""
+        form = await request.post()
+        if not self.gate.csrf_ok(request[VISITOR], str(form.get("csrf", ""))):
+            raise web.HTTPForbidden(text="stale or missing form token: reload the page")
+        upload = form.get("labeled")
+        if not isinstance(upload, web.FileField):
+            return await self._playground(request, form, file_problem="choose a labeled file")
+        rule_id, query = str(form.get("rule", "")), str(form.get("query", ""))
+        try:
+            scores = await asyncio.to_thread(
+                self._score_upload, rule_id, query, upload.file.read(), upload.filename
+            )
+        except MonitorError as exc:
+            return await self._playground(request, form, file_problem=str(exc))
+        return await self._playground(request, form, file_scores=scores, file_name=upload.filename)
+
+    def _score_upload(self, rule_id: str, query: str, data: bytes, name: str) -> QueryScores:
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "labeled.jsonl"
+            path.write_bytes(data)
+            articles = labeled_articles(path, name)
+        return self.monitor.score_query(rule_id, query, articles)
+
+    async def _playground(
+        self, request: web.Request, asked: Mapping[str, Any], **scored: Any
+    ) -> web.Response:
         rules = self.monitor.config.rules
-        rule_id = request.query.get("rule") or (rules[0].id if rules else "")
+        rule_id = str(asked.get("rule") or (rules[0].id if rules else ""))
         known = {r.id: r for r in rules}
         if rule_id not in known:
             raise web.HTTPNotFound(text=f"unknown or disabled rule {rule_id!r}")
-        query = request.query.get("query") or known[rule_id].query
-        days = _days(request.query.get("days", ""))
+        query = str(asked.get("query") or known[rule_id].query)
+        days = _days(str(asked.get("days", "")))
         trial, problem = None, None
         try:
             trial = await self.monitor.try_query(rule_id, query, days)
@@ -219,6 +265,7 @@ class Console:
             days=days,
             trial=trial,
             problem=problem,
+            **{"file_scores": None, "file_name": None, "file_problem": None, **scored},
         )
 
     async def feed(self, request: web.Request) -> web.Response:
