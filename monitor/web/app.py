@@ -9,7 +9,6 @@ actions (poll now, a verdict, a retry), each a POST checked by `monitor.web.auth
 from __future__ import annotations
 
 import asyncio
-import logging
 import re
 import tempfile
 from collections.abc import Awaitable, Callable, Mapping
@@ -37,7 +36,6 @@ from monitor.store.feedback import UnknownAlert
 from monitor.web.auth import Gate, Visitor
 from monitor.web.pages import environment
 
-log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 SECURITY_HEADERS = {
     # Everything from this server, nothing inline: a title that smuggled markup past the
