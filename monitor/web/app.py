@@ -19,6 +19,7 @@ from typing import Any, cast
 from urllib.parse import urlencode
 
 from aiohttp import web
+from multidict import MultiDictProxy
 
 from monitor.api import (
     VERDICTS,
@@ -125,9 +126,7 @@ class Console:
             visitor = request[VISITOR]
             if not visitor.can_act:
                 raise web.HTTPForbidden(text="read-only console: set MONITOR_WEB_TOKEN to act")
-            form = await request.post()
-            if not self.gate.csrf_ok(visitor, str(form.get("csrf", ""))):
-                raise web.HTTPForbidden(text="stale or missing form token: reload the page")
+            form = await self._checked_form(request)
             try:
                 message = await act(request)
             except MonitorError as exc:
@@ -137,6 +136,13 @@ class Console:
             raise web.HTTPSeeOther(_back_to(str(form.get("back", "/"))))
 
         return handle
+
+    async def _checked_form(self, request: web.Request) -> MultiDictProxy[Any]:
+        """The posted form, when it carries the visitor's CSRF token."""
+        form = await request.post()
+        if not self.gate.csrf_ok(request[VISITOR], str(form.get("csrf", ""))):
+            raise web.HTTPForbidden(text="stale or missing form token: reload the page")
+        return form
 
     # -- rendering ------------------------------------------------------------------------------
 
@@ -217,9 +223,7 @@ class Console:
     async def score_file(self, request: web.Request) -> web.Response:
         """The playground, plus both queries scored on an uploaded labeled file. A POST
         for the upload's sake; it changes nothing, but carries the CSRF token all the same."""
-        form = await request.post()
-        if not self.gate.csrf_ok(request[VISITOR], str(form.get("csrf", ""))):
-            raise web.HTTPForbidden(text="stale or missing form token: reload the page")
+        form = await self._checked_form(request)
         upload = form.get("labeled")
         if not isinstance(upload, web.FileField):
             return await self._playground(request, form, file_problem="choose a labeled file")
@@ -331,10 +335,7 @@ class Console:
         raise response
 
     async def logout(self, request: web.Request) -> web.StreamResponse:
-        visitor = request[VISITOR]
-        form = await request.post()
-        if not self.gate.csrf_ok(visitor, str(form.get("csrf", ""))):
-            raise web.HTTPForbidden(text="stale or missing form token: reload the page")
+        await self._checked_form(request)
         response = web.HTTPSeeOther("/login")
         self.gate.close_session(request, response)
         raise response
