@@ -196,7 +196,7 @@ class Instance:
 
     @property
     def owner_suffix(self) -> str:
-        return f":{self.process.pid}"
+        return f"-{self.process.pid}"  # the instance id: hostname-pid
 
     def text(self) -> str:
         return self.log.read_text(encoding="utf-8")

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from monitor.config.sources import SourceConfig
 from monitor.store import (
     articles,
+    console,
     digests,
     feedback,
     leases,
@@ -325,3 +326,12 @@ class Store:
 
     async def deliveries(self, status: str | None = None, limit: int = 200) -> list[DeliveryRecord]:
         return await self._run(outbox.deliveries, status, limit)
+
+    # the operator's console
+    async def recent_alerts(
+        self, limit: int = 50, rule_ids: Sequence[str] | None = None
+    ) -> list[AlertView]:
+        return await self._run(console.recent_alerts, limit, rule_ids)
+
+    async def alert_verdicts(self, alert_ids: Sequence[int]) -> dict[int, str]:
+        return await self._run(console.alert_verdicts, alert_ids)
