@@ -181,6 +181,7 @@ class Service:
             instance_id(config.service.service.instance),
             config.service.service.lease,
             clock,
+            self.pipeline.recorder,
         )
         self.scheduler: AsyncIOScheduler | None = None  # while `serve` runs
         self._running: set[asyncio.Future[Any]] = set()

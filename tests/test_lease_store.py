@@ -188,3 +188,30 @@ async def test_two_instances_send_a_digest_period_once(
         run = await first.store.last_digest_run("matin")
     assert [s.sent for s in sent] in ([1, 0], [0, 1]) and [s.sent for s in again] == [0, 0]
     assert run is not None and len(smtp_server.messages) == 1
+
+
+async def test_a_take_over_is_logged_and_counted_in_the_metrics(
+    store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from monitor.observe.metrics import Metrics
+    from monitor.schedule.leases import SourceLeases
+
+    metrics = Metrics()
+    dead = SourceLeases(store, "dead", LEASE, Clock(NOW))
+    assert await dead.claim(["s0", "s1"]) == ["s0", "s1"]
+    clock = Clock(NOW + LEASE + timedelta(seconds=1))
+    heir = SourceLeases(store, "heir", LEASE, clock, metrics)
+    assert await heir.claim(["s0", "s1", "s2"]) == ["s0", "s1", "s2"]
+
+    def handoffs() -> float:
+        text = metrics.exposition().decode()
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                if sample.name == "monitor_lease_handoffs_total":
+                    return sample.value
+        raise AssertionError("no monitor_lease_handoffs_total in the metrics")
+
+    assert handoffs() == 2  # s0 and s1 were taken over; s2 was free
+    assert "source s0: taken over from dead, whose lease lapsed" in caplog.text

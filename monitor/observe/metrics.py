@@ -18,7 +18,7 @@ Counters move as the work is done (`Recorder`); the gauges that describe the dat
     monitor_source_up{source}                  1 when the last poll succeeded
     monitor_source_consecutive_failures{source}
     monitor_source_last_success_timestamp_seconds{source}
-    monitor_lease_handoffs_total               fed by the lease module, when there is one
+    monitor_lease_handoffs_total               sources this instance took over from a dead one
     monitor_instance_info{instance_id, config_version}  always 1
 
 Label values are bounded: a source id, rule id or channel that is not in the loaded
@@ -97,7 +97,7 @@ class Metrics(Recorder):
         )  # fmt: skip
         self.lease_handoffs = Counter(
             "monitor_lease_handoffs",
-            "Leases this instance held that another one took over (fed by the lease module)",
+            "Sources this instance took over from an instance whose lease lapsed",
             registry=r,
         )
         self.instance = Gauge(

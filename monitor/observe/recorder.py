@@ -28,7 +28,7 @@ class Recorder:
         """A delivery attempt: `sent`, `retrying`, `failed` or `deferred` (rate limit)."""
 
     def lease_handed_off(self) -> None:
-        """Another instance took over a lease this one held (fed by the lease module)."""
+        """This instance took a source over from one whose lease lapsed (a dead instance)."""
 
     def stage_seconds(self, stage: str, seconds: float) -> None:
         """How long one run of a stage of `STAGES` took."""

@@ -15,6 +15,7 @@ from contextlib import asynccontextmanager, suppress
 from datetime import datetime, timedelta
 
 from monitor.config import SourceConfig
+from monitor.observe.recorder import Recorder
 from monitor.store import Store
 from monitor.store.db import error_line
 
@@ -36,12 +37,18 @@ def due_times(
 
 class SourceLeases:
     def __init__(
-        self, store: Store, owner: str, lease: timedelta, clock: Callable[[], datetime]
+        self,
+        store: Store,
+        owner: str,
+        lease: timedelta,
+        clock: Callable[[], datetime],
+        recorder: Recorder | None = None,
     ) -> None:
         self.store = store
         self.owner = owner
         self.lease = lease
         self.clock = clock
+        self.recorder = recorder or Recorder()
 
     async def claim(
         self,
@@ -62,6 +69,7 @@ class SourceLeases:
                     claim.source_id,
                     claim.taken_from,
                 )
+                self.recorder.lease_handed_off()
         return [claim.source_id for claim in claims]
 
     @asynccontextmanager
