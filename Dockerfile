@@ -42,7 +42,8 @@ USER veille
 WORKDIR /data
 VOLUME ["/data"]
 
-# Alive means a heartbeat less than 2 minutes old in /data (written every 30 s).
+# Alive means a heartbeat less than 2 minutes old in /data (written every 30 s) and, when
+# the service runs with --http, an answer from its /healthz (the heartbeat names it).
 HEALTHCHECK --interval=1m --timeout=10s --start-period=2m CMD ["monitor", "health"]
 
 ENTRYPOINT ["/usr/bin/tini", "--", "monitor"]

@@ -190,6 +190,7 @@ class Service:
         self._delivering = asyncio.Lock()
         self._outage = Outage()
         self.activity = Activity()
+        self.health_url: str | None = None  # /healthz, when `monitor run --http` serves it
 
     def _channels(self, console: TextIO | None) -> dict[str, Channel]:
         channels: dict[str, Channel] = {}
@@ -426,7 +427,7 @@ class Service:
     def _beat_job(self, sources: int) -> Callable[[], Awaitable[None]]:
         async def beat() -> None:
             now = datetime.now(UTC)  # the real time: a health check compares with it
-            pulse = Heartbeat(now, os.getpid(), sources, len(self.config.rules))
+            pulse = Heartbeat(now, os.getpid(), sources, len(self.config.rules), self.health_url)
             try:
                 await asyncio.to_thread(write_heartbeat, self.heartbeat_path, pulse)
             except OSError as exc:

@@ -196,9 +196,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         print("--http goes with the service, not with --once", file=sys.stderr)
         return EXIT_USAGE
     if settings.log_format not in (None, *LOG_FORMATS):
-        print(
-            f"MONITOR_LOG_FORMAT is {settings.log_format!r}: use human or json", file=sys.stderr
-        )
+        print(f"MONITOR_LOG_FORMAT is {settings.log_format!r}: use human or json", file=sys.stderr)
         return EXIT_USAGE
     config = load(settings)
     service_table = config.service.service
@@ -256,6 +254,8 @@ async def serve(
             log.warning("[service] changed in monitor.toml: it applies at the next start")
         recorder = server.metrics if server else None
         async with Service(settings, running, recorder=recorder) as service:
+            if server is not None:
+                service.health_url = server.health_url
             if server is not None and not server.listening:
                 await server.start()
             with server.watching(service) if server else nullcontext():
@@ -926,7 +926,8 @@ def _register_health(commands: argparse._SubParsersAction) -> None:  # type: ign
         help="is `monitor run` alive? (for health checks and supervisors)",
         description="Read the heartbeat that `monitor run` writes in the data directory "
         "every 30 s. Exit 0 when it is fresh, 1 when it is missing (not running) or too old "
-        "(hung or killed).",
+        "(hung or killed). When the service serves /healthz (`--http`), that must answer "
+        "too.",
     )
     health.add_argument(
         "--max-age",
@@ -952,11 +953,29 @@ def cmd_health(args: argparse.Namespace, settings: Settings) -> int:
         return EXIT_FAILED
     age = beat.age(datetime.now(UTC))
     state = "running" if age <= max_age else "unhealthy"
+    answer = _ask_healthz(beat.health_url) if beat.health_url and state == "running" else ""
+    if answer.startswith("did not"):
+        state = "unhealthy"
     print(
         f"{state}: pid {beat.pid}, last heartbeat {age.total_seconds():.0f}s ago "
         f"(at most {max_age.total_seconds():.0f}s), {beat.sources} sources, {beat.rules} rules"
+        + (f"; {beat.health_url} {answer}" if answer else "")
     )
     return EXIT_OK if state == "running" else EXIT_FAILED
+
+
+def _ask_healthz(url: str) -> str:
+    """With `--http` on, a fresh heartbeat is not enough: the event loop must answer."""
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 (http only)
+            return (
+                "answered" if response.status == 200 else f"did not answer 200: {response.status}"
+            )
+    except (urllib.error.URLError, OSError) as exc:
+        return f"did not answer: {getattr(exc, 'reason', exc)}"
 
 
 def _register_notify(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

@@ -9,6 +9,7 @@ import os
 import re
 import signal
 import socket
+import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -28,6 +29,7 @@ from support import (
     EVENT,
     MICROSOFT_RULE,
     OFF_TOPIC,
+    REPO,
     SILENT_RULE,
     config_dir,
     eventually,
@@ -248,3 +250,32 @@ async def test_readyz_is_503_while_the_database_is_gone(tmp_path, web_server, sm
     finally:
         await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await _admin(f'DROP DATABASE IF EXISTS "{name}_gone" WITH (FORCE)')
+
+
+async def test_monitor_health_asks_healthz_when_the_service_serves_it(
+    tmp_path, web_server, smtp_server
+) -> None:
+    """The image's health check (`monitor health`) reads the heartbeat and, with `--http`
+    on, asks /healthz as well: a frozen event loop fails it before its heartbeat is old."""
+    feed = web_server.add("/feed.xml", rss([]), content_type="application/rss+xml")
+    root = config_dir(tmp_path, feed, smtp_server.url(), SILENT_RULE)
+    env = {**os.environ, "MONITOR_DATA_DIR": str(tmp_path / "data"), "PYTHONPATH": str(REPO)}
+
+    async def health() -> tuple[int, str]:
+        checked = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "monitor", "--config", str(root), "health",
+            env=env, stdout=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        out, _ = await checked.communicate()
+        return checked.returncode or 0, out.decode()
+
+    async with service_with_http(tmp_path, root) as (process, _endpoints):
+        await eventually(lambda: (tmp_path / "data" / "heartbeat.json").exists(), "a heartbeat")
+        code, said = await health()
+        assert code == 0 and said.startswith("running: ") and "/healthz answered" in said, said
+        process.send_signal(signal.SIGSTOP)  # alive, its heartbeat fresh, its loop frozen
+        try:
+            code, said = await health()
+        finally:
+            process.send_signal(signal.SIGCONT)
+        assert code == 1 and said.startswith("unhealthy: ") and "did not answer" in said, said

@@ -12,10 +12,11 @@ The server outlives the services that a SIGHUP restarts: each one is attached in
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -58,6 +59,17 @@ class ObserveServer:
         app.router.add_get("/metrics", self.scrape)
         self._runner = web.AppRunner(app, access_log=None)
         self.listening = False
+
+    @property
+    def health_url(self) -> str:
+        """/healthz as this machine reaches it (an address of every interface, through
+        loopback)."""
+        host = self.address.host
+        with suppress(ValueError):  # "localhost"
+            if ipaddress.ip_address(host).is_unspecified:
+                host = "::1" if ":" in host else "127.0.0.1"
+        shown = f"[{host}]" if ":" in host else host
+        return f"http://{shown}:{self.address.port}/healthz"
 
     async def start(self) -> None:
         """Listen, or raise CannotListen."""

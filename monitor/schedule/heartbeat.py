@@ -26,6 +26,8 @@ class Heartbeat:
     pid: int
     sources: int
     rules: int
+    # With `--http`: where the service answers /healthz, for `monitor health` to ask too.
+    health_url: str | None = None
 
     def age(self, now: datetime) -> timedelta:
         return now - self.at
@@ -49,6 +51,7 @@ def read_heartbeat(path: Path) -> Heartbeat | None:
             int(data["pid"]),
             int(data["sources"]),
             int(data["rules"]),
+            data.get("health_url"),
         )
     except FileNotFoundError:
         return None
