@@ -183,9 +183,6 @@ class Pipeline:
     async def load_memory(self) -> None:
         """What earlier runs learnt: the story indexes and the pages that poison workers."""
         await self.load_story_index()
-        # Pruned here and when a poll starts, not on each catch-up before a write: whether
-        # an article joins a story must not depend on when, in a pass, it is written.
-        self.stories.prune(self.clock())
         self.reader.poisoned.update(await self.store.poison_failures())
 
     async def load_story_index(self) -> None:
@@ -207,6 +204,7 @@ class Pipeline:
                 self.stories.add_event(event, When(seen, published), story_id)
             last_match = max(last_match, match_id)
         self._read_up_to = (last_article, last_match)
+        self.stories.prune(now)
 
     async def poll(
         self, source: SourceConfig, *, force: bool = False
