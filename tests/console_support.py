@@ -5,6 +5,8 @@ markup, a source that fails, and a mail channel that cannot be reached."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -47,6 +49,19 @@ def _markup_item(url: str) -> str:
     )
 
 
+def dated(feed: str, *hours_ago: float) -> str:
+    """The feed's items dated that many hours ago, in order: the story index keeps the
+    last days only, and the two outlets' articles must make one story whenever the tests
+    run (their pages carry 2026-11 dates), the first outlet's first."""
+    head, *items = feed.split("<item>")
+    now = datetime.now(UTC)
+    stamps = [format_datetime(now - timedelta(hours=h)) for h in hours_ago]
+    return head + "".join(
+        f"<item><pubDate>{stamp}</pubDate>{item}"
+        for stamp, item in zip(stamps, items, strict=True)
+    )
+
+
 def console_config(root: Path, web_server: Any) -> tuple[Path, dict[str, str]]:
     """The configuration directory, and the article pages it leads to."""
     pages = serve_articles(web_server, EVENT, OFF_TOPIC, OTHER_OUTLET, MARKED)
@@ -54,9 +69,13 @@ def console_config(root: Path, web_server: Any) -> tuple[Path, dict[str, str]]:
         "</channel>", _markup_item(pages[MARKED]) + "</channel>"
     )
     feeds = {
-        "fil": web_server.add("/fil.xml", fil, content_type="application/rss+xml"),
+        "fil": web_server.add(
+            "/fil.xml", dated(fil, 3, 2.9, 1), content_type="application/rss+xml"
+        ),
         "hebdo": web_server.add(
-            "/hebdo.xml", rss([(OTHER_OUTLET, pages[OTHER_OUTLET])]), content_type="text/xml"
+            "/hebdo.xml",
+            dated(rss([(OTHER_OUTLET, pages[OTHER_OUTLET])]), 2),
+            content_type="text/xml",
         ),
         "panne": web_server.add("/panne.xml", "", status=500),
     }
