@@ -100,8 +100,9 @@ def measure(command: Sequence[str], env: dict[str, str] | None = None) -> Usage:
     """Run a command to its end, sampling its process tree; fails loudly on a non-zero exit."""
     usage = Usage()
     started = time.perf_counter()
+    # From the measured checkout: `python -m` puts the working directory first on sys.path.
     proc = subprocess.Popen(
-        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+        command, env=env, cwd=TREE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
     )
     stderr: list[str] = []
     reader = threading.Thread(target=lambda: stderr.append(proc.stderr.read()))  # type: ignore[union-attr]
