@@ -272,7 +272,9 @@ class Monitor:
         from monitor.fetch import PAGE_ACCEPT
 
         result = await self.service.http.get(url, source_id="explain", accept=PAGE_ACCEPT)
-        page = extract_page(result.body, url=result.url)
+        # In the pool, under its deadline: a page from outside could hold the loop (and
+        # the whole console) for as long as its extraction takes.
+        page = await self.service.pool.run(extract_page, result.body, url=result.url)
         if page is None:
             raise NoArticle(f"no article text found in {result.url}")
         return page.title or "", page.text, page.lang

@@ -141,7 +141,9 @@ async def test_explain_evaluate_and_digest_preview(tmp_path, web_server, pool) -
     async with filled.open(pool, allow_private=True) as api:
         yes = await api.explain(RULE_ID, "Le ministère des Armées signe avec Microsoft.")
         no = await api.explain(RULE_ID, "Microsoft publie ses résultats.")
+        extractions = pool.calls.count("extract_page")
         page = await api.explain(RULE_ID, url=filled.pages[EVENT])
+        assert pool.calls.count("extract_page") == extractions + 1  # off the event loop
         (score,) = api.evaluate(labeled)
         preview = await api.digest_preview()
         text = await api.digest_preview("matin", fmt="text")
