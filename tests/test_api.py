@@ -19,8 +19,8 @@ from monitor.errors import ConfigError
 from monitor.labels import LabeledArticle
 from monitor.store.feedback import UnknownAlert
 
-from console_support import MARKED, MARKUP_TITLE, RULE_ID, fill
 from support import DEMO, EVENT, OFF_TOPIC, OTHER_OUTLET, REPO
+from support.console import MARKED, MARKUP_TITLE, RULE_ID, fill
 
 DOC = REPO / "docs" / "api.md"
 LABELED = [

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_service_process import SILENT_RULE, config_dir, eventually, start_service
 
 from monitor.app import Activity, Control
 from monitor.cli import main
@@ -25,10 +24,14 @@ from support import (
     EVENT,
     MICROSOFT_RULE,
     OFF_TOPIC,
+    SILENT_RULE,
+    config_dir,
+    eventually,
     loopback_sources,
     rss,
     serve_articles,
     service,
+    start_service,
     write,
 )
 
@@ -210,9 +213,7 @@ async def test_sighup_says_it_reloads_and_what_changed(
         await asyncio.wait_for(process.wait(), 60)
     lines = log.read_text(encoding="utf-8").splitlines()
     said = [line.split(": ", 1)[1] for line in lines if " INFO " in line]
-    reloaded = said.index(
-        f"configuration reloaded from {root}: rules: +ministry-microsoft, -watch"
-    )
+    reloaded = said.index(f"configuration reloaded from {root}: rules: +ministry-microsoft, -watch")
     assert said[reloaded + 1] == "reloading: waiting for running jobs"
     assert said[reloaded + 2 :].count("veille running: 1 sources, 1 rules; Ctrl-C to stop") == 1
     assert said.count("stopping: waiting for running jobs") == 1  # at SIGTERM only

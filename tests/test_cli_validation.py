@@ -90,14 +90,20 @@ def test_a_channel_with_unset_variables_still_receives_its_rules(
 @pytest.mark.parametrize(
     ("table", "message"),
     [
-        ('[[rule]]\nid = "r"\ntitle = "R"\nquery = "x"\nshould_match = [{titel = "x"}]\n',
-         "alerts/rules.toml:10: [rule.1.should_match.0.table.titel] rule 'r': unknown key "
-         "'titel' (did you mean 'title'?)"),
-        ('[digests.matin]\nchannels = ["console"]\ncronn = "0 7 * * *"\n',
-         "alerts/rules.toml:8: [digests.matin.cronn] digest 'matin': unknown key 'cronn' "
-         "(did you mean 'cron'?)"),
-        ('[routage]\nchannels = ["console"]\n',
-         "alerts/rules.toml:6: [routage] unknown key 'routage' (did you mean 'routing'?)"),
+        (
+            '[[rule]]\nid = "r"\ntitle = "R"\nquery = "x"\nshould_match = [{titel = "x"}]\n',
+            "alerts/rules.toml:10: [rule.1.should_match.0.table.titel] rule 'r': unknown key "
+            "'titel' (did you mean 'title'?)",
+        ),
+        (
+            '[digests.matin]\nchannels = ["console"]\ncronn = "0 7 * * *"\n',
+            "alerts/rules.toml:8: [digests.matin.cronn] digest 'matin': unknown key 'cronn' "
+            "(did you mean 'cron'?)",
+        ),
+        (
+            '[routage]\nchannels = ["console"]\n',
+            "alerts/rules.toml:6: [routage] unknown key 'routage' (did you mean 'routing'?)",
+        ),
     ],
     ids=["example table", "digest", "top-level table"],
 )
@@ -176,7 +182,7 @@ def test_a_wrong_name_is_reported_at_the_line_of_its_key(tmp_path: Path, capsys:
         ("query = 'Microsoft AND (ministère'", 4),
         ('query = """Microsoft\nAND\n(ministère"""', 6),  # starts on the key's line
         ("query = '''\nMicrosoft AND\n(ministère\n'''", 6),
-        ("query = 'Microsoft'\nrelated = \"\"\"\ncloud\nAND (souverain\n\"\"\"", 7),
+        ('query = \'Microsoft\'\nrelated = """\ncloud\nAND (souverain\n"""', 7),
     ],
     ids=["one line", "quotes then text", "literal string", "related query"],
 )

@@ -25,8 +25,9 @@ def _reference(items: list[bytes]) -> np.ndarray:
 def test_values_equal_those_stored_fingerprints_were_made_with(size: int) -> None:
     draw = random.Random(size)
     items = [
-        " ".join(draw.choice(["cloud", "ministère", "Microsoft", "été", "2026"]) for _ in range(3))
-        .encode("utf-8")
+        " ".join(
+            draw.choice(["cloud", "ministère", "Microsoft", "été", "2026"]) for _ in range(3)
+        ).encode("utf-8")
         + draw.randbytes(draw.randrange(0, 12))
         for _ in range(size)
     ]

@@ -11,42 +11,9 @@ from monitor.cli import main
 from monitor.config import load_config
 from monitor.config.interpolate import MissingVariable, interpolate
 from monitor.config.units import parse_duration, parse_size
-from monitor.errors import ConfigError
 
 from support import REPO, write
-
-SOURCES = """
-[defaults]
-interval = "20m"
-
-[[source]]
-id = "lemagit"
-name = "LeMagIT"
-url = "https://www.lemagit.fr/rss/ContentSyndication.xml"
-"""
-
-RULES = """
-[[rule]]
-id = "ministry-microsoft"
-title = "Un ministère choisit Microsoft"
-query = 'ministère AND Microsoft'
-"""
-
-
-def make_config(
-    tmp_path: Path, sources: str = SOURCES, rules: str = RULES, channels: str = ""
-) -> Path:
-    write(tmp_path / "sources.toml", sources)
-    write(tmp_path / "alerts" / "rules.toml", rules)
-    if channels:
-        write(tmp_path / "alerts" / "channels.toml", channels)
-    return tmp_path
-
-
-def problems(tmp_path: Path, environ: dict[str, str] | None = None) -> list[str]:
-    with pytest.raises(ConfigError) as error:
-        load_config(tmp_path, environ or {})
-    return [str(p) for p in error.value.problems]
+from support.config import RULES, SOURCES, make_config, problems
 
 
 def test_shipped_configuration_loads() -> None:

@@ -17,8 +17,8 @@ from typing import Any
 
 from monitor.cli import main
 
-from conftest import SmtpServer
 from support import DEMO, REPO, Clock, allow_any_age, rss, serve_articles, service, write
+from support.servers import SmtpServer
 
 BROAD_RULE = """
 [[rule]]

@@ -12,7 +12,6 @@ import pytest
 from monitor.cli import main
 from monitor.config import load_config
 
-from conftest import SmtpServer
 from support import (
     DEMO,
     EVENT,
@@ -26,6 +25,7 @@ from support import (
     service,
     write,
 )
+from support.servers import SmtpServer
 
 RULES = """
 [[rule]]

@@ -481,11 +481,12 @@ async def test_an_article_text_is_cut_to_its_cap(web_server: Any, pool: WorkerPo
 async def test_a_poison_page_is_remembered_across_restarts_and_shown_in_sources(
     tmp_path: Any, web_server: Any
 ) -> None:
-    from test_ingest_pipeline import FETCH, build, rss, source
+    from support import rss_of
+    from support.ingest import FETCH, build, source
 
     slow = web_server.add("/slow", slow_article(12_000))  # about 6 MB: many seconds to extract
     item = {"title": "Marché lent", "link": slow, "description": "Le résumé du flux."}
-    feed = web_server.add("/feed.xml", rss(item), content_type="application/rss+xml")
+    feed = web_server.add("/feed.xml", rss_of(item), content_type="application/rss+xml")
     sources = source("lent", feed, allow_private_networks=True, robots=False)
     workers = WorkerPool(1)
     try:

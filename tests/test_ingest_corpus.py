@@ -8,11 +8,11 @@ import json
 from datetime import UTC, datetime
 
 import pytest
-from test_ingest_pipeline import articles, build, rss, source, states
 
 from monitor.parse import parse_feed
 
-from support import CORPUS, corpus_path
+from support import CORPUS, corpus_path, rss_of
+from support.ingest import articles, build, source, states
 
 FRENCH_FEEDS = ["next_inpact_full.xml", "pcinpact.xml", "univers_freebox.xml"]
 
@@ -66,7 +66,7 @@ async def test_real_french_articles_extracted_with_lead_date_and_paywall(
         html = gzip.decompress((folder / f"{name}.html.gz").read_bytes())
         link = web_server.add(f"/articles/{name}", html)
         items.append({"title": gold[name]["expected"]["title"], "link": link, "guid": name})
-    feed = web_server.add("/feed.xml", rss(*items), content_type="application/rss+xml")
+    feed = web_server.add("/feed.xml", rss_of(*items), content_type="application/rss+xml")
     sources = source("presse", feed, allow_private_networks=True)
     async with build(tmp_path, sources, pool) as svc:
         summary = await svc.run_pass()

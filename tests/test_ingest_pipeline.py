@@ -3,172 +3,26 @@
 from __future__ import annotations
 
 import gzip
-import inspect
-import io
-import json
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from typing import Any
 
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestServer
-from sqlalchemy import select
 
-from monitor.app import Service
-from monitor.config import load_config
-from monitor.extract import WorkerPool
 from monitor.records import SourceMemo
-from monitor.settings import Settings
-from monitor.store.tables import ArticleRow
 
-from support import write
-
-NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
-RULES = """
-[[rule]]
-id = "secnumcloud"
-title = "SecNumCloud"
-query = 'SecNumCloud'
-"""
-FETCH = """
-[fetch]
-timeout = "2s"
-read_timeout = "1s"
-max_body = "1MB"
-host_delay = "0s"
-per_host = 8
-"""
-ARTICLE = """<!DOCTYPE html><html lang="fr"><head><title>{title}</title>
-<meta property="og:description" content="{lead}">
-<meta property="og:site_name" content="Le Journal">
-<meta property="article:published_time" content="2026-11-20T08:00:00+00:00">{head}</head>
-<body><p class="chapo">{lead}</p><article><h1>{title}</h1>
-<p>{body}</p><p>Le ministère précise que la migration concernera plusieurs directions et
-s'étalera sur les deux prochaines années, avec un premier lot au printemps.</p>
-<p>Les syndicats demandent des garanties sur la réversibilité et le coût total du projet,
-ainsi qu'un calendrier détaillé des étapes de la bascule.</p></article></body></html>"""
-
-
-def article_html(
-    title: str = "Un hébergeur qualifié",
-    body: str = "L'offre a obtenu la qualification SecNumCloud de l'ANSSI cette semaine.",
-    lead: str = "Le chapô qui dit l'essentiel de l'événement annoncé ce matin.",
-    head: str = "",
-) -> str:
-    return ARTICLE.format(title=title, body=body, lead=lead, head=head)
-
-
-def rss(*items: dict[str, str]) -> str:
-    entries = "".join(
-        "<item>" + "".join(f"<{k}>{v}</{k}>" for k, v in item.items()) + "</item>" for item in items
-    )
-    return (
-        '<?xml version="1.0" encoding="utf-8"?>'
-        f'<rss version="2.0"><channel><title>t</title>{entries}</channel></rss>'
-    )
-
-
-def urlset_of(*entries: tuple[str, str, str]) -> str:
-    """A news sitemap of (URL, publication date, title)."""
-    urls = "".join(
-        f"<url><loc>{loc}</loc><news:news><news:publication_date>{date}</news:publication_date>"
-        f"<news:title>{title}</news:title></news:news></url>"
-        for loc, date, title in entries
-    )
-    return (
-        '<?xml version="1.0" encoding="UTF-8"?>'
-        '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" '
-        f'xmlns:news="http://www.google.com/schemas/sitemap-news/0.9">{urls}</urlset>'
-    )
-
-
-class Clock:
-    def __init__(self, now: datetime = NOW) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
-
-
-def source(sid: str, url: str, **extra: Any) -> str:
-    lines = ["[[source]]", f'id = "{sid}"', f'name = "Source {sid}"', f'url = "{url}"']
-    lines += [f"{key} = {json.dumps(value)}" for key, value in extra.items()]
-    return "\n".join(lines) + "\n\n"
-
-
-def build(
-    tmp_path: Path,
-    sources: str,
-    pool: WorkerPool,
-    *,
-    db_url: str | None = None,
-    clock: Clock | None = None,
-    fetch: str = FETCH,
-    env: dict[str, str] | None = None,
-) -> Service:
-    """A Service on a temporary config directory, sharing the test session's worker pool."""
-    config_dir = tmp_path / "config"
-    write(config_dir / "sources.toml", fetch + "\n" + sources)
-    write(config_dir / "alerts" / "rules.toml", RULES)
-    settings = Settings.from_env(
-        {"MONITOR_DATABASE_URL": db_url or f"sqlite:///{tmp_path / 'db.sqlite3'}", **(env or {})},
-        config_dir=config_dir,
-    )
-    options: dict[str, Any] = {"console": io.StringIO(), "clock": clock or Clock()}
-    if "pool" in inspect.signature(Service).parameters:
-        options["pool"] = pool
-    built = Service(settings, load_config(config_dir, {}), **options)
-    if built.pool is not pool:
-        built.pool.close()
-        built.pool = built.pipeline.pool = pool
-    return built
-
-
-async def articles(svc: Service) -> list[ArticleRow]:
-    async with svc.store.transaction() as session:
-        return list((await session.scalars(select(ArticleRow).order_by(ArticleRow.id))).all())
-
-
-async def states(svc: Service) -> dict[str, Any]:
-    return {state.id: state for state in await svc.store.source_states()}
-
-
-@dataclass
-class OtherHost:
-    """A second loopback server on 127.0.0.2: a "public" host for the guard tests."""
-
-    server: TestServer
-    routes: dict[str, tuple[str, str]]
-
-    def url(self, path: str) -> str:
-        return str(self.server.make_url(path))
-
-
-@asynccontextmanager
-async def second_host() -> AsyncIterator[OtherHost]:
-    routes: dict[str, tuple[str, str]] = {}
-
-    async def handle(request: web.Request) -> web.Response:
-        if request.path not in routes:
-            return web.Response(status=404)
-        body, content_type = routes[request.path]
-        return web.Response(text=body, content_type=content_type)
-
-    app = web.Application()
-    app.router.add_route("GET", "/{tail:.*}", handle)
-    server = TestServer(app, host="127.0.0.2")
-    await server.start_server()
-    try:
-        yield OtherHost(server, routes)
-    finally:
-        await server.close()
+from support import Clock, rss_of
+from support.ingest import (
+    FETCH,
+    NOW,
+    OtherHost,
+    article_html,
+    articles,
+    build,
+    second_host,
+    source,
+    states,
+)
 
 
 @pytest.fixture
@@ -187,14 +41,14 @@ async def test_faulty_sources_fail_clearly_and_the_others_go_on(
 
     async def slow(request: web.Request) -> web.Response:
         await asyncio.sleep(10)
-        return web.Response(text=rss())
+        return web.Response(text=rss_of())
 
     page = web_server.add("/articles/qualifie", article_html())
     secret = web_server.add("/articles/secret", article_html(title="Interne"))
     feeds = {
         "good": web_server.add(
             "/good.xml",
-            rss({"title": "Hébergeur qualifié", "link": page, "description": "Résumé."}),
+            rss_of({"title": "Hébergeur qualifié", "link": page, "description": "Résumé."}),
             content_type="application/rss+xml",
         ),
         "slow": web_server.add("/slow.xml", handler=slow),
@@ -211,20 +65,20 @@ async def test_faulty_sources_fail_clearly_and_the_others_go_on(
         ),
         "lying": web_server.add(
             "/lying.xml",
-            rss({"title": "Qualifiée SecNumCloud à 100 €", "guid": "l-1"}).encode("utf-8"),
+            rss_of({"title": "Qualifiée SecNumCloud à 100 €", "guid": "l-1"}).encode("utf-8"),
             content_type="application/rss+xml; charset=windows-1252",
         ),
         "malformed": web_server.add(
             "/malformed.xml",
-            rss({"title": "Avant la coupure", "guid": "m-1"})[:-30],
+            rss_of({"title": "Avant la coupure", "guid": "m-1"})[:-30],
             content_type="application/rss+xml",
         ),
-        "empty": web_server.add("/empty.xml", rss(), content_type="application/rss+xml"),
+        "empty": web_server.add("/empty.xml", rss_of(), content_type="application/rss+xml"),
         "html": web_server.add("/html.xml", "<!DOCTYPE html><html><body>Maintenance</body></html>"),
     }
     web_server.add("/loop2", "", status=302, headers={"Location": "/loop"})
     other_host.routes["/feed.xml"] = (
-        rss(
+        rss_of(
             {"title": "Lien interne", "link": secret, "description": "Résumé interne."},
             {
                 "title": "Métadonnées",
@@ -239,7 +93,7 @@ async def test_faulty_sources_fail_clearly_and_the_others_go_on(
     )
     sources += source("guarded", other_host.url("/feed.xml"), interval="15m")  # guard on
     fetch = FETCH + 'allow_networks = ["127.0.0.2/32"]\n'
-    clock = Clock()
+    clock = Clock(NOW)
     async with build(tmp_path, sources, pool, db_url=db_url, clock=clock, fetch=fetch) as svc:
         summary = await svc.run_pass()
         stored = await articles(svc)
@@ -294,7 +148,7 @@ async def test_faulty_sources_fail_clearly_and_the_others_go_on(
 
 
 async def test_guard_refuses_private_feed_unless_allowed(tmp_path, web_server, pool) -> None:
-    feed = web_server.add("/feed.xml", rss(), content_type="application/rss+xml")
+    feed = web_server.add("/feed.xml", rss_of(), content_type="application/rss+xml")
     sources = source("private", feed) + source("allowed", feed, allow_private_networks=True)
     async with build(tmp_path, sources, pool) as svc:
         summary = await svc.run_pass()
@@ -316,7 +170,7 @@ async def test_private_networks_allowed_by_defaults_or_environment(
 ) -> None:
     page = web_server.add("/a", article_html())
     feed = web_server.add(
-        "/feed.xml", rss({"title": "Local", "link": page}), content_type="application/rss+xml"
+        "/feed.xml", rss_of({"title": "Local", "link": page}), content_type="application/rss+xml"
     )
     async with build(tmp_path, defaults + source("local", feed), pool, env=env) as svc:
         summary = await svc.run_pass()
@@ -332,7 +186,7 @@ async def test_backoff_grows_skips_the_source_and_resets_on_success(
     tmp_path, web_server, pool
 ) -> None:
     web_server.add("/feed.xml", "", status=500)
-    clock = Clock()
+    clock = Clock(NOW)
     sources = source(
         "flaky", web_server.url("/feed.xml"), allow_private_networks=True, interval="15m"
     )
@@ -345,7 +199,7 @@ async def test_backoff_grows_skips_the_source_and_resets_on_success(
         clock.advance(minutes=5)
         skipped = await svc.run_pass()
         assert len(web_server.hits("/feed.xml")) == 2  # the skipped pass sent nothing
-        web_server.add("/feed.xml", rss(), content_type="application/rss+xml")
+        web_server.add("/feed.xml", rss_of(), content_type="application/rss+xml")
         clock.advance(minutes=30)
         recovered = await svc.run_pass()
         third = (await states(svc))["flaky"]
@@ -365,11 +219,11 @@ async def test_backoff_grows_skips_the_source_and_resets_on_success(
 async def test_max_age_is_a_floor_for_the_next_poll(tmp_path, web_server, pool) -> None:
     feed = web_server.add(
         "/feed.xml",
-        rss(),
+        rss_of(),
         content_type="application/rss+xml",
         headers={"Cache-Control": "public, max-age=7200", "ETag": '"v1"'},
     )
-    clock = Clock()
+    clock = Clock(NOW)
     sources = source("cached", feed, allow_private_networks=True, interval="15m")
     async with build(tmp_path, sources, pool, clock=clock) as svc:
         await svc.run_pass()
@@ -396,13 +250,13 @@ async def test_rate_limited_article_page_falls_back_without_waiting(
     web_server.add("/a/2", article_html())
     feed = web_server.add(
         "/feed.xml",
-        rss(
+        rss_of(
             {"title": "Un", "link": page, "description": "Résumé un SecNumCloud."},
             {"title": "Deux", "link": second, "description": "Résumé deux."},
         ),
         content_type="application/rss+xml",
     )
-    clock = Clock()
+    clock = Clock(NOW)
     # The article pages are on localhost, not the feed's host: links need their own opt-in.
     sources = source(
         "news",
@@ -442,11 +296,11 @@ async def test_page_that_failed_for_a_passing_reason_is_retried_as_an_update(
     page = web_server.add("/a/1", "maintenance", status=503)
     feed = web_server.add(
         "/feed.xml",
-        rss({"title": "Qualification", "link": page, "guid": "g1", "description": "Résumé."}),
+        rss_of({"title": "Qualification", "link": page, "guid": "g1", "description": "Résumé."}),
         content_type="application/rss+xml",
         headers={"ETag": '"f1"'},
     )
-    clock = Clock()
+    clock = Clock(NOW)
     sources = source("news", feed, allow_private_networks=True, interval="15m")
     async with build(tmp_path, sources, pool, db_url=db_url, clock=clock) as svc:
         first = await svc.run_pass()
@@ -472,8 +326,8 @@ async def test_changed_item_is_an_update_of_the_same_article(
 ) -> None:
     page = web_server.add("/a/1", article_html(body="Première version du texte, sans le mot."))
     item = {"title": "Version 1", "link": page, "guid": "g1", "description": "Résumé 1."}
-    feed = web_server.add("/feed.xml", rss(item), content_type="application/rss+xml")
-    clock = Clock()
+    feed = web_server.add("/feed.xml", rss_of(item), content_type="application/rss+xml")
+    clock = Clock(NOW)
     sources = source("news", feed, allow_private_networks=True)
     async with build(tmp_path, sources, pool, db_url=db_url, clock=clock) as svc:
         first = await svc.run_pass()
@@ -482,7 +336,7 @@ async def test_changed_item_is_an_update_of_the_same_article(
         )
         web_server.add(
             "/feed.xml",
-            rss({**item, "title": "Version 2", "description": "Résumé 2."}),
+            rss_of({**item, "title": "Version 2", "description": "Résumé 2."}),
             content_type="application/rss+xml",
         )
         clock.advance(hours=1)
@@ -503,7 +357,7 @@ async def test_robots_txt_is_honoured_unless_switched_off(tmp_path, web_server, 
     page = web_server.add("/prive/a", article_html())
     feed = web_server.add(
         "/feed.xml",
-        rss({"title": "Privé", "link": page, "description": "Résumé du flux."}),
+        rss_of({"title": "Privé", "link": page, "description": "Résumé du flux."}),
         content_type="application/rss+xml",
     )
     sources = source("polite", feed, allow_private_networks=True) + source(
@@ -533,8 +387,8 @@ async def test_robots_txt_is_honoured_unless_switched_off(tmp_path, web_server, 
 
 async def test_permanent_redirect_is_remembered_and_reported(tmp_path, web_server, pool) -> None:
     web_server.add("/old.xml", "", status=301, headers={"Location": "/new.xml"})
-    new = web_server.add("/new.xml", rss(), content_type="application/rss+xml")
-    clock = Clock()
+    new = web_server.add("/new.xml", rss_of(), content_type="application/rss+xml")
+    clock = Clock(NOW)
     sources = source("moved", web_server.url("/old.xml"), allow_private_networks=True)
     async with build(tmp_path, sources, pool, clock=clock) as svc:
         first = await svc.run_pass()
@@ -560,7 +414,7 @@ async def test_extraction_flags_dates_and_lead(tmp_path, web_server, pool) -> No
     short = web_server.add("/a/short", "<html><body><p>Bref.</p></body></html>")
     feed = web_server.add(
         "/feed.xml",
-        rss(
+        rss_of(
             {"title": "Réservé", "link": paywalled, "description": "Un chapô venu du flux, court."},
             {"title": "Daté", "link": future, "pubDate": "Fri, 20 Nov 2099 07:30:00 GMT"},
             {"title": "Bref", "link": short, "description": "Le flux donne tout le texte. " * 10},

@@ -17,8 +17,8 @@ from monitor.config import Config, RuleConfig, load_config
 from monitor.errors import ConfigError
 from monitor.store import Store, upgrade_async
 
-from conftest import SmtpServer
 from support import Clock, loopback_sources, service, write
+from support.servers import SmtpServer
 
 NOW = datetime(2026, 12, 4, 9, 0, tzinfo=UTC)
 LEASE = timedelta(minutes=2)
@@ -104,9 +104,7 @@ async def test_a_delivery_is_claimed_once_and_comes_back_when_the_claim_lapses(
     assert await store.claim_delivery(lapsed + 4 * LEASE, lapsed + 5 * LEASE) is None
 
 
-async def test_on_sqlite_every_claim_is_given_back_at_start(
-    store: Store, db_url: str
-) -> None:
+async def test_on_sqlite_every_claim_is_given_back_at_start(store: Store, db_url: str) -> None:
     if not db_url.startswith("sqlite"):
         pytest.skip("SQLite only: its one service may take back what a killed one held")
     await store.claim_sources(["s0"], "dead", NOW, NOW + LEASE)

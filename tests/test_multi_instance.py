@@ -30,8 +30,8 @@ from aiohttp import web
 
 from monitor.config import load_config
 
-from conftest import SmtpServer
 from support import DEMO, REPO, allow_any_age, free_port, loopback_sources, rss, service, write
+from support.servers import SmtpServer
 
 LEASE = 3.0  # seconds: `[service] lease` of the test configuration
 RULE = """

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_end_to_end import make_config
 
 from monitor.cli import main
 from monitor.config import RuleConfig
@@ -24,7 +23,18 @@ from monitor.config.alerts import ChannelConfig
 from monitor.match import Passage
 from monitor.notify.channels import Message, SendResult, at_domain, build_channel
 
-from notify_support import (
+from support import (
+    EVENT,
+    MICROSOFT_RULE,
+    Clock,
+    free_port,
+    mail_config,
+    rss,
+    serve_articles,
+    service,
+    write,
+)
+from support.notify import (
     HOSTILE_HTML_TAGS,
     INVISIBLE,
     MESSAGE_ID,
@@ -35,7 +45,6 @@ from notify_support import (
     passage,
     tags_but_marks,
 )
-from support import EVENT, MICROSOFT_RULE, Clock, free_port, rss, serve_articles, service, write
 
 # Cut to fit an inbox, the rule's label kept; on one line whatever the title held.
 HOSTILE_SUBJECT = (
@@ -182,7 +191,7 @@ async def test_a_retried_delivery_keeps_its_message_id(
     refuse_first_message(smtp_server)
     pages = serve_articles(web_server, EVENT)
     feed = web_server.add("/feed.xml", rss(list(pages.items())), content_type="application/rss+xml")
-    config = make_config(tmp_path / "config", {"outlet": feed}, smtp_server.url())
+    config = mail_config(tmp_path / "config", {"outlet": feed}, smtp_server.url(), MICROSOFT_RULE)
     clock = Clock(datetime.now(UTC))
 
     async with service(tmp_path, config, pool, clock=clock) as svc:

@@ -21,7 +21,7 @@ from monitor.notify.escape import (
     sanitize_segments,
 )
 
-from notify_support import alert_message, article, passage
+from support.notify import alert_message, article, passage
 
 
 @pytest.mark.parametrize(

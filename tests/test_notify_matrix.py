@@ -20,8 +20,8 @@ from apprise.plugins.matrix import NotifyMatrix
 from monitor.config.alerts import ChannelConfig
 from monitor.notify.channels import Message, build_channel
 
-from matrix_support import Homeserver, running_homeserver, synapse_python
-from notify_support import (
+from support.matrix import Homeserver, running_homeserver, synapse_python
+from support.notify import (
     HOSTILE_HTML_TAGS,
     INVISIBLE,
     alert_message,

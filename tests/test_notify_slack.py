@@ -29,7 +29,7 @@ from monitor.config import RuleConfig
 from monitor.config.alerts import ChannelConfig
 from monitor.notify.channels import Message, build_channel
 
-from notify_support import alert_message, article, hostile_message
+from support.notify import alert_message, article, hostile_message
 
 WEBHOOK = "slack://T1ABC/B2DEF/abcXYZ123"
 ARTICLE_LINK = "<https://news.example/2026/03/cloud?id=7&amp;ref=rss|"

@@ -23,12 +23,12 @@ from sqlalchemy.engine import make_url
 
 from monitor.config.version import config_version
 
-from conftest import PG_URL
 from support import (
     DEMO,
     EVENT,
     MICROSOFT_RULE,
     OFF_TOPIC,
+    PG_URL,
     REPO,
     SILENT_RULE,
     config_dir,

@@ -85,7 +85,9 @@ def test_the_human_line_is_timed_in_utc_and_masked(capsys: Any) -> None:
         log.warning("cannot reach %s\x07", SECRET_URL)
     (line,) = capsys.readouterr().err.splitlines()
     assert UTC_LINE.match(line), line
-    assert line.endswith("WARNING monitor.test: cannot reach https://***@hooks.example.org/feed?token=***")
+    assert line.endswith(
+        "WARNING monitor.test: cannot reach https://***@hooks.example.org/feed?token=***"
+    )
 
 
 def test_times_in_messages_are_utc_with_their_offset() -> None:

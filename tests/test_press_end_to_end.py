@@ -26,7 +26,7 @@ from monitor.extract.article import detect_language
 from monitor.labels import LabeledArticle, evaluate, read_labeled
 from monitor.store.tables import AlertRow, ArticleRow, MatchRow
 
-from support import REPO, Clock, service, write
+from support import REPO, Clock, reset_postgres, service, write
 
 PRESS = REPO / "tests" / "data" / "press"
 NOW = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
@@ -209,9 +209,7 @@ async def test_real_press_one_alert_per_event_whatever_the_order(
         press.slow = {urlsplit(url).path for _, url in feeds[: len(feeds) // 2]}
         second_db = db_url if "postgresql" in db_url else f"sqlite:///{tmp_path / 'b.sqlite3'}"
         if "postgresql" in db_url:
-            from conftest import _reset_postgres
-
-            await _reset_postgres(db_url)
+            await reset_postgres(db_url)
         second = await one_pass(
             tmp_path / "b", press, list(reversed(feeds)), smtp_server.url(), pool, second_db
         )

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_config import make_config, problems
 
 from monitor.app import Control
 from monitor.backtest import run_backtest
@@ -26,6 +25,7 @@ from support import (
     service,
     write,
 )
+from support.config import make_config, problems
 
 SMARTPHONE = OFF_TOPIC
 GOOGLE = "meteo-france-attribue-google-cloud-marche-ia"  # matches nothing here either

@@ -5,10 +5,12 @@ from __future__ import annotations
 import gzip
 from datetime import timedelta
 
-from test_ingest_pipeline import (
+from monitor.records import SourceMemo
+
+from support import Clock
+from support.ingest import (
     FETCH,
     NOW,
-    Clock,
     article_html,
     articles,
     build,
@@ -17,8 +19,6 @@ from test_ingest_pipeline import (
     states,
     urlset_of,
 )
-
-from monitor.records import SourceMemo
 
 # -- page ---------------------------------------------------------------------------------------
 
@@ -38,7 +38,7 @@ async def test_page_source_new_links_become_articles(tmp_path, web_server, pool,
     web_server.add("/actualites/nouvelle", article_html(title="Nouvelle"))
     cards = [("/actualites/qualif", "Qualification d'une offre"), ("rapport", "Rapport annuel")]
     page = web_server.add("/actualites/", listing(*cards))
-    clock = Clock()
+    clock = Clock(NOW)
     sources = source(
         "anssi", page, kind="page", selector=".fr-card__title a", allow_private_networks=True
     )
@@ -102,7 +102,7 @@ async def test_sitemap_index_news_sitemaps_and_conditional_children(
         "</sitemapindex>"
     )
     root = web_server.add("/sitemap.xml", index, content_type="application/xml")
-    clock = Clock()
+    clock = Clock(NOW)
     sources = source("dinum", root, kind="sitemap", allow_private_networks=True)
     async with build(tmp_path, sources, pool, db_url=db_url, clock=clock) as svc:
         first = await svc.run_pass()
@@ -188,7 +188,7 @@ async def test_watch_raises_one_article_per_change_of_the_region(
 ) -> None:
     base = [("OVHcloud", "Hosted Private Cloud"), ("Outscale", "Cloud souverain")]
     page = web_server.add("/qualifies", qualified(*base))
-    clock = Clock()
+    clock = Clock(NOW)
     sources = source(
         "secnumcloud",
         page,
@@ -232,7 +232,7 @@ async def test_watch_raises_one_article_per_change_of_the_region(
 
 async def test_watch_with_etag_costs_a_304(tmp_path, web_server, pool) -> None:
     page = web_server.add("/qualifies", qualified(("OVHcloud", "HPC")), headers={"ETag": '"q1"'})
-    clock = Clock()
+    clock = Clock(NOW)
     sources = source("w", page, kind="watch", selector="table.offres", allow_private_networks=True)
     async with build(tmp_path, sources, pool, clock=clock) as svc:
         await svc.run_pass()

@@ -14,9 +14,9 @@ from monitor.notify.render import Renderer
 from monitor.notify.samples import sample_alert, sample_digest
 from monitor.store.views import DigestEntry, FailedDelivery, FailingSource
 
-from notify_support import HOSTILE_PASSAGE, HOSTILE_TITLE, PUBLISHED, passage
-from notify_support import article as article_view
 from support import write
+from support.notify import HOSTILE_PASSAGE, HOSTILE_TITLE, PUBLISHED, passage
+from support.notify import article as article_view
 
 SOURCES = '[[source]]\nid = "s"\nname = "S"\nurl = "https://example.org/feed"\n'
 RULES = '[[rule]]\nid = "r"\ntitle = "R"\nquery = "cloud"\n'

@@ -17,8 +17,8 @@ from aiohttp.test_utils import TestServer
 
 from monitor.web import Console
 
-from console_support import MARKUP_TITLE, RULE_ID, Filled, fill
 from support import DEMO, EVENT, OFF_TOPIC
+from support.console import MARKUP_TITLE, RULE_ID, Filled, fill
 
 CHROMIUM = Path("/usr/bin/chromium")
 pytestmark = pytest.mark.skipif(

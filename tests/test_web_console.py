@@ -24,8 +24,8 @@ from monitor.web import Console
 from monitor.web.app import _back_to
 from monitor.web.pages import http_url
 
-from console_support import MARKUP_TITLE, RULE_ID, Filled, fill
 from support import DEMO, EVENT, REPO, eventually, free_port
+from support.console import MARKUP_TITLE, RULE_ID, Filled, fill
 
 TOKEN = "s3cret-token-for-tests"
 CSP = "default-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
@@ -150,7 +150,7 @@ def test_web_refuses_an_open_address_without_a_token(tmp_path, capsys, monkeypat
 
 
 def test_web_says_when_the_port_is_taken(tmp_path, web_server, capsys, monkeypatch) -> None:
-    from console_support import console_config
+    from support.console import console_config
 
     root, _ = console_config(tmp_path / "config", web_server)
     monkeypatch.setenv("MONITOR_DATABASE_URL", f"sqlite:///{tmp_path / 'db.sqlite3'}")
@@ -165,7 +165,7 @@ def test_web_says_when_the_port_is_taken(tmp_path, web_server, capsys, monkeypat
 
 
 async def test_monitor_web_serves_until_sigterm(tmp_path, web_server) -> None:
-    from console_support import console_config
+    from support.console import console_config
 
     root, _ = console_config(tmp_path / "config", web_server)
     port = free_port()

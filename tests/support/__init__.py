@@ -1,5 +1,6 @@
 """Helpers for tests (not fixtures): corpus location, config directories, ports, the service
-as a process."""
+as a process. Submodules hold the rest: `servers` (loopback web and SMTP servers), `ingest`
+(feeds, pages and services for ingestion tests), `console`, `matrix`, `notify`."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import textwrap
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import pytest
 
@@ -22,7 +23,8 @@ from monitor.demo.server import load_index
 from monitor.extract import WorkerPool
 from monitor.settings import Settings
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
+PG_URL = os.environ.get("MONITOR_TEST_DATABASE_URL")
 CORPUS = Path(os.environ.get("MONITOR_CORPUS_DIR") or REPO.parent / "shared" / "corpus")
 
 
@@ -31,6 +33,19 @@ def corpus_path(*parts: str) -> Path:
     if not path.exists():
         pytest.skip(f"corpus not found at {path} (set MONITOR_CORPUS_DIR)")
     return path
+
+
+async def reset_postgres(url: str) -> None:
+    """Empty a PostgreSQL test database: its public schema dropped and created again."""
+    from sqlalchemy import text
+
+    from monitor.store.db import create_engine
+
+    engine = create_engine(url)
+    async with engine.begin() as connection:
+        await connection.execute(text("DROP SCHEMA public CASCADE"))
+        await connection.execute(text("CREATE SCHEMA public"))
+    await engine.dispose()
 
 
 def write(path: Path, text: str) -> Path:
@@ -59,15 +74,24 @@ query = 'Microsoft AND (ministère OR Armées)'
 """
 
 
-def rss(items: list[tuple[str, str]]) -> str:
+def rss_of(*items: dict[str, str]) -> str:
+    """An RSS 2.0 feed whose items have these elements (title, link, description...)."""
     entries = "".join(
-        f"<item><title>{DEMO[slug].title}</title><link>{url}</link><guid>{url}</guid>"
-        f"<description>{DEMO[slug].summary}</description></item>"
-        for slug, url in items
+        "<item>" + "".join(f"<{k}>{v}</{k}>" for k, v in item.items()) + "</item>" for item in items
     )
     return (
         '<?xml version="1.0" encoding="utf-8"?>'
         f'<rss version="2.0"><channel><title>t</title>{entries}</channel></rss>'
+    )
+
+
+def rss(items: list[tuple[str, str]]) -> str:
+    """A feed of demo articles, each (slug, URL where it is served)."""
+    return rss_of(
+        *(
+            {"title": DEMO[slug].title, "link": url, "guid": url, "description": DEMO[slug].summary}
+            for slug, url in items
+        )
     )
 
 
@@ -116,16 +140,25 @@ def service(
     db_url: str | None = None,
     clock: Callable[[], datetime] | None = None,
     environ: dict[str, str] | None = None,
+    *,
+    settings_env: dict[str, str] | None = None,
+    console: TextIO | None = None,
 ) -> Service:
+    """A Service on `config_dir` sharing the test session's worker pool; `environ` is what the
+    configuration's ${VAR}s see, `settings_env` adds MONITOR_* settings."""
     settings = Settings.from_env(
         {
             "MONITOR_DATABASE_URL": db_url or f"sqlite:///{tmp_path / 'db.sqlite3'}",
             "MONITOR_DATA_DIR": str(tmp_path / "data"),  # the heartbeat, for one
+            **(settings_env or {}),
         },
         config_dir=config_dir,
     )
     config = load_config(config_dir, environ or {})
-    return Service(settings, config, pool=pool, **({"clock": clock} if clock else {}))
+    options: dict[str, Any] = {"clock": clock} if clock else {}
+    if console is not None:
+        options["console"] = console
+    return Service(settings, config, pool=pool, **options)
 
 
 # The demo's articles have fixed dates, older than the 48 h after which news no longer
@@ -160,9 +193,9 @@ async def eventually(
     raise AssertionError(f"not within {seconds:.0f} s: {what}")
 
 
-def config_dir(tmp_path: Any, feed: str, mail: str, rules: str) -> Path:
-    root = tmp_path / "config"
-    write(root / "sources.toml", loopback_sources({"fil": feed}))
+def mail_config(root: Path, feeds: dict[str, str], mail: str, rules: str) -> Path:
+    """A configuration directory: loopback feeds (id -> URL), these rules, alerts by email."""
+    write(root / "sources.toml", loopback_sources(feeds))
     write(root / "alerts" / "rules.toml", rules)
     write(
         root / "alerts" / "channels.toml",
@@ -170,6 +203,10 @@ def config_dir(tmp_path: Any, feed: str, mail: str, rules: str) -> Path:
     )
     allow_any_age(root)
     return root
+
+
+def config_dir(tmp_path: Any, feed: str, mail: str, rules: str) -> Path:
+    return mail_config(tmp_path / "config", {"fil": feed}, mail, rules)
 
 
 async def start_service(

@@ -57,8 +57,7 @@ def dated(feed: str, *hours_ago: float) -> str:
     now = datetime.now(UTC)
     stamps = [format_datetime(now - timedelta(hours=h)) for h in hours_ago]
     return head + "".join(
-        f"<item><pubDate>{stamp}</pubDate>{item}"
-        for stamp, item in zip(stamps, items, strict=True)
+        f"<item><pubDate>{stamp}</pubDate>{item}" for stamp, item in zip(stamps, items, strict=True)
     )
 
 
