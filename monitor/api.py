@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Literal
 
 from monitor.app import Control, PassSummary, Service, database_url
-from monitor.backtest import Backtest, Hit, run_backtest
+from monitor.backtest import Backtest, Hit, RuleReport, replay, run_backtest
 from monitor.config import Config, SourceConfig
 from monitor.config.edit import toml_string
 from monitor.config.service import BindAddress
@@ -75,6 +75,9 @@ __all__ = [
 Verdict = Literal["right", "wrong"]
 VERDICTS: tuple[Verdict, ...] = ("right", "wrong")
 DeliveryStatus = Literal["pending", "failed", "sent"]
+# The rule playground replays at most this many of the most recent stored articles: its
+# answer comes in seconds, however large the archive has grown.
+PLAYGROUND_ARTICLES = 5_000
 log = logging.getLogger("monitor")
 
 
@@ -105,11 +108,12 @@ class Trial:
     query: str
     deployed_query: str
     since: datetime
-    articles: int  # stored articles replayed
+    articles: int  # stored articles replayed (at most the playground's cap)
     hits: tuple[Hit, ...]  # what the edited query fires on (hit.new: the deployed one does not)
     lost: tuple[StoredArticle, ...]  # what the deployed query fires on and the edited one not
     toml: str  # the rule's table with the edited query, to paste into its file
     feedback: QueryScores | None = None  # on the recorded verdicts; None: there are none
+    capped: bool = False  # older articles of the period were left out (the `limit`)
 
     @property
     def new(self) -> tuple[Hit, ...]:
@@ -392,28 +396,55 @@ class Monitor(Rulebook):
     def _start(self, since: timedelta | None) -> datetime | None:
         return None if since is None else self._now() - since
 
-    async def try_query(self, rule_id: str, query: str, days: int = 30) -> Trial:
-        """Run `query` in place of `rule_id`'s over the archive of the last `days` days,
-        next to the deployed query. Nothing is written, neither to the database nor to
-        the configuration; `BadQuery` when the query does not compile."""
+    async def try_query(
+        self, rule_id: str, query: str, days: int = 30, limit: int = PLAYGROUND_ARTICLES
+    ) -> Trial:
+        """Run `query` in place of `rule_id`'s over the `limit` most recent stored articles
+        of the last `days` days, next to the deployed query. Nothing is written, neither to
+        the database nor to the configuration; `BadQuery` when the query does not compile.
+        The replay runs in a thread: the loop (the console) keeps serving meanwhile."""
         rule = self.config.rule(self.rule(rule_id))
         edited = self.with_query(rule_id, query)
         since = self._now() - timedelta(days=days)
-        store = self.service.store
-        deployed = (await run_backtest(store, self.config, [rule_id], since)).reports[rule_id]
-        trial = await run_backtest(store, edited, [rule_id], since)
-        report = trial.reports[rule_id]
+        # One more than the cap: whether older articles of the period were left out.
+        newest = await self.service.store.newest_articles(since, limit + 1)
+        articles = newest[-limit:] if limit else []
+        labeled = await self.verdicts(rule_id)
+        deployed, report, scores = await asyncio.to_thread(
+            self._replay_trial, rule_id, edited, articles, labeled
+        )
         before = {h.article.id for h in deployed.hits}
         now = {h.article.id for h in report.hits}
         hits = tuple(dataclasses.replace(h, new=h.article.id not in before) for h in report.hits)
         lost = tuple(h.article for h in deployed.hits if h.article.id not in now)
-        scores = await self._feedback_scores(rule_id, edited)
         toml = self._toml(rule_id, query)
-        return Trial(rule_id, query, rule.query, since, trial.articles, hits, lost, toml, scores)
+        return Trial(
+            rule_id,
+            query,
+            rule.query,
+            since,
+            len(articles),
+            hits,
+            lost,
+            toml,
+            scores,
+            capped=len(newest) > limit,
+        )
 
-    async def _feedback_scores(self, rule_id: str, edited: Config) -> QueryScores | None:
-        labeled = await self.verdicts(rule_id)
-        return self.scores(rule_id, edited, labeled) if labeled else None
+    def _replay_trial(
+        self,
+        rule_id: str,
+        edited: Config,
+        articles: Sequence[StoredArticle],
+        labeled: Sequence[LabeledArticle],
+    ) -> tuple[RuleReport, RuleReport, QueryScores | None]:
+        """The deployed and the edited query over the same articles, and both scored on
+        the recorded verdicts (None: there are none). CPU work, run in a thread."""
+        deployed, trial = RuleReport(rule_id), RuleReport(rule_id)
+        replay(self.config, articles, {}, {rule_id: deployed})
+        replay(edited, articles, {}, {rule_id: trial})
+        scores = self.scores(rule_id, edited, labeled) if labeled else None
+        return deployed, trial, scores
 
     def _toml(self, rule_id: str, query: str) -> str:
         origin = self.config.origins.get(f"rule:{rule_id}")
