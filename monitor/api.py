@@ -188,7 +188,7 @@ async def run_service(settings: Settings, config: Config, bind: BindAddress | No
     running: Config | None = config
     try:
         while running is not None:
-            log_start(settings, running)
+            log_start(settings, running, instance)
             if running.service.service != config.service.service:
                 log.warning("[service] changed in monitor.toml: it applies at the next start")
             recorder = server.metrics if server else None
@@ -204,17 +204,13 @@ async def run_service(settings: Settings, config: Config, bind: BindAddress | No
             await server.stop()
 
 
-def log_start(settings: Settings, config: Config) -> None:
-    """The line a service or a pass starts with: who, on which configuration and data."""
-    from monitor.observe import instance_id
+def log_start(settings: Settings, config: Config, instance: str) -> None:
+    """The lines a service or a pass starts with: who, on which configuration and data.
+    `instance` is the one the process started as: `[service]` applies at the next start."""
     from monitor.store import display_url
 
-    log.info(
-        "instance %s, configuration version %s, database %s",
-        instance_id(config.service.service.instance),
-        config.version,
-        display_url(database_url(settings, config)),
-    )
+    log.info("instance %s, configuration version %s", instance, config.version)
+    log.info("database %s", display_url(database_url(settings, config)))
 
 
 class Monitor(Rulebook):

@@ -102,12 +102,13 @@ def run_once(args: argparse.Namespace, settings: Settings, config: Config) -> in
 
     from monitor.api import Monitor, log_start
     from monitor.display import progress_line
+    from monitor.observe import instance_id
 
     # In the configuration's order, each once.
     chosen = [s.id for s in config.sources if s.id in args.source] if args.source else None
 
     async def once() -> int:
-        log_start(settings, config)
+        log_start(settings, config, instance_id(config.service.service.instance))
         with quiet_source_failures(), progress_line(sys.stderr) as progress:
             async with Monitor(settings, config, send=not args.no_send) as monitor:
                 summary = await monitor.poll(chosen, force=args.force, progress=progress)
