@@ -15,47 +15,70 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Mapping, Sequence
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
-from monitor.app import Control, PassSummary, Service
-from monitor.backtest import Backtest, Hit, run_backtest
-from monitor.config import Config, SourceConfig, load_config
-from monitor.config import rule_spec as spec_of
+from monitor.app import Control, PassSummary, Service, database_url
+from monitor.backtest import Backtest, Hit, RuleReport, replay, run_backtest
+from monitor.config import Config, SourceConfig
 from monitor.config.edit import toml_string
-from monitor.errors import ConfigError, ConfigProblem, MonitorError
+from monitor.config.service import BindAddress
+from monitor.digest import DigestContent
+from monitor.errors import ConfigError
 from monitor.extract import WorkerPool
-from monitor.labels import LabeledArticle, RuleScore, evaluate, read_labeled
-from monitor.labels.evaluate import label_keys
-from monitor.match import Document, RuleSetError, compile_rules
-from monitor.match.explain import Explanation
+from monitor.labels import LabeledArticle
+from monitor.notify.dispatch import DispatchSummary
 from monitor.notify.render import Rendered
+from monitor.observe.recorder import Recorder
+from monitor.records import PassProgress
 from monitor.report import per_day, source_status
-from monitor.settings import Settings
-from monitor.store import AlertView, DeliveryRecord, FeedbackRecord, SourceState, StoredArticle
+from monitor.rulebook import (
+    BadLabels,
+    BadQuery,
+    NoArticle,
+    QueryScores,
+    Reading,
+    Rulebook,
+    UnknownName,
+    labeled_articles,
+)
+from monitor.settings import Settings, read_config
+from monitor.store import (
+    AlertView,
+    DeliveryRecord,
+    FeedbackRecord,
+    PruneResult,
+    SourceState,
+    StoredArticle,
+)
+
+__all__ = [
+    "AlertItem",
+    "BadLabels",
+    "BadQuery",
+    "Monitor",
+    "NoArticle",
+    "QueryScores",
+    "Reading",
+    "SourceHealth",
+    "Trial",
+    "UnknownName",
+    "labeled_articles",
+    "open_monitor",
+]
 
 Verdict = Literal["right", "wrong"]
 VERDICTS: tuple[Verdict, ...] = ("right", "wrong")
 DeliveryStatus = Literal["pending", "failed", "sent"]
-
-
-class UnknownName(MonitorError):
-    """A rule, source, digest or channel that the configuration does not have."""
-
-
-class BadQuery(MonitorError):
-    """A query that does not compile; the message ends with the query and a caret."""
-
-
-class NoArticle(MonitorError):
-    """A page to explain whose article text cannot be found or fetched."""
-
-
-class BadLabels(MonitorError):
-    """A labeled file that cannot be read or holds no usable article."""
+# The rule playground replays at most this many of the most recent stored articles: its
+# answer comes in seconds, however large the archive has grown.
+PLAYGROUND_ARTICLES = 5_000
+log = logging.getLogger("monitor")
 
 
 @dataclass(frozen=True)
@@ -85,25 +108,16 @@ class Trial:
     query: str
     deployed_query: str
     since: datetime
-    articles: int  # stored articles replayed
+    articles: int  # stored articles replayed (at most the playground's cap)
     hits: tuple[Hit, ...]  # what the edited query fires on (hit.new: the deployed one does not)
     lost: tuple[StoredArticle, ...]  # what the deployed query fires on and the edited one not
     toml: str  # the rule's table with the edited query, to paste into its file
     feedback: QueryScores | None = None  # on the recorded verdicts; None: there are none
+    capped: bool = False  # older articles of the period were left out (the `limit`)
 
     @property
     def new(self) -> tuple[Hit, ...]:
         return tuple(h for h in self.hits if h.new)
-
-
-@dataclass(frozen=True)
-class QueryScores:
-    """The deployed and the edited query of a rule scored on the same labeled articles
-    (a labeled file, or the verdicts recorded for the rule: right, wrong, missed)."""
-
-    articles: int
-    deployed: RuleScore
-    edited: RuleScore
 
 
 def open_monitor(
@@ -124,19 +138,82 @@ def open_monitor(
     settings = Settings.from_env(environ, config_dir=Path(config_dir).expanduser())
     if database_url is not None:
         settings = dataclasses.replace(settings, database_url=database_url)
-    config = _load(settings)
+    config = read_config(settings)
     return Monitor(settings, config, allow_private=allow_private, send=send, pool=pool)
 
 
-def _load(settings: Settings) -> Config:
-    root = settings.config_dir
-    if not root.is_dir():
-        problem = "configuration directory not found: it must hold sources.toml and alerts/"
-        raise ConfigError([ConfigProblem(str(root.resolve()), problem)])
-    return load_config(root, settings.environ)
+def upgrade_database(settings: Settings) -> str:
+    """Migrate the database schema to the latest version; the database's address, shown
+    without its password. A configuration with errors still names where the data is."""
+    from monitor.store import display_url, upgrade
+    from monitor.store.db import default_url
+
+    url = settings.database_url
+    if url is None:
+        try:
+            url = database_url(settings, read_config(settings))
+        except ConfigError:
+            url = default_url(settings.data_dir)
+    upgrade(url)
+    return display_url(url)
 
 
-class Monitor:
+def database_exists(settings: Settings, config: Config) -> bool:
+    """False only for a SQLite file that is not there yet (a server database is assumed):
+    a listing must not create the database. `DatabaseUnusable` when it could never be there."""
+    from monitor.store.db import async_url, check_data_dir
+
+    parsed = async_url(database_url(settings, config))
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return True
+    path = Path(parsed.database)
+    check_data_dir(path)
+    return path.exists()
+
+
+async def run_service(settings: Settings, config: Config, bind: BindAddress | None) -> None:
+    """The service until SIGINT/SIGTERM; a SIGHUP with a valid configuration starts it anew.
+
+    With `bind`, /healthz, /readyz and /metrics are served there (`CannotListen` when the
+    address is taken). They open once the first service has migrated the database, so that
+    a second instance waiting for this one to be healthy never migrates at the same time;
+    they stay open across reloads, showing each service in turn."""
+    from monitor.observe import instance_id
+    from monitor.observe.http import ObserveServer
+    from monitor.observe.metrics import Metrics
+
+    instance = instance_id(config.service.service.instance)
+    server = ObserveServer(bind, Metrics(), instance) if bind else None
+    control = Control.from_signals()
+    running: Config | None = config
+    try:
+        while running is not None:
+            log_start(settings, running, instance)
+            if running.service.service != config.service.service:
+                log.warning("[service] changed in monitor.toml: it applies at the next start")
+            recorder = server.metrics if server else None
+            async with Monitor(settings, running, recorder=recorder) as monitor:
+                if server is not None:
+                    monitor.service.health_url = server.health_url
+                    if not server.listening:
+                        await server.start()
+                with server.watching(monitor.service) if server else nullcontext():
+                    running = await monitor.serve(control)
+    finally:
+        if server is not None:
+            await server.stop()
+
+
+def log_start(settings: Settings, config: Config, instance: str) -> None:
+    """The lines a service or a pass starts with: who, on which configuration and data.
+    `instance` is the one the process started as: `[service]` applies at the next start."""
+    from monitor.store import display_url
+
+    log.info("instance %s, configuration version %s", instance, config.version)
+    log.info("database %s", display_url(database_url(settings, config)))
+
+
+class Monitor(Rulebook):
     """veille as a library: every part built once, closed in reverse order on exit."""
 
     def __init__(
@@ -147,10 +224,19 @@ class Monitor:
         allow_private: bool | None = None,
         send: bool = True,
         pool: WorkerPool | None = None,
+        recorder: Recorder | None = None,
     ) -> None:
         self.settings = settings
         self.config = config
-        self.service = Service(settings, config, allow_private=allow_private, send=send, pool=pool)
+        self.service = Service(
+            settings,
+            config,
+            allow_private=allow_private,
+            send=send,
+            pool=pool,
+            recorder=recorder,
+        )
+        super().__init__(config, self.service.http, self.service.pool)
         self._polling = asyncio.Lock()  # one pass at a time: two clicks on "poll now"
 
     async def __aenter__(self) -> Monitor:
@@ -169,21 +255,42 @@ class Monitor:
 
     # -- polling and the service ---------------------------------------------------------------
 
-    async def poll(self, source_id: str | None = None, *, force: bool = False) -> PassSummary:
-        """One pass over every enabled source, or over one (by id), then send what is due.
+    async def poll(
+        self,
+        source_id: str | Sequence[str] | None = None,
+        *,
+        force: bool = False,
+        progress: Callable[[PassProgress], None] | None = None,
+    ) -> PassSummary:
+        """One pass over every enabled source, or over some (by id), then send what is due.
 
-        Sources that back off or whose cache is fresh wait their turn unless `force`."""
-        sources = None if source_id is None else [self._source(source_id)]
+        Sources that back off or whose cache is fresh wait their turn unless `force`.
+        `progress` hears of each source read and each article written."""
+        ids = [source_id] if isinstance(source_id, str) else source_id
+        sources = None if ids is None else [self._source(i) for i in ids]
         async with self._polling:
-            return await self.service.run_pass(sources, force=force)
+            return await self.service.run_pass(sources, force=force, progress=progress)
 
-    async def serve(self, control: Control | None = None, *, signals: bool = False) -> None:
+    async def serve(
+        self, control: Control | None = None, *, signals: bool = False
+    ) -> Config | None:
         """Poll every source at its interval and send alerts and digests, until
         `control.stop` is set (or SIGINT/SIGTERM with `signals=True`). A reload request
-        (`control.reload`, SIGHUP) stops too: reloading is the caller's choice."""
+        (`control.reload`, SIGHUP) stops too, returning the configuration read again when
+        it is valid: reloading is the caller's choice."""
         if control is None:
             control = Control.from_signals() if signals else Control()
-        await self.service.serve(control)
+        return await self.service.serve(control)
+
+    async def prune(
+        self, older_than: timedelta | None = None, *, dry_run: bool = False
+    ) -> PruneResult | None:
+        """Drop the text of articles first seen more than `older_than` ago (default:
+        `[retention] keep_text`) that matched no rule; None when neither is set."""
+        keep = older_than or self.config.service.retention.keep_text
+        if keep is None:
+            return None
+        return await self.service.store.prune_texts(self._now() - keep, dry_run=dry_run)
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -210,7 +317,7 @@ class Monitor:
 
     async def alerts(self, limit: int = 50, rule_id: str | None = None) -> list[AlertItem]:
         """The latest alerts, newest first (of one rule with `rule_id`)."""
-        rule_ids = None if rule_id is None else [self._rule(rule_id)]
+        rule_ids = None if rule_id is None else [self.rule(rule_id)]
         views = await self.service.store.recent_alerts(limit, rule_ids)
         verdicts = await self.service.store.alert_verdicts([v.alert_id for v in views])
         return [AlertItem(view, verdicts.get(view.alert_id)) for view in views]
@@ -240,118 +347,100 @@ class Monitor:
         ids = None if delivery_ids is None else list(delivery_ids)
         return await self.service.store.requeue_failed(ids, self._now())
 
+    async def missed(self, rule_id: str, url: str, note: str | None = None) -> str:
+        """Record the article at `url` as one `rule_id` should have alerted on; returns its
+        title. Its stored text is used, else the page is read now (`NoArticle`)."""
+        from monitor.cluster import canonical_url
+
+        self.rule(rule_id)
+        store = self.service.store
+        article = await store.stored_article(canonical_url(url))
+        if article is None:  # not stored (or its text pruned)
+            page = await self.fetch_page(url)
+            article = (page.title or "", page.text, page.lang, page.published)
+        await store.add_missed(rule_id, url, article, note, self._now())
+        return article[0]
+
+    async def verdicts(self, rule_id: str | None = None) -> list[LabeledArticle]:
+        """Every recorded verdict (right, wrong, missed), of one rule with `rule_id`, as
+        labeled articles: what `evaluate` and `monitor rules eval` read."""
+        from monitor.labels.feedback import labeled_from_feedback
+
+        rule_ids = None if rule_id is None else [self.rule(rule_id)]
+        return [labeled_from_feedback(r) for r in await self.service.store.feedback(rule_ids)]
+
     # -- rules ------------------------------------------------------------------------------------
 
-    async def explain(
-        self,
-        rule_id: str,
-        text: str | None = None,
-        *,
-        url: str | None = None,
-        title: str = "",
-        lang: str | None = None,
-    ) -> Explanation:
-        """Why `rule_id` matches a text, or the article at `url`, or why not. Without
-        `lang`, the page's language, else the detected one (as the pipeline does)."""
-        from monitor.extract.article import detect_language
-
-        self._rule(rule_id)
-        if (text is None) == (url is None):
-            raise ValueError("give a text or a url, not both")
-        page_lang = None
-        if url is not None:
-            title_found, text, page_lang = await self._read_page(url)
-            title = title or title_found
-        assert text is not None
-        language = lang or page_lang or detect_language(f"{title}\n{text}")
-        document = Document(title=title, text=text, lang=language)
-        return self.config.ruleset.explain(rule_id, document)
-
-    async def _read_page(self, url: str) -> tuple[str, str, str | None]:
-        from monitor.extract import extract_page
-        from monitor.fetch import PAGE_ACCEPT
-
-        result = await self.service.http.get(url, source_id="explain", accept=PAGE_ACCEPT)
-        # In the pool, under its deadline: a page from outside could hold the loop (and
-        # the whole console) for as long as its extraction takes.
-        page = await self.service.pool.run(extract_page, result.body, url=result.url)
-        if page is None:
-            raise NoArticle(f"no article text found in {result.url}")
-        return page.title or "", page.text, page.lang
-
     async def backtest(
-        self, rule_ids: Sequence[str] | None = None, since: timedelta | None = timedelta(days=30)
+        self,
+        rule_ids: Sequence[str] | None = None,
+        since: timedelta | None = timedelta(days=30),
+        progress: Callable[[int], None] | None = None,
     ) -> Backtest:
         """The rules (default: all) over the stored articles of the last `since` (None:
-        all of them): what would fire now, what fired then and would not now. Sends nothing."""
-        ids = [self._rule(r) for r in rule_ids] if rule_ids else [r.id for r in self.config.rules]
-        start = None if since is None else self._now() - since
-        return await run_backtest(self.service.store, self.config, ids, start)
+        all of them): what would fire now, what fired then and would not now. Sends nothing.
+        `progress` hears of each article replayed."""
+        ids = [self.rule(r) for r in rule_ids] if rule_ids else [r.id for r in self.config.rules]
+        return await run_backtest(
+            self.service.store, self.config, ids, self._start(since), progress
+        )
 
-    async def try_query(self, rule_id: str, query: str, days: int = 30) -> Trial:
-        """Run `query` in place of `rule_id`'s over the archive of the last `days` days,
-        next to the deployed query. Nothing is written, neither to the database nor to
-        the configuration; `BadQuery` when the query does not compile."""
-        rule = self.config.rule(self._rule(rule_id))
-        edited = self._with_query(rule_id, query)
+    async def archive_size(self, since: timedelta | None = None) -> int:
+        """How many stored articles of the last `since` (None: all) a backtest replays."""
+        return await self.service.store.count_articles(self._start(since))
+
+    def _start(self, since: timedelta | None) -> datetime | None:
+        return None if since is None else self._now() - since
+
+    async def try_query(
+        self, rule_id: str, query: str, days: int = 30, limit: int = PLAYGROUND_ARTICLES
+    ) -> Trial:
+        """Run `query` in place of `rule_id`'s over the `limit` most recent stored articles
+        of the last `days` days, next to the deployed query. Nothing is written, neither to
+        the database nor to the configuration; `BadQuery` when the query does not compile.
+        The replay runs in a thread: the loop (the console) keeps serving meanwhile."""
+        rule = self.config.rule(self.rule(rule_id))
+        edited = self.with_query(rule_id, query)
         since = self._now() - timedelta(days=days)
-        store = self.service.store
-        deployed = (await run_backtest(store, self.config, [rule_id], since)).reports[rule_id]
-        trial = await run_backtest(store, edited, [rule_id], since)
-        report = trial.reports[rule_id]
+        # One more than the cap: whether older articles of the period were left out.
+        newest = await self.service.store.newest_articles(since, limit + 1)
+        articles = newest[-limit:] if limit else []
+        labeled = await self.verdicts(rule_id)
+        deployed, report, scores = await asyncio.to_thread(
+            self._replay_trial, rule_id, edited, articles, labeled
+        )
         before = {h.article.id for h in deployed.hits}
         now = {h.article.id for h in report.hits}
         hits = tuple(dataclasses.replace(h, new=h.article.id not in before) for h in report.hits)
         lost = tuple(h.article for h in deployed.hits if h.article.id not in now)
-        scores = await self._feedback_scores(rule_id, edited)
         toml = self._toml(rule_id, query)
-        return Trial(rule_id, query, rule.query, since, trial.articles, hits, lost, toml, scores)
+        return Trial(
+            rule_id,
+            query,
+            rule.query,
+            since,
+            len(articles),
+            hits,
+            lost,
+            toml,
+            scores,
+            capped=len(newest) > limit,
+        )
 
-    async def _feedback_scores(self, rule_id: str, edited: Config) -> QueryScores | None:
-        from monitor.labels.feedback import labeled_from_feedback
-
-        records = await self.service.store.feedback([rule_id])
-        if not records:
-            return None
-        return self._scores(rule_id, edited, [labeled_from_feedback(r) for r in records])
-
-    def score_query(
-        self, rule_id: str, query: str, labeled: Path | Sequence[LabeledArticle]
-    ) -> QueryScores:
-        """`query` in place of `rule_id`'s, and the deployed query, scored on labeled
-        articles (a JSON Lines file, or the articles); `BadLabels` when none is labeled
-        for the rule."""
-        edited = self._with_query(self._rule(rule_id), query)
-        articles = labeled_articles(labeled) if isinstance(labeled, Path) else list(labeled)
-        keys = label_keys(self.config, rule_id)
-        if not any(a.label(*keys) is not None for a in articles):
-            raise BadLabels(f"no article is labeled for {rule_id!r} (a column {keys[0]!r})")
-        return self._scores(rule_id, edited, articles)
-
-    def _scores(
-        self, rule_id: str, edited: Config, articles: Sequence[LabeledArticle]
-    ) -> QueryScores:
-        from monitor.extract.article import detect_language
-
-        (deployed,) = evaluate(self.config, articles, [rule_id], detect_language)
-        (trial,) = evaluate(edited, articles, [rule_id], detect_language)
-        return QueryScores(len(articles), deployed, trial)
-
-    def _with_query(self, rule_id: str, query: str) -> Config:
-        """The configuration with `rule_id`'s query replaced (that rule alone compiled)."""
-        spec = dataclasses.replace(spec_of(self.config.rule(rule_id)), query=query)
-        ruleset = self.config.ruleset
-        try:
-            compiled = compile_rules(
-                [spec],
-                self.config.lists,
-                lead_sentences=ruleset.lead_sentences,
-                actor_kinds=ruleset.actor_kinds,
-            )
-        except RuleSetError as exc:
-            (_, error), *_ = exc.errors
-            raise BadQuery(f"{error.message}\n{error.caret()}") from None
-        return dataclasses.replace(self.config, ruleset=compiled)
+    def _replay_trial(
+        self,
+        rule_id: str,
+        edited: Config,
+        articles: Sequence[StoredArticle],
+        labeled: Sequence[LabeledArticle],
+    ) -> tuple[RuleReport, RuleReport, QueryScores | None]:
+        """The deployed and the edited query over the same articles, and both scored on
+        the recorded verdicts (None: there are none). CPU work, run in a thread."""
+        deployed, trial = RuleReport(rule_id), RuleReport(rule_id)
+        replay(self.config, articles, {}, {rule_id: deployed})
+        replay(edited, articles, {}, {rule_id: trial})
+        scores = self.scores(rule_id, edited, labeled) if labeled else None
+        return deployed, trial, scores
 
     def _toml(self, rule_id: str, query: str) -> str:
         origin = self.config.origins.get(f"rule:{rule_id}")
@@ -361,47 +450,37 @@ class Monitor:
             f"[[rule]]\nid = {toml_string(rule_id)}\nquery = {_toml_query(query)}\n"
         )
 
-    def evaluate(
-        self, labeled: Path | Sequence[LabeledArticle], rule_ids: Sequence[str] | None = None
-    ) -> list[RuleScore]:
-        """Score rules on labeled articles (a JSON Lines file, or the articles): by default
-        the rules the articles are labeled for."""
-        from monitor.extract.article import detect_language
-
-        articles = labeled_articles(labeled) if isinstance(labeled, Path) else list(labeled)
-        ids = (
-            [self._rule(r) for r in rule_ids]
-            if rule_ids
-            else [
-                r.id
-                for r in self.config.rules
-                if any(a.label(*label_keys(self.config, r.id)) is not None for a in articles)
-            ]
-        )
-        if not ids:
-            raise BadLabels("no article is labeled for an enabled rule")
-        return evaluate(self.config, articles, ids, detect_language)
-
     # -- digests ----------------------------------------------------------------------------------
 
     async def digest_preview(self, name: str | None = None, fmt: str = "html") -> Rendered:
         """What the next digest (`name`, or the only one) would hold if sent now, rendered
         in `fmt` (html, markdown or text). Nothing is sent or recorded."""
+        return self.render_digest(await self.digest_content(name), fmt)
+
+    async def digest_content(self, name: str | None = None) -> DigestContent:
+        """What the next digest (`name`, or the only one) would hold if sent now, with the
+        period it covers. Nothing is sent or recorded."""
+        return await self.service.digests.preview(self._digest(name))
+
+    def render_digest(self, content: DigestContent, fmt: str = "html") -> Rendered:
+        return self.service.digests.render(content, fmt)
+
+    async def send_digest(self, name: str | None = None) -> tuple[int | None, DispatchSummary]:
+        """Send the digest (`name`, or the only one) now: the next scheduled one starts
+        from here. Its run id (None: nothing to send) and what the outbox drain did."""
+        run = await self.service.digests.send_now(self._digest(name))
+        return run, await self.service.dispatcher.drain()
+
+    # -- names ----------------------------------------------------------------------------
+
+    def _digest(self, name: str | None) -> str:
         digests = self.config.digests
         if name is None and len(digests) == 1:
             name = next(iter(digests))
         if name is None or name not in digests:
             known = ", ".join(sorted(digests)) or "none configured"
             raise UnknownName(f"which digest? {name!r} is not one of: {known}")
-        content = await self.service.digests.preview(name)
-        return self.service.digests.render(content, fmt)
-
-    # -- names ----------------------------------------------------------------------------
-
-    def _rule(self, rule_id: str) -> str:
-        if rule_id not in {r.id for r in self.config.rules}:
-            raise UnknownName(f"unknown or disabled rule {rule_id!r}")
-        return rule_id
+        return name
 
     def _source(self, source_id: str) -> SourceConfig:
         for source in self.config.sources:
@@ -417,17 +496,3 @@ def _toml_query(query: str) -> str:
     if "'''" not in query and not query.endswith("'"):
         return f"'''\n{query}'''"
     return toml_string(query)
-
-
-def labeled_articles(path: Path, name: str | None = None) -> list[LabeledArticle]:
-    """The articles of a labeled JSON Lines file (`BadLabels` when it has none); `name`
-    is how messages call the file (an upload's own name, not where it was saved)."""
-    shown = name or str(path)
-    try:
-        articles, problems = read_labeled(path)
-    except (OSError, UnicodeDecodeError) as exc:
-        raise BadLabels(f"cannot read {shown}: {exc}") from None
-    if not articles:
-        first = f": line {problems[0].line}: {problems[0].message}" if problems else ""
-        raise BadLabels(f"{shown}: no labeled article{first}")
-    return articles

@@ -202,7 +202,7 @@ class Service:
         return channels
 
     async def __aenter__(self) -> Service:
-        log.info("database %s", display_url(self.url))
+        log.debug("database %s", display_url(self.url))  # `log_start` says it once
         await upgrade_async(self.url)
         await self.store.sync_sources(self.config.sources, self.clock())
         await self.pipeline.load_memory()

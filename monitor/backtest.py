@@ -7,15 +7,20 @@ rule matched when those articles arrived.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import asyncio
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TypeVar
 
 from monitor.config import Config
 from monitor.match import Document, RuleMatch
 from monitor.match.types import EVENT
 from monitor.notify.typography import plural
 from monitor.store import Store, StoredArticle
+
+T = TypeVar("T")
+REPLAY_BATCH = 500  # articles matched per turn in the thread
 
 
 @dataclass(frozen=True)
@@ -52,10 +57,27 @@ async def run_backtest(
 ) -> Backtest:
     reports = {rule_id: RuleReport(rule_id) for rule_id in rule_ids}
     before = await store.stored_matches(since)
-    sources = {s.id: s for s in config.sources}
     seen = 0
-    async for article in store.stored_articles(since):
-        seen += 1
+    async for batch in _batches(store.stored_articles(since), REPLAY_BATCH):
+        # Matching is CPU work: in a thread, so that the loop serves (the console) meanwhile.
+        await asyncio.to_thread(replay, config, batch, before, reports)
+        seen += len(batch)
+        if progress:
+            progress(len(batch))
+    return Backtest(seen, reports, await store.count_articles(since, pruned=True))
+
+
+def replay(
+    config: Config,
+    articles: Sequence[StoredArticle],
+    before: Mapping[int, set[str]],
+    reports: Mapping[str, RuleReport],
+) -> None:
+    """Match `articles` against the rules of `reports` and add to them what fires now
+    (new when `before`, the rules that matched on arrival, lacks it) and what no longer does."""
+    rule_ids = list(reports)
+    sources = {s.id: s for s in config.sources}
+    for article in articles:
         source = sources.get(article.source_id)
         document = Document(
             title=article.title,
@@ -73,9 +95,17 @@ async def run_backtest(
                 report.hits.append(Hit(article, fired[rule_id], new=rule_id not in earlier))
             elif rule_id in earlier:
                 report.lost.append(article)
-        if progress:
-            progress(1)
-    return Backtest(seen, reports, await store.count_articles(since, pruned=True))
+
+
+async def _batches(items: AsyncIterator[T], size: int) -> AsyncIterator[list[T]]:
+    batch: list[T] = []
+    async for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 def render(result: Backtest, passages: int = 1, date: Callable[[datetime], str] = str) -> list[str]:

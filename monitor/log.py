@@ -30,6 +30,7 @@ from types import MappingProxyType
 
 from monitor.hygiene import mask, printable
 
+LOG_FORMATS = ("human", "json")  # what `use_log_format` takes
 _FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 # The fields a JSON line carries when they are known, in this order.
 CONTEXT_FIELDS = ("source_id", "article_id", "rule_id", "delivery_id")

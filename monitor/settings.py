@@ -10,6 +10,10 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from monitor.config import Config
 
 TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
 
@@ -42,3 +46,20 @@ class Settings:
             log_format=(env.get("MONITOR_LOG_FORMAT") or "").strip().lower() or None,
             environ=env,
         )
+
+
+def read_config(settings: Settings) -> Config:
+    """The configuration in `settings.config_dir`, checked: a `ConfigError` lists every
+    problem with its file and line."""
+    # Imported here: reading settings (every command, `--help` too) needs none of it.
+    from monitor.config import load_config
+    from monitor.errors import ConfigError, ConfigProblem
+
+    root = Path(settings.config_dir)
+    if not root.is_dir():
+        problem = (
+            "configuration directory not found: give the directory holding sources.toml and "
+            "alerts/ with --config DIR (or MONITOR_CONFIG_DIR)"
+        )
+        raise ConfigError([ConfigProblem(str(root.resolve()), problem)])
+    return load_config(root, settings.environ)

@@ -218,7 +218,7 @@ def test_dockerignore_leaves_out(patterns: list[Pattern], path: str) -> None:
     [
         "constraints.txt",
         "pyproject.toml",
-        "monitor/cli.py",
+        "monitor/cli/__init__.py",
         "monitor/notify/templates/alert.html.j2",
         "alembic/versions/0001_initial_schema.py",
         "alerts/rules/lists.toml",

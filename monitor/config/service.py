@@ -56,7 +56,6 @@ class RetentionTable(Strict):
         return None if value is None else check_keep_text(value)
 
 
-LOG_FORMATS = ("human", "json")
 LogFormat = Literal["human", "json"]
 DEFAULT_HTTP_HOST = "127.0.0.1"
 DEFAULT_LEASE = timedelta(minutes=2)

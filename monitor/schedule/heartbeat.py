@@ -57,3 +57,40 @@ def read_heartbeat(path: Path) -> Heartbeat | None:
         return None
     except (ValueError, KeyError, TypeError) as exc:
         raise ValueError(f"unreadable heartbeat file {path}: {exc}") from exc
+
+
+def service_health(data_dir: Path, max_age: timedelta, now: datetime) -> tuple[bool, str]:
+    """Is the service alive: its heartbeat at most `max_age` old and, when it serves
+    /healthz, that answering too. The verdict and one line saying why."""
+    path = heartbeat_path(data_dir)
+    try:
+        beat = read_heartbeat(path)
+    except ValueError as exc:
+        return False, f"unhealthy: {exc}"
+    if beat is None:
+        return False, f"not running: no heartbeat at {path}"
+    age = beat.age(now)
+    healthy = age <= max_age
+    answer = _ask_healthz(beat.health_url) if beat.health_url and healthy else ""
+    healthy = healthy and not answer.startswith("did not")
+    line = (
+        f"{'running' if healthy else 'unhealthy'}: pid {beat.pid}, last heartbeat "
+        f"{age.total_seconds():.0f}s ago (at most {max_age.total_seconds():.0f}s), "
+        f"{beat.sources} sources, {beat.rules} rules"
+        + (f"; {beat.health_url} {answer}" if answer else "")
+    )
+    return healthy, line
+
+
+def _ask_healthz(url: str) -> str:
+    """With `--http` on, a fresh heartbeat is not enough: the event loop must answer."""
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 (http only)
+            return (
+                "answered" if response.status == 200 else f"did not answer 200: {response.status}"
+            )
+    except (urllib.error.URLError, OSError) as exc:
+        return f"did not answer: {getattr(exc, 'reason', exc)}"

@@ -211,6 +211,10 @@ class Store:
                 yield article
             after = page[-1].id
 
+    async def newest_articles(self, since: datetime | None, limit: int) -> list[StoredArticle]:
+        """The `limit` archived articles seen last since `since`, oldest first."""
+        return await self._run(articles.newest_articles, since, limit)
+
     async def count_articles(self, since: datetime | None, *, pruned: bool = False) -> int:
         return await self._run(articles.count_articles, since, pruned)
 

@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from monitor.records import Article
@@ -284,15 +284,28 @@ async def stored_articles(
 ) -> list[StoredArticle]:
     """Articles first seen since `since` that still have their text, in id order, after
     `after_id` (keyset pages)."""
+    query = _with_text(since).where(ArticleRow.id > after_id).order_by(ArticleRow.id)
+    return await _stored(session, query.limit(limit))
+
+
+async def newest_articles(
+    session: AsyncSession, since: datetime | None, limit: int
+) -> list[StoredArticle]:
+    """The `limit` articles seen last since `since` that still have their text, in id order."""
+    newest = await _stored(session, _with_text(since).order_by(ArticleRow.id.desc()).limit(limit))
+    return newest[::-1]
+
+
+def _with_text(since: datetime | None) -> Select[ArticleRow, str]:
     query = (
         select(ArticleRow, SourceRow.name)
         .join(SourceRow, SourceRow.id == ArticleRow.source_id)
-        .where(ArticleRow.id > after_id, ~is_pruned())
-        .order_by(ArticleRow.id)
-        .limit(limit)
+        .where(~is_pruned())
     )
-    if since is not None:
-        query = query.where(ArticleRow.first_seen_at >= since)
+    return query if since is None else query.where(ArticleRow.first_seen_at >= since)
+
+
+async def _stored(session: AsyncSession, query: Select[ArticleRow, str]) -> list[StoredArticle]:
     return [
         StoredArticle(
             row.id,

@@ -1,0 +1,150 @@
+"""`monitor run`: the service, or one pass over the sources (`--once`)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+from monitor.cli.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    Commands,
+    bind_argument,
+    unknown_names,
+)
+from monitor.log import LOG_FORMATS
+from monitor.settings import Settings, read_config
+
+if TYPE_CHECKING:
+    from monitor.config import Config
+    from monitor.config.service import BindAddress
+
+EXIT_ALL_SOURCES_FAILED = 3  # `run --once`: not one source could be read (offline?)
+
+
+def register(commands: Commands) -> None:
+    run = commands.add_parser(
+        "run",
+        help="poll the sources and send alerts (until stopped)",
+        description="Start the service: every source is polled at its "
+        "interval, alerts are sent as they come, until SIGINT or SIGTERM. "
+        "SIGHUP reads the configuration again (kept as it is when the new one has "
+        "errors, which are logged). The database schema is upgraded first.",
+    )
+    run.add_argument(
+        "--once", action="store_true", help="one pass over all sources, print a summary and exit"
+    )
+    run.add_argument(
+        "--source", action="append", metavar="ID", help="with --once: only this source (repeatable)"
+    )
+    run.add_argument(
+        "--force",
+        action="store_true",
+        help="with --once: poll sources that are backing off or whose cache is still fresh",
+    )
+    run.add_argument(
+        "--no-send",
+        action="store_true",
+        help="with --once: store and match everything, send nothing and queue nothing "
+        "(a first pass that marks the backlog as seen)",
+    )
+    run.add_argument(
+        "--http",
+        metavar="HOST:PORT",
+        type=bind_argument,
+        help="serve /healthz, /readyz and /metrics there, e.g. 127.0.0.1:9108 "
+        "(default: [service] http in monitor.toml, else off)",
+    )
+    run.add_argument(
+        "--log-format",
+        choices=LOG_FORMATS,
+        help="human lines or JSON lines (default: $MONITOR_LOG_FORMAT, "
+        "else [service] log_format, else human)",
+    )
+    run.set_defaults(handler=cmd_run)
+
+
+def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    import asyncio
+
+    from monitor.log import use_log_format
+    from monitor.observe import instance_id
+
+    if not args.once and (args.source or args.force or args.no_send):
+        print("--source, --force and --no-send go with --once (one pass)", file=sys.stderr)
+        return EXIT_USAGE
+    if args.once and args.http:
+        print("--http goes with the service, not with --once", file=sys.stderr)
+        return EXIT_USAGE
+    if settings.log_format not in (None, *LOG_FORMATS):
+        print(f"MONITOR_LOG_FORMAT is {settings.log_format!r}: use human or json", file=sys.stderr)
+        return EXIT_USAGE
+    config = read_config(settings)
+    service = config.service.service
+    use_log_format(
+        args.log_format or settings.log_format or service.log_format, instance_id(service.instance)
+    )
+    known = [s.id for s in config.sources]
+    if args.source and unknown_names("unknown source id", args.source, known):
+        return EXIT_USAGE
+    if args.once:
+        return run_once(args, settings, config)
+    return asyncio.run(serve(settings, config, args.http or service.http))
+
+
+def run_once(args: argparse.Namespace, settings: Settings, config: Config) -> int:
+    import asyncio
+
+    from monitor.api import Monitor, log_start
+    from monitor.display import progress_line
+    from monitor.observe import instance_id
+
+    # In the configuration's order, each once.
+    chosen = [s.id for s in config.sources if s.id in args.source] if args.source else None
+
+    async def once() -> int:
+        log_start(settings, config, instance_id(config.service.service.instance))
+        with quiet_source_failures(), progress_line(sys.stderr) as progress:
+            async with Monitor(settings, config, send=not args.no_send) as monitor:
+                summary = await monitor.poll(chosen, force=args.force, progress=progress)
+        print("\n".join(summary.lines()))
+        return EXIT_ALL_SOURCES_FAILED if summary.all_failed else EXIT_OK
+
+    return asyncio.run(once())
+
+
+async def serve(settings: Settings, config: Config, bind: BindAddress | None) -> int:
+    from monitor.api import run_service
+    from monitor.observe.http import CannotListen
+
+    try:
+        await run_service(settings, config, bind)
+    except CannotListen as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+@contextmanager
+def quiet_source_failures() -> Iterator[None]:
+    """One pass ends with its grouped failures: the same failures logged one by one
+    before it would say everything twice. Only for that pass: the pipeline's logger is
+    shared with whatever runs next in the process."""
+    from monitor.pipeline import log
+
+    log.addFilter(_not_a_source_failure)
+    try:
+        yield
+    finally:
+        log.removeFilter(_not_a_source_failure)
+
+
+def _not_a_source_failure(record: logging.LogRecord) -> bool:
+    from monitor.pipeline import SOURCE_FAILURE
+
+    return not getattr(record, SOURCE_FAILURE, False)
