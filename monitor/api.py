@@ -23,7 +23,7 @@ from typing import Literal
 
 from monitor.app import Control, PassSummary, Service
 from monitor.backtest import Backtest, Hit, run_backtest
-from monitor.config import Config, SourceConfig, load_config
+from monitor.config import Config, SourceConfig
 from monitor.config import rule_spec as spec_of
 from monitor.config.edit import toml_string
 from monitor.errors import ConfigError, ConfigProblem, MonitorError
@@ -33,6 +33,7 @@ from monitor.labels.evaluate import label_keys
 from monitor.match import Document, RuleSetError, compile_rules
 from monitor.match.explain import Explanation
 from monitor.notify.render import Rendered
+from monitor.preflight import load_checked
 from monitor.report import per_day, source_status
 from monitor.settings import Settings
 from monitor.store import AlertView, DeliveryRecord, FeedbackRecord, SourceState, StoredArticle
@@ -133,7 +134,7 @@ def _load(settings: Settings) -> Config:
     if not root.is_dir():
         problem = "configuration directory not found: it must hold sources.toml and alerts/"
         raise ConfigError([ConfigProblem(str(root.resolve()), problem)])
-    return load_config(root, settings.environ)
+    return load_checked(root, settings.environ)
 
 
 class Monitor:
@@ -351,7 +352,7 @@ class Monitor:
         except RuleSetError as exc:
             (_, error), *_ = exc.errors
             raise BadQuery(f"{error.message}\n{error.caret()}") from None
-        return dataclasses.replace(self.config, ruleset=compiled)
+        return self.config.with_ruleset(compiled)
 
     def _toml(self, rule_id: str, query: str) -> str:
         origin = self.config.origins.get(f"rule:{rule_id}")

@@ -21,7 +21,7 @@ from monitor.config.validation import did_you_mean, known_names
 from monitor.display import local_time, progress_line, shorten
 from monitor.errors import ConfigError, ConfigProblem, DatabaseUnusable, MonitorError
 from monitor.log import setup_logging, use_log_format
-from monitor.settings import Settings
+from monitor.settings import Settings, database_url, default_url
 
 if TYPE_CHECKING:
     from monitor.observe.http import ObserveServer
@@ -89,7 +89,8 @@ def print_config_error(exc: ConfigError) -> None:
         print(f"  {problem}", file=sys.stderr)
 
 
-def load(settings: Settings) -> Config:
+def load(settings: Settings, *, checked: bool = True) -> Config:
+    """The configuration; `checked`: through every check (`monitor.preflight`)."""
     root = Path(settings.config_dir)
     if not root.is_dir():
         raise ConfigError(
@@ -101,7 +102,11 @@ def load(settings: Settings) -> Config:
                 )
             ]
         )
-    return load_config(root, settings.environ)
+    if not checked:
+        return load_config(root, settings.environ)
+    from monitor.preflight import load_checked
+
+    return load_checked(root, settings.environ)
 
 
 def duration_argument(check: Callable[[timedelta], timedelta] = lambda d: d) -> Any:
@@ -343,14 +348,12 @@ def _register_db(commands: argparse._SubParsersAction) -> None:  # type: ignore[
 
 
 def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
-    from monitor.app import database_url
     from monitor.store import display_url, upgrade
-    from monitor.store.db import default_url
 
     url = settings.database_url
     if url is None:
         try:
-            url = database_url(settings, load(settings))
+            url = database_url(settings, load(settings, checked=False))
         except ConfigError:
             url = default_url(settings.data_dir)
     upgrade(url)
@@ -663,7 +666,7 @@ def _register_feedback(commands: argparse._SubParsersAction) -> None:  # type: i
 
 
 def cmd_feedback(args: argparse.Namespace, settings: Settings) -> int:
-    config = load(settings)
+    config = load(settings, checked=False)
     if args.rule is not None and unknown_rules(config, [args.rule]):
         return EXIT_USAGE
     if args.missed is not None:
@@ -1184,10 +1187,9 @@ def cmd_sources_export(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
-    from monitor.app import database_url
     from monitor.report import print_table, sources_table
 
-    config = load(settings)
+    config = load(settings, checked=False)
     url = database_url(settings, config)
     # A listing must not create the database: without one, nothing was polled yet.
     states, poisoned = (
@@ -1228,10 +1230,9 @@ def database_exists(url: str) -> bool:
 async def _with_store(
     settings: Settings, query: Callable[[Any], Awaitable[T]], config: Config | None = None
 ) -> T:
-    from monitor.app import database_url
     from monitor.store import Store, upgrade_async
 
-    url = database_url(settings, config or load(settings))
+    url = database_url(settings, config or load(settings, checked=False))
     await upgrade_async(url)
     store = Store.open(url)
     try:

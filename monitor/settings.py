@@ -10,8 +10,13 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from monitor.config import Config
 
 TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
+DEFAULT_DATABASE_FILE = "veille.sqlite3"
 
 
 @dataclass(frozen=True)
@@ -42,3 +47,13 @@ class Settings:
             log_format=(env.get("MONITOR_LOG_FORMAT") or "").strip().lower() or None,
             environ=env,
         )
+
+
+def default_url(data_dir: Path) -> str:
+    """The database when nothing names one: a SQLite file in the data directory."""
+    return f"sqlite:///{(data_dir / DEFAULT_DATABASE_FILE).resolve()}"
+
+
+def database_url(settings: Settings, config: Config) -> str:
+    """MONITOR_DATABASE_URL, else monitor.toml's [database] url, else `default_url`."""
+    return settings.database_url or config.database_url or default_url(settings.data_dir)
