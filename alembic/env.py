@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy.engine import Connection
 
 from alembic import context
-from monitor.settings import Settings
-from monitor.store.db import create_engine, default_url
+from monitor.settings import Settings, default_url
+from monitor.store.db import create_engine
 from monitor.store.tables import UTCDateTime, metadata
 
 config = context.config

@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
-from monitor.app import Control, PassSummary, Service, database_url
+from monitor.app import Control, PassSummary, Service
 from monitor.backtest import Backtest, Hit, RuleReport, replay, run_backtest
 from monitor.config import Config, SourceConfig
 from monitor.config.edit import toml_string
@@ -47,7 +47,7 @@ from monitor.rulebook import (
     UnknownName,
     labeled_articles,
 )
-from monitor.settings import Settings, read_config
+from monitor.settings import Settings, database_url, default_url, read_config
 from monitor.store import (
     AlertView,
     DeliveryRecord,
@@ -146,12 +146,11 @@ def upgrade_database(settings: Settings) -> str:
     """Migrate the database schema to the latest version; the database's address, shown
     without its password. A configuration with errors still names where the data is."""
     from monitor.store import display_url, upgrade
-    from monitor.store.db import default_url
 
     url = settings.database_url
     if url is None:
         try:
-            url = database_url(settings, read_config(settings))
+            url = database_url(settings, read_config(settings, checked=False))
         except ConfigError:
             url = default_url(settings.data_dir)
     upgrade(url)

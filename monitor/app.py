@@ -22,7 +22,7 @@ from typing import Any, TextIO, TypeVar
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from monitor.config import Config, SourceConfig, load_config
+from monitor.config import Config, SourceConfig
 from monitor.digest import Digests
 from monitor.errors import ConfigError
 from monitor.extract import WorkerPool
@@ -35,6 +35,7 @@ from monitor.notify.render import Renderer
 from monitor.observe import instance_id
 from monitor.observe.recorder import Recorder
 from monitor.pipeline import Pipeline, run_sources
+from monitor.preflight import load_checked
 from monitor.records import PassProgress, SourceOutcome
 from monitor.schedule.heartbeat import (
     HEARTBEAT_EVERY,
@@ -44,9 +45,9 @@ from monitor.schedule.heartbeat import (
 )
 from monitor.schedule.leases import SourceLeases, due_times
 from monitor.schedule.scheduler import add_cron_job, add_interval_job, create_scheduler
-from monitor.settings import Settings
+from monitor.settings import Settings, database_url
 from monitor.store import PruneResult, Store, display_url, upgrade_async
-from monitor.store.db import default_url, error_line, is_outage
+from monitor.store.db import error_line, is_outage
 from monitor.store.instance import single_service
 
 log = logging.getLogger(__name__)
@@ -129,10 +130,6 @@ def _span(span: timedelta) -> str:
     minutes, seconds = divmod(rest, 60)
     parts = [(hours, "h"), (minutes, "min"), (seconds, "s")]
     return " ".join(f"{n} {unit}" for n, unit in parts if n) or "0 s"
-
-
-def database_url(settings: Settings, config: Config) -> str:
-    return settings.database_url or config.database_url or default_url(settings.data_dir)
 
 
 class Service:
@@ -449,7 +446,7 @@ class Service:
                 return None
             control.reload.clear()
             try:
-                config = load_config(self.settings.config_dir, self.settings.environ)
+                config = load_checked(self.settings.config_dir, self.settings.environ)
             except ConfigError as exc:
                 problems = "\n  ".join(str(p) for p in exc.problems)
                 log.error("configuration not reloaded, running on unchanged:\n  %s", problems)

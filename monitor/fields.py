@@ -11,6 +11,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
+# The fields every document has, which a rule scopes to by name (``title:``, ``lang:``)
+# and a source's mapping may not take for its own.
+FIELDS_TEXT = ("title", "text", "lead")
+FIELDS_META = ("source", "lang")
+# Structured fields with a scope of their own; any other is ``field:NAME:``. Which values
+# of an item fill them is up to the source's mapping (the BOAMP and DECP presets do).
+FIELDS_STRUCTURED = ("buyer", "awardee", "cpv")
+
 # A text, a number, or several texts (several awardees, several CPV codes).
 FieldValue = str | float | tuple[str, ...]
 

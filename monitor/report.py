@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.table import Table
@@ -16,7 +17,10 @@ from rich.text import Text
 from monitor.config import Config
 from monitor.display import local_time, shorten
 from monitor.hygiene import mask, printable
-from monitor.store import DeliveryRecord, SourceState
+
+if TYPE_CHECKING:
+    # Only the records' types: a listing without a database does not load the store.
+    from monitor.store import DeliveryRecord, SourceState
 
 _STATUS_STYLE = {
     "error": "red",

@@ -187,7 +187,7 @@ class Rulebook:
         except RuleSetError as exc:
             (_, error), *_ = exc.errors
             raise BadQuery(f"{error.message}\n{error.caret()}") from None
-        return dataclasses.replace(self.config, ruleset=compiled)
+        return self.config.with_ruleset(compiled)
 
     def evaluate(
         self, labeled: Path | Sequence[LabeledArticle], rule_ids: Sequence[str] | None = None

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from monitor.config import Config
 
 TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
+DEFAULT_DATABASE_FILE = "veille.sqlite3"
 
 
 @dataclass(frozen=True)
@@ -48,12 +49,14 @@ class Settings:
         )
 
 
-def read_config(settings: Settings) -> Config:
-    """The configuration in `settings.config_dir`, checked: a `ConfigError` lists every
-    problem with its file and line."""
+def read_config(settings: Settings, *, checked: bool = True) -> Config:
+    """The configuration in `settings.config_dir`: a `ConfigError` lists every problem with
+    its file and line. `checked` adds what needs notify, schedule and the matcher (channel
+    URLs, crons, templates, every rule compiled); listings that read the database skip it."""
     # Imported here: reading settings (every command, `--help` too) needs none of it.
     from monitor.config import load_config
     from monitor.errors import ConfigError, ConfigProblem
+    from monitor.preflight import load_checked
 
     root = Path(settings.config_dir)
     if not root.is_dir():
@@ -62,4 +65,14 @@ def read_config(settings: Settings) -> Config:
             "alerts/ with --config DIR (or MONITOR_CONFIG_DIR)"
         )
         raise ConfigError([ConfigProblem(str(root.resolve()), problem)])
-    return load_config(root, settings.environ)
+    return (load_checked if checked else load_config)(root, settings.environ)
+
+
+def default_url(data_dir: Path) -> str:
+    """The database when nothing names one: a SQLite file in the data directory."""
+    return f"sqlite:///{(data_dir / DEFAULT_DATABASE_FILE).resolve()}"
+
+
+def database_url(settings: Settings, config: Config) -> str:
+    """MONITOR_DATABASE_URL, else monitor.toml's [database] url, else `default_url`."""
+    return settings.database_url or config.database_url or default_url(settings.data_dir)

@@ -85,13 +85,13 @@ def test_a_notice_and_the_press_reporting_its_award_are_one_story() -> None:
     notice of an award and a later article about it join, whatever the order; an award
     of the same buyer to another vendor is another story."""
     from monitor.cluster.stories import events_of
-    from monitor.config import load_config
     from monitor.fields import Fields
     from monitor.match import Document
+    from monitor.preflight import load_checked
 
     from support import REPO
 
-    config = load_config(REPO, {})
+    config = load_checked(REPO, {})
     documents = {
         "notice": Document(
             title="Fourniture de licences Microsoft 365 et services associés",

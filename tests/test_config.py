@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 from datetime import timedelta
 from pathlib import Path
 
@@ -11,13 +12,15 @@ from monitor.cli import main
 from monitor.config import load_config
 from monitor.config.interpolate import MissingVariable, interpolate
 from monitor.config.units import parse_duration, parse_size
+from monitor.errors import ConfigError
+from monitor.preflight import load_checked
 
 from support import REPO, write
 from support.config import RULES, SOURCES, make_config, problems
 
 
 def test_shipped_configuration_loads() -> None:
-    config = load_config(REPO, {})
+    config = load_checked(REPO, {})
     assert len(config.sources) >= 20
     assert {"ministry-microsoft", "secnumcloud-qualification"} <= {r.id for r in config.rules}
     assert "console" in config.channels
@@ -25,7 +28,7 @@ def test_shipped_configuration_loads() -> None:
 
 
 def test_defaults_apply_and_sources_are_typed(tmp_path: Path) -> None:
-    config = load_config(make_config(tmp_path), {})
+    config = load_checked(make_config(tmp_path), {})
     (source,) = config.sources
     assert (
         source.interval == timedelta(minutes=20)
@@ -94,7 +97,7 @@ def test_unset_environment_variable_names_the_variable_and_place(tmp_path: Path)
     assert problem == (
         "alerts/channels.toml:3: channel 'equipe': environment variable SMTP_PASSWORD not set"
     )
-    config = load_config(tmp_path, {"SMTP_PASSWORD": "s3cret"})
+    config = load_checked(tmp_path, {"SMTP_PASSWORD": "s3cret"})
     assert config.channels["equipe"].url.startswith("mailtos://veille:s3cret@")
 
 
@@ -187,7 +190,7 @@ actors = ["public_body"]
 def test_an_actor_list_names_each_entry_as_an_actor(tmp_path: Path) -> None:
     from monitor.match import Document
 
-    config = load_config(make_config(tmp_path, rules=ACTOR_LISTS.replace("{list}", "places")), {})
+    config = load_checked(make_config(tmp_path, rules=ACTOR_LISTS.replace("{list}", "places")), {})
     (match,) = config.ruleset.match(Document("", "La région Grand Est signe avec Microsoft."))
     assert dict(match.actors)["public_body"] == ("Grand Est",)
 
@@ -205,7 +208,7 @@ def test_an_actor_name_may_stand_for_a_list(tmp_path: Path) -> None:
         'heads = ["ministère"]',
         'heads = ["ministère"]\n\n[actors.public_body.names]\nest = ["@places"]',
     )
-    config = load_config(make_config(tmp_path, rules=rules), {})
+    config = load_checked(make_config(tmp_path, rules=rules), {})
     (match,) = config.ruleset.match(Document("", "La région Grand Est signe avec Microsoft."))
     assert dict(match.actors)["public_body"] == ("est",)
 
@@ -241,5 +244,74 @@ def test_same_event_as_names_a_rule_with_the_same_actors(
 
 def test_rules_sharing_events_share_their_key(tmp_path: Path) -> None:
     rules = SAME_EVENT.replace("{actors}", '["public_body"]').replace("{other}", "ms")
-    config = load_config(make_config(tmp_path, rules=rules), {})
+    config = load_checked(make_config(tmp_path, rules=rules), {})
     assert config.event_keys == {"ms": "ms", "award": "ms"}
+
+
+# The stages and front ends above the configuration: it is read by them, never the reverse
+# (an import of one of them from monitor/config made the loop config -> notify.samples ->
+# digest.builder -> config, and made every command pay for the notifier).
+ABOVE_CONFIG = (
+    "api", "app", "cli", "digest", "notify", "parse", "pipeline", "preflight", "schedule", "web"
+)
+
+
+def _monitor_imports(path: Path) -> list[tuple[int, str]]:
+    """(line, module) of every `monitor.*` import in a file, those inside functions too."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, alias.name) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            # `from monitor import notify` imports monitor.notify.
+            found += [(node.lineno, f"{node.module}.{alias.name}") for alias in node.names]
+    return [(line, name) for line, name in found if name.startswith("monitor.")]
+
+
+def test_configuration_imports_nothing_above_it() -> None:
+    files = sorted((REPO / "monitor" / "config").glob("*.py"))
+    assert len(files) >= 10
+    wrong = [
+        f"{path.relative_to(REPO)}:{line}: {name}"
+        for path in files
+        for line, name in _monitor_imports(path)
+        if name.split(".")[1] in ABOVE_CONFIG
+    ]
+    assert wrong == []
+
+
+def test_the_layer_check_sees_imports_inside_functions(tmp_path: Path) -> None:
+    path = write(
+        tmp_path / "m.py",
+        "from monitor import notify\n\ndef f():\n    from monitor.parse.html import x\n",
+    )
+    assert _monitor_imports(path) == [(1, "monitor.notify"), (4, "monitor.parse.html.x")]
+
+
+BAD_QUERY = """
+[[rule]]
+id = "broken"
+title = "Broken"
+query = 'ministère AND (Microsoft'
+"""
+
+
+def test_rules_compile_on_first_use_with_the_same_located_problem(tmp_path: Path) -> None:
+    config = load_config(make_config(tmp_path, rules=BAD_QUERY), {})  # reads, compiles nothing
+    with pytest.raises(ConfigError) as lazily:
+        _ = config.ruleset
+    with pytest.raises(ConfigError) as checked:
+        load_checked(tmp_path, {})
+    (problem,) = (str(p) for p in lazily.value.problems)
+    assert problem.startswith("alerts/rules.toml:4: rule 'broken': ")
+    assert [str(p) for p in checked.value.problems] == [problem]
+
+
+def test_a_command_that_matches_nothing_does_not_check_the_rules(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("MONITOR_DATA_DIR", str(tmp_path / "data"))
+    make_config(tmp_path, rules=BAD_QUERY)
+    assert main(["-c", str(tmp_path), "sources"]) == 0
+    assert main(["-c", str(tmp_path), "check"]) == 1
+    assert "alerts/rules.toml:4: rule 'broken'" in capsys.readouterr().err

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from monitor.config import load_config
 from monitor.config.presets import BOAMP, DECP
 from monitor.errors import ConfigError
+from monitor.preflight import load_checked
 
 from support import REPO, write
 
@@ -56,7 +56,7 @@ amount = "value"
 def load(tmp_path: Path, sources: str):
     write(tmp_path / "sources.toml", sources)
     write(tmp_path / "alerts" / "rules.toml", RULES)
-    return load_config(tmp_path, {})
+    return load_checked(tmp_path, {})
 
 
 def problems(tmp_path: Path, sources: str) -> list[str]:
@@ -119,7 +119,7 @@ def test_a_preset_is_its_mapping_narrowed_by_the_filter(tmp_path: Path) -> None:
 
 
 def test_the_shipped_examples_load_and_are_disabled() -> None:
-    config = load_config(REPO, {})
+    config = load_checked(REPO, {})
     json_sources = [s for s in config.sources if s.kind in ("json", "boamp", "decp")]
     assert {s.kind for s in json_sources} == {"boamp", "decp"}
     assert not any(s.enabled for s in json_sources)
@@ -236,7 +236,7 @@ def test_rule_examples_take_structured_fields(tmp_path: Path) -> None:
         should_not_match = [{ title = "t", fields = { awardee = "ORACLE FRANCE", amount = 9e5 } }]
         """,
     )
-    rule = load_config(tmp_path, {}).rule("r")
+    rule = load_checked(tmp_path, {}).rule("r")
     match, no_match = (example_document(e) for e in (*rule.should_match, *rule.should_not_match))
     assert dict(match.fields) == {"awardee": ("ORACLE FR", "X"), "amount": 1_300_000.0}
     assert no_match.fields["amount"] == 900_000.0
@@ -264,7 +264,7 @@ def test_bad_example_fields_are_reported_at_the_rule(
         """,
     )
     with pytest.raises(ConfigError) as error:
-        load_config(tmp_path, {})
+        load_checked(tmp_path, {})
     (problem,) = error.value.problems
     assert str(problem).startswith("alerts/rules.toml:5: [rule.0.should_match.0.table.fields]")
     assert message in str(problem)

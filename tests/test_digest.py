@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from monitor.cli import main
-from monitor.config import load_config
+from monitor.preflight import load_checked
 
 from support import (
     DEMO,
@@ -262,4 +262,4 @@ def test_a_digest_without_a_title_is_named_for_readers_not_by_its_key(
     root = config(tmp_path, {"fil": "https://example.org/feed.xml"}, mail)
     digests = f'[digests.matin]\nchannels = ["mail"]\ncron = "{cron}"\n'
     write(root / "alerts" / "digests.toml", digests)
-    assert load_config(root, {}).digests["matin"].title == title
+    assert load_checked(root, {}).digests["matin"].title == title

@@ -18,10 +18,11 @@ from typing import Any
 import pytest
 
 from monitor.cli import build_parser, main
-from monitor.config import Config, Example, RuleConfig, example_document, load_config
+from monitor.config import Config, Example, RuleConfig, example_document
 from monitor.config.alerts import alert_files
 from monitor.errors import ConfigError
 from monitor.match import RuleSetError, RuleSpec, check_examples, compile_rules
+from monitor.preflight import load_checked
 
 from support import REPO
 
@@ -97,7 +98,7 @@ def documented(tmp_path_factory: pytest.TempPathFactory) -> Config:
         path.parent.mkdir(exist_ok=True)
         path.write_text(block.text, encoding="utf-8")
     try:
-        return load_config(root, {})
+        return load_checked(root, {})
     except ConfigError as exc:
         pytest.fail(f"the rules of docs/rules.md do not load with the shipped pack:\n{exc}")
 
@@ -173,7 +174,7 @@ def test_every_shipped_list_is_described() -> None:
 
 
 def test_the_rules_said_to_use_a_list_are_those_that_do() -> None:
-    shipped = load_config(REPO, {}).rules
+    shipped = load_checked(REPO, {}).rules
     for name, used_by in shipped_lists_table().items():
         said = {r.id for r in shipped if re.search(rf"\b{re.escape(r.id)}\b", used_by)}
         using = re.compile(rf"@{re.escape(name)}(?![\w.-])")
@@ -407,7 +408,7 @@ def test_the_readme_rule_and_channels_load_with_the_shipped_pack(tmp_path: Path)
     (root / "alerts" / "rules" / "readme.toml").write_text(rule_block, encoding="utf-8")
     (root / "alerts" / "channels.toml").write_text(channels_block, encoding="utf-8")
     names = set(re.findall(r"\$\{(\w+)\}", channels_block))
-    config = load_config(root, {name: "x" for name in names})
+    config = load_checked(root, {name: "x" for name in names})
     rule = config.rule("ministry-office-suite")
     assert rule.channels == ("equipe",) and rule.should_match and rule.should_not_match
     results = check_examples(

@@ -188,8 +188,8 @@ async def test_pipeline_keeps_article_links_of_a_private_source_guarded(
 
 
 def test_private_links_need_private_networks(tmp_path: Path) -> None:
-    from monitor.config import load_config
     from monitor.errors import ConfigError
+    from monitor.preflight import load_checked
 
     write(
         tmp_path / "sources.toml",
@@ -198,7 +198,7 @@ def test_private_links_need_private_networks(tmp_path: Path) -> None:
     )
     write(tmp_path / "alerts" / "rules.toml", '[[rule]]\nid = "r"\ntitle = "r"\nquery = "x"\n')
     with pytest.raises(ConfigError) as error:
-        load_config(tmp_path, {})
+        load_checked(tmp_path, {})
     (problem,) = [str(p) for p in error.value.problems]
     assert "allow_private_links = true needs allow_private_networks = true" in problem
     assert "sources.toml" in problem

@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 
 from monitor.app import ALWAYS_DUE
-from monitor.config import Config, RuleConfig, load_config
+from monitor.config import Config, RuleConfig
 from monitor.errors import ConfigError
+from monitor.preflight import load_checked
 from monitor.store import Store, upgrade_async
 
 from support import Clock, loopback_sources, service, write
@@ -29,7 +30,7 @@ def config(tmp_path: Path) -> Config:
     feeds = {f"s{n}": f"http://127.0.0.1:9/feed{n}.xml" for n in range(3)}
     write(tmp_path / "sources.toml", loopback_sources(feeds))
     write(tmp_path / "alerts" / "rules.toml", "[[rule]]\nid = 'r'\ntitle = 'R'\nquery = 'x'\n")
-    return load_config(tmp_path, {})
+    return load_checked(tmp_path, {})
 
 
 @pytest.fixture
@@ -158,10 +159,10 @@ def test_a_rule_version_follows_its_table_not_its_spelling() -> None:
 def test_the_lease_is_read_from_monitor_toml_and_checked(tmp_path: Path, config: Config) -> None:
     assert config.service.service.lease == LEASE  # the default: two minutes
     write(tmp_path / "monitor.toml", '[service]\nlease = "45s"\n')
-    assert load_config(tmp_path, {}).service.service.lease == timedelta(seconds=45)
+    assert load_checked(tmp_path, {}).service.service.lease == timedelta(seconds=45)
     write(tmp_path / "monitor.toml", '[service]\nlease = "1s"\n')
     with pytest.raises(ConfigError) as caught:
-        load_config(tmp_path, {})
+        load_checked(tmp_path, {})
     (problem,) = (str(p) for p in caught.value.problems)
     assert problem.startswith("monitor.toml:2:") and "lease must be at least 2s" in problem
 

@@ -10,7 +10,15 @@ from sqlalchemy import inspect
 
 from alembic import command
 from monitor.store.db import create_engine
-from monitor.store.migrate import alembic_config, current_revision, head_revision, upgrade
+from monitor.store.migrate import (
+    HEAD_REVISION,
+    alembic_config,
+    current_revision,
+    head_revision,
+    schema_is_current,
+    upgrade,
+    upgrade_async,
+)
 from monitor.store.tables import metadata
 
 from support import REPO
@@ -49,6 +57,23 @@ async def test_downgrade_to_base_and_back(db_url: str) -> None:
     await asyncio.to_thread(upgrade, db_url)
     diff, _, revision = await _schema_state(db_url)
     assert diff == [] and revision == head_revision()
+
+
+def test_the_head_revision_known_without_alembic_is_alembics_head() -> None:
+    head = head_revision()
+    assert head == HEAD_REVISION, f"set HEAD_REVISION in monitor/store/migrate.py to {head!r}"
+
+
+async def test_the_schema_is_current_only_at_the_head_revision(db_url: str) -> None:
+    import asyncio
+
+    assert not await schema_is_current(db_url)  # empty: no alembic_version table
+    await asyncio.to_thread(upgrade, db_url, "0003")
+    assert not await schema_is_current(db_url)
+    await upgrade_async(db_url)  # migrates: the schema is not current
+    assert await schema_is_current(db_url)
+    _, _, revision = await _schema_state(db_url)
+    assert revision == HEAD_REVISION
 
 
 def test_every_package_is_listed_for_the_wheel() -> None:

@@ -28,7 +28,7 @@ import asyncpg
 import pytest
 from aiohttp import web
 
-from monitor.config import load_config
+from monitor.preflight import load_checked
 
 from support import DEMO, REPO, allow_any_age, free_port, loopback_sources, rss, service, write
 from support.servers import SmtpServer
@@ -267,7 +267,7 @@ def check_each_once(mail: SmtpServer, expected: int, *, in_flight: int = 0) -> C
 async def check_database(url: str, expected: int, root: Path) -> None:
     alerts = await query(url, "SELECT story_id, rule_id, rule_version FROM alerts")
     assert len(alerts) == expected  # one per story, wherever its articles were polled
-    (rule,) = load_config(root, {}).rules
+    (rule,) = load_checked(root, {}).rules
     assert {a["rule_version"] for a in alerts} == {rule.version}  # what fired them
     statuses = await query(url, "SELECT status, count(*) AS n FROM deliveries GROUP BY status")
     assert {r["status"]: r["n"] for r in statuses} == {"sent": expected}

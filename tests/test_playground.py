@@ -9,7 +9,7 @@ from pathlib import Path
 
 from monitor.api import PLAYGROUND_ARTICLES
 
-from console_support import RULE_ID, Filled, fill
+from support.console import RULE_ID, Filled, fill
 
 COPIED = (
     "url, guid, source_id, story_id, title, author, site_name, lang, published_at, "

@@ -223,9 +223,9 @@ async def test_real_press_one_alert_per_event_whatever_the_order(
 
     # What the pipeline fired is what `monitor rules eval` predicts for these articles,
     # given the headline their pages carry.
-    from monitor.config import load_config
+    from monitor.preflight import load_checked
 
-    config = load_config(tmp_path / "a" / "config", {})
+    config = load_checked(tmp_path / "a" / "config", {})
     served = [replace(a, title=headline(a)) for a in articles]
     for score in evaluate(config, served, HEADLINE, detect_language):
         predicted = {

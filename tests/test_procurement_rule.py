@@ -7,10 +7,11 @@ from dataclasses import replace
 
 import pytest
 
-from monitor.config import Config, load_config
+from monitor.config import Config
 from monitor.config.presets import BOAMP
 from monitor.match import Document
 from monitor.parse.jsonapi import parse_page
+from monitor.preflight import load_checked
 from monitor.records import FeedItem
 
 from support import REPO
@@ -25,7 +26,7 @@ PAGES = (
 
 @pytest.fixture(scope="module")
 def shipped() -> Config:
-    return load_config(REPO, {})
+    return load_checked(REPO, {})
 
 
 def notices() -> list[FeedItem]:

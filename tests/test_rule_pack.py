@@ -11,11 +11,12 @@ from pathlib import Path
 import pytest
 
 from monitor.app import Service
-from monitor.config import Config, example_document, load_config
+from monitor.config import Config, example_document
 from monitor.demo import with_demo_sources
 from monitor.demo.server import DemoServer, load_index
 from monitor.match import Document, check_examples
 from monitor.match.types import EVENT
+from monitor.preflight import load_checked
 from monitor.settings import Settings
 
 from support import REPO
@@ -39,7 +40,7 @@ MIN_CASES = {rule: 25 for rule in HEADLINE} | {rule: 10 for rule in OTHERS}
 
 @pytest.fixture(scope="module")
 def shipped() -> Config:
-    return load_config(REPO, {})
+    return load_checked(REPO, {})
 
 
 # -- the pack itself -------------------------------------------------------------------------
@@ -83,7 +84,7 @@ async def test_demo_articles_fire_exactly_their_expected_rules(tmp_path: Path, p
         {"MONITOR_DATABASE_URL": f"sqlite:///{tmp_path / 'demo.sqlite3'}"}, config_dir=REPO
     )
     async with DemoServer(index) as server:
-        config = with_demo_sources(load_config(REPO, {}), index, server)
+        config = with_demo_sources(load_checked(REPO, {}), index, server)
         async with Service(settings, config, pool=pool, allow_private=False) as service:
             await service.run_pass()
             fired = await service.store.matched_rules()

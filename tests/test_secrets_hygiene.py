@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 
 from monitor.cli import main
-from monitor.config import load_config
 from monitor.errors import ConfigError
 from monitor.hygiene import mask
 from monitor.log import setup_logging
+from monitor.preflight import load_checked
 from monitor.store import display_url
 
 from support import DEMO, allow_any_age, service, write
@@ -67,7 +67,7 @@ def test_apprise_log_records_are_masked(
 
     caplog.set_level(logging.DEBUG)
     with pytest.raises(ConfigError) as error:
-        load_config(config_with_channel(tmp_path, url), {})
+        load_checked(config_with_channel(tmp_path, url), {})
     # Validation silences apprise (the problem says it, with file and line)...
     assert [r for r in caplog.records if r.name.startswith("apprise")] == []
     # ...but apprise logs the URL wherever else it is given one, masked.

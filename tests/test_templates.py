@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from monitor.config import load_config
 from monitor.digest.builder import DigestContent, DigestGroup, DigestStory
 from monitor.errors import ConfigError
 from monitor.notify.render import Renderer
 from monitor.notify.samples import sample_alert, sample_digest
+from monitor.preflight import load_checked
 from monitor.store.views import DigestEntry, FailedDelivery, FailingSource
 
 from support import write
@@ -34,7 +34,7 @@ def test_an_operator_override_replaces_the_shipped_template(tmp_path: Path) -> N
         root / "alerts" / "templates" / "alert.txt.j2",
         "ALERTE {{ rule.title }} / {{ article.title }} / {{ passages[0]|marked }}\n",
     )
-    config = load_config(root, {})
+    config = load_checked(root, {})
     rendered = Renderer(config.templates_dir).render("alert", "text", sample_alert())
     assert (
         rendered.body
@@ -66,7 +66,7 @@ def test_a_broken_override_is_a_configuration_error(
     broken = "ok\n{% if digest %}" if template.startswith("digest") else "{{ article.nope }}"
     write(root / "alerts" / "templates" / template, broken)
     with pytest.raises(ConfigError) as error:
-        load_config(root, {})
+        load_checked(root, {})
     messages = [str(p) for p in error.value.problems]
     assert any(m.startswith(expected) for m in messages), messages
 
@@ -201,7 +201,7 @@ def test_an_overrides_own_words_are_typeset_and_the_values_it_prints_are_not(
     )
     context = sample_alert()
     context["article"] = article_view("L'État : « oui »", "https://example.org/l'a?b=1:2")
-    body = Renderer(load_config(root, {}).templates_dir).render("alert", "text", context).body
+    body = Renderer(load_checked(root, {}).templates_dir).render("alert", "text", context).body
     assert body == (
         "Lien\u202f: https://example.org/l'a?b=1:2 à 10:30\u202f; "
         "l’alerte «\u00a0L'État : « oui »\u00a0»\u202f!\n"

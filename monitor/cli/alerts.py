@@ -49,7 +49,9 @@ def cmd_alerts(args: argparse.Namespace, settings: Settings) -> int:
         "failed" if args.failed else ("pending" if args.pending else None)
     )
     records = with_monitor(
-        settings, read_config(settings), lambda monitor: monitor.deliveries(status, args.limit)
+        settings,
+        read_config(settings, checked=False),
+        lambda monitor: monitor.deliveries(status, args.limit),
     )
     if not records:
         print(f"no {status} deliveries" if status else "no alerts")
@@ -59,7 +61,9 @@ def cmd_alerts(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _retry_failed(ids: list[int] | None, settings: Settings) -> int:
-    requeued = with_monitor(settings, read_config(settings), lambda monitor: monitor.retry(ids))
+    requeued = with_monitor(
+        settings, read_config(settings, checked=False), lambda monitor: monitor.retry(ids)
+    )
     if requeued:
         print(
             f"{len(requeued)} failed deliver{'ies' if len(requeued) > 1 else 'y'} queued again "

@@ -54,7 +54,7 @@ def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_db_prune(args: argparse.Namespace, settings: Settings) -> int:
     from monitor.display import local_time
 
-    config = read_config(settings)
+    config = read_config(settings, checked=False)
     if args.older_than is None and config.service.retention.keep_text is None:
         print(
             "nothing to do: give --older-than, or set [retention] keep_text in monitor.toml",

@@ -46,7 +46,7 @@ def register(commands: Commands) -> None:
 
 
 def cmd_feedback(args: argparse.Namespace, settings: Settings) -> int:
-    config = read_config(settings)
+    config = read_config(settings, checked=False)
     if args.rule is not None and unknown_rules(config, [args.rule]):
         return EXIT_USAGE
     if args.missed is not None:

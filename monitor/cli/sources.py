@@ -63,7 +63,7 @@ def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
     from monitor.api import database_exists
     from monitor.report import print_table, sources_table
 
-    config = read_config(settings)
+    config = read_config(settings, checked=False)
     # A listing must not create the database: without one, nothing was polled yet.
     health: list[SourceHealth] = (
         with_monitor(settings, config, lambda monitor: monitor.sources())

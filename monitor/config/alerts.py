@@ -260,6 +260,13 @@ class AlertsConfig:
     unresolved: set[str] = field(default_factory=set)  # channels whose URL names unset variables
 
 
+def problem_at(origins: Mapping[str, Origin], key: str, message: str) -> ConfigProblem:
+    """At the line of `key` ("rule:ID#channels"), else of its table ("rule:ID")."""
+    table = key.split("#")[0]
+    origin = origins.get(key) or origins.get(table, Origin("alerts", None))
+    return ConfigProblem(origin.file, message, line=origin.line)
+
+
 def check_name(value: str, what: str) -> str:
     if not _NAME.match(value):
         raise ValueError(

@@ -14,8 +14,8 @@ from typing import Any
 
 from pydantic import ValidationInfo, field_validator
 
+from monitor.config.jsonapi import CursorSpec, Paging, RecordMapping
 from monitor.config.validation import Strict
-from monitor.parse.jsonapi import CursorSpec, Paging, RecordMapping
 
 # Opendatasoft's Explore API v2.1: at most 100 records a page, and offset + limit may
 # not pass 10,000; the body says how many records match.

@@ -11,13 +11,13 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
 
+from monitor.config.jsonapi import MAX_STEPS, CursorSpec, Paging, RecordMapping
 from monitor.config.presets import PRESETS, PresetFilter, resolve
 from monitor.config.toml import TomlDoc
 from monitor.config.units import Duration, Size
 from monitor.config.validation import Strict, validate
 from monitor.errors import ConfigProblem
-from monitor.match.nodes import FIELDS_META, FIELDS_TEXT
-from monitor.parse.jsonapi import MAX_STEPS, CursorSpec, Paging, RecordMapping
+from monitor.fields import FIELDS_META, FIELDS_TEXT
 
 SourceKind = Literal["feed", "page", "sitemap", "watch", "json", "boamp", "decp"]
 JSON_KINDS = frozenset({"json", *PRESETS})
@@ -127,8 +127,6 @@ class SourceConfig(Strict):
     @field_validator("selector")
     @classmethod
     def _css(cls, value: str | None) -> str | None:
-        from monitor.parse.html import check_selector
-
         return check_selector(value) if value else value
 
     @field_validator("mapping")
@@ -228,6 +226,17 @@ class SourcesFile(Strict):
     defaults: SourceDefaults = SourceDefaults()
     fetch: FetchSettings = FetchSettings()
     source: tuple[dict[str, Any], ...] = ()
+
+
+def check_selector(selector: str) -> str:
+    """Raise ValueError when `selector` is not valid CSS."""
+    from cssselect import GenericTranslator, SelectorError  # few configurations need it
+
+    try:
+        GenericTranslator().css_to_xpath(selector)
+    except SelectorError as exc:
+        raise ValueError(f"invalid CSS selector {selector!r}: {exc}") from None
+    return selector
 
 
 def check_mapping(mapping: RecordMapping) -> RecordMapping:

@@ -14,10 +14,11 @@ import tempfile
 from datetime import timedelta
 from pathlib import Path
 
-from monitor.config import CONSOLE, Config, Routing, SourceConfig, load_config
+from monitor.config import CONSOLE, Config, Routing, SourceConfig
 from monitor.config.alerts import ChannelConfig
 from monitor.demo.server import DemoIndex, DemoServer, load_index
 from monitor.display import shorten
+from monitor.preflight import load_checked
 from monitor.settings import Settings
 
 CHECK, CROSS = "✔", "✘"
@@ -34,7 +35,7 @@ def demo_config(settings: Settings) -> Config:
             "monitor demo needs the shipped alerts/ and sources.toml: run it from the "
             "repository, or pass --config DIR"
         )
-    return load_config(root, settings.environ)
+    return load_checked(root, settings.environ)
 
 
 def with_demo_sources(config: Config, index: DemoIndex, server: DemoServer) -> Config:

@@ -14,9 +14,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from monitor.display import shorten
+from monitor.fields import FIELDS_TEXT
 from monitor.match.evaluate import Evaluator, Outcome, Region
 from monitor.match.nodes import (
-    FIELDS_TEXT,
     And,
     AtLeast,
     Compare,

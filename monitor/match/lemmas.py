@@ -11,13 +11,19 @@ because simplemma needs the accents (``qualifiées`` -> ``qualifié``).
 
 from __future__ import annotations
 
-import simplemma
-
 from monitor.match.normalize import fold, remember
 
 LEMMA_LANGUAGES = ("fr", "en")
 
 _KEYS_CACHE: dict[str, frozenset[str]] = {}
+
+
+def _lemmatize(word: str, lang: str) -> str:
+    # Imported on first use: what only imports the matcher (to read its records, say)
+    # does not pay for simplemma's modules.
+    import simplemma
+
+    return simplemma.lemmatize(word, lang=lang)
 
 
 def french_verb_of(lower: str) -> str | None:
@@ -31,7 +37,7 @@ def french_verb_of(lower: str) -> str | None:
     if len(lower) < 4 or not lower.endswith("e"):
         return None
     infinitive = lower + "r"
-    if simplemma.lemmatize(lower + "nt", lang="fr") == infinitive:
+    if _lemmatize(lower + "nt", lang="fr") == infinitive:
         return infinitive
     return None
 
@@ -53,12 +59,12 @@ def french_participle_verb(lower: str) -> str | None:
     if len(masculine) < 4:
         return None
     stem, last = masculine[:-1], masculine[-1]
-    if last == "é" and simplemma.lemmatize(stem + "ent", lang="fr") == stem + "er":
+    if last == "é" and _lemmatize(stem + "ent", lang="fr") == stem + "er":
         return stem + "er"
-    if last == "i" and simplemma.lemmatize(masculine + "ssent", lang="fr") == masculine + "r":
+    if last == "i" and _lemmatize(masculine + "ssent", lang="fr") == masculine + "r":
         return masculine + "r"
     if last in ("i", "u"):
-        lemma = simplemma.lemmatize(masculine, lang="fr")
+        lemma = _lemmatize(masculine, lang="fr")
         if lemma != masculine and lemma.endswith(("ir", "re", "oir")):
             return lemma
     return None
@@ -67,7 +73,7 @@ def french_participle_verb(lower: str) -> str | None:
 def _compute_keys(lower: str) -> frozenset[str]:
     keys = {fold(lower)}
     for lang in LEMMA_LANGUAGES:
-        keys.add(fold(simplemma.lemmatize(lower, lang=lang)))
+        keys.add(fold(_lemmatize(lower, lang=lang)))
     for verb in (french_verb_of(lower), french_participle_verb(lower)):
         if verb:
             keys.add(fold(verb))

@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from monitor.match.nodes import COMPARISONS, FIELDS_META, FIELDS_STRUCTURED, FIELDS_TEXT, SHAPES
+from monitor.fields import FIELDS_META, FIELDS_STRUCTURED, FIELDS_TEXT
+from monitor.match.nodes import COMPARISONS, SHAPES
 from monitor.match.types import QueryError
 
 # Token kinds.

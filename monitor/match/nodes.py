@@ -15,12 +15,6 @@ from functools import cached_property
 # prefix). A string, because strings cache their hash and keys are looked up a lot.
 TermKey = str
 
-FIELDS_TEXT = ("title", "text", "lead")
-FIELDS_META = ("source", "lang")
-# Structured fields with a scope of their own; any other is ``field:NAME:``. Which values
-# of an item fill them is up to the source's mapping (the BOAMP and DECP presets do).
-FIELDS_STRUCTURED = ("buyer", "awardee", "cpv")
-
 
 @dataclass(frozen=True, eq=False)
 class Node:

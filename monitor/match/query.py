@@ -13,11 +13,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import cast
 
+from monitor.fields import FIELDS_META, FIELDS_TEXT
 from monitor.match import lexer as lx
 from monitor.match.lemmas import lemma_keys
 from monitor.match.nodes import (
-    FIELDS_META,
-    FIELDS_TEXT,
     And,
     AtLeast,
     Compare,

@@ -5,20 +5,10 @@ from __future__ import annotations
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import lxml.html
-from cssselect import GenericTranslator, SelectorError
 from lxml import etree
 
 from monitor.errors import ParseError
 from monitor.parse.encoding import decode
-
-
-def check_selector(selector: str) -> str:
-    """Raise ValueError when `selector` is not valid CSS (checked when the config loads)."""
-    try:
-        GenericTranslator().css_to_xpath(selector)
-    except SelectorError as exc:
-        raise ValueError(f"invalid CSS selector {selector!r}: {exc}") from None
-    return selector
 
 
 def html_document(body: bytes, url: str, charset: str | None, source_id: str) -> etree._Element:

@@ -19,13 +19,12 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit, urlunsplit
 
-from pydantic import ConfigDict
-
+from monitor.config.jsonapi import MAX_STEPS, CursorSpec, Paging, Paths, RecordMapping
 from monitor.errors import ParseError
 from monitor.fields import Fields
 from monitor.match.normalize import raw_tokens, surface
@@ -38,7 +37,6 @@ from monitor.records import FeedItem
 
 MAX_BODY = 20_000_000  # bytes of one page
 MAX_RECORDS = 5_000  # records read from one page
-MAX_STEPS = 16  # keys in one path
 MAX_EMBEDDED = 2_000_000  # characters of a JSON string a path reads into
 MAX_VALUES = 50  # values of one field
 MAX_VALUE = 2_000  # characters of one value
@@ -49,58 +47,6 @@ MAX_ERROR_BODY = 100_000  # an error message is short: a larger body is not one
 # A cursor value goes into a query (ODSQL): digits, date and time punctuation only.
 _CURSOR_VALUE = re.compile(r"[0-9][0-9T:.+\-Z ]{0,40}")
 _NUMBER = re.compile(r"-?[0-9]+(?:[.,][0-9]+)?")
-# Parsed like the config's own tables: an unknown key is an error, not a silent no-op.
-_STRICT = ConfigDict(extra="forbid")
-
-Paths = str | tuple[str, ...]  # one path, or several read in turn
-
-
-@dataclass(frozen=True)
-class RecordMapping:
-    """Where each part of an item is in a record; paths as described in the module doc."""
-
-    __pydantic_config__ = _STRICT
-
-    records: str  # the list of records in the body ("" when the body is the list)
-    id: Paths  # several paths: their values joined by "/" (a buyer's number and its own id)
-    title: str
-    date: str | None = None
-    link: str | None = None
-    link_template: str | None = None  # "https://…/{id}", for records without a link
-    text: Paths = ()
-    fields: Mapping[str, Paths] = field(default_factory=dict)  # structured texts
-    numbers: Mapping[str, Paths] = field(default_factory=dict)  # structured numbers
-    empty: tuple[str, ...] = ()  # values meaning "none" (the DECP writes "CDL")
-    # Keep a record only when each named field has a word starting with one of the
-    # entries, case and accents ignored: {"cpv": ("48", "72")}.
-    require: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Paging:
-    """How the API pages: by offset and limit, by a link to the next page, or not at all."""
-
-    __pydantic_config__ = _STRICT
-
-    style: Literal["offset", "next", "none"] = "offset"
-    limit: int = 100  # records asked per page
-    limit_param: str = "limit"
-    offset_param: str = "offset"
-    max_offset: int | None = None  # offset + limit may not pass it (Opendatasoft: 10,000)
-    total: str | None = None  # path of the number of matching records
-    next: str | None = None  # style "next": path of the next page's URL
-    max_pages: int = 5  # pages read in one pass; the cursor resumes after them
-
-
-@dataclass(frozen=True)
-class CursorSpec:
-    """The field a source's cursor follows and how it becomes a query condition."""
-
-    __pydantic_config__ = _STRICT
-
-    field: str  # path of a date in each record, read in increasing order by the query
-    param: str  # the query parameter the condition goes to ("where")
-    template: str  # the condition, with {value}: "dateparution >= date'{value}'"
 
 
 @dataclass(frozen=True)

@@ -14,16 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from monitor.errors import DatabaseUnusable
 from monitor.hygiene import mask
 
-DEFAULT_FILE = "veille.sqlite3"
 _ASYNC_DRIVERS = {
     "postgresql": "postgresql+asyncpg",
     "postgres": "postgresql+asyncpg",
     "sqlite": "sqlite+aiosqlite",
 }
-
-
-def default_url(data_dir: Path) -> str:
-    return f"sqlite:///{(data_dir / DEFAULT_FILE).resolve()}"
 
 
 def async_url(url: str) -> URL:

@@ -1,24 +1,33 @@
-"""Schema migrations with alembic, callable from the `monitor` command."""
+"""Schema migrations with alembic, callable from the `monitor` command.
+
+alembic is imported only when a migration runs: a database already at `HEAD_REVISION`
+is recognised with SQLAlchemy alone, so that commands which only read the store start
+fast.
+"""
 
 from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic.config import Config as AlembicConfig
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 import monitor
-from alembic import command
 from monitor.errors import DatabaseUnusable
 from monitor.store.db import async_url, create_engine, display_url, error_line
 from monitor.store.locks import lock_statement
 
+if TYPE_CHECKING:
+    from alembic.config import Config as AlembicConfig
+
 _PACKAGE = Path(monitor.__file__).resolve().parent
+# The newest revision in alembic/versions; a new migration changes it (a test compares it
+# with alembic's own head).
+HEAD_REVISION = "0004"
 
 
 def script_location() -> Path:
@@ -30,6 +39,8 @@ def script_location() -> Path:
 
 
 def alembic_config(url: str) -> AlembicConfig:
+    from alembic.config import Config as AlembicConfig
+
     config = AlembicConfig()
     config.set_main_option("script_location", str(script_location()))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
@@ -42,6 +53,8 @@ def upgrade(url: str, revision: str = "head") -> None:
     Every command meets the database here first: a server that is down, a database that
     does not exist or a file that cannot be written become one `DatabaseUnusable` line.
     """
+    from alembic import command
+
     try:
         command.upgrade(alembic_config(url), revision)
     except (OSError, DBAPIError) as exc:
@@ -65,6 +78,8 @@ async def upgrade_async(url: str) -> None:
     """`upgrade`, from a running event loop. On PostgreSQL the migration runs in one
     transaction under an advisory lock: of several instances starting together, one
     migrates and the others wait, then find the schema up to date."""
+    if await schema_is_current(url):
+        return
     if async_url(url).get_backend_name() != "postgresql":
         await asyncio.to_thread(upgrade, url)
         return
@@ -79,17 +94,39 @@ async def upgrade_async(url: str) -> None:
         await engine.dispose()
 
 
+async def schema_is_current(url: str) -> bool:
+    """Whether the database is at `HEAD_REVISION`, read without alembic. False too when
+    it cannot be read (no database yet, no server...): the migration that follows then
+    creates the schema, or says what is wrong."""
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as connection:
+            found = await connection.execute(text("SELECT version_num FROM alembic_version"))
+            return list(found.scalars()) == [HEAD_REVISION]
+    except (OSError, DBAPIError):
+        return False
+    finally:
+        await engine.dispose()
+
+
 def _upgrade_on(connection: Connection, url: str) -> None:
+    from alembic import command
+
     config = alembic_config(url)
     config.attributes["connection"] = connection  # alembic/env.py migrates on it
     command.upgrade(config, "head")
 
 
 def head_revision() -> str | None:
+    """The head revision as alembic finds it in the migration scripts."""
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
 
 
 async def current_revision(engine: AsyncEngine) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
     async with engine.connect() as connection:
         return await connection.run_sync(
             lambda sync: MigrationContext.configure(sync).get_current_revision()

@@ -18,9 +18,9 @@ from typing import Any, TextIO
 import pytest
 
 from monitor.app import Service
-from monitor.config import load_config
 from monitor.demo.server import load_index
 from monitor.extract import WorkerPool
+from monitor.preflight import load_checked
 from monitor.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -154,7 +154,7 @@ def service(
         },
         config_dir=config_dir,
     )
-    config = load_config(config_dir, environ or {})
+    config = load_checked(config_dir, environ or {})
     options: dict[str, Any] = {"clock": clock} if clock else {}
     if console is not None:
         options["console"] = console

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from monitor.config import load_config
 from monitor.errors import ConfigError
+from monitor.preflight import load_checked
 
 from support import write
 
@@ -42,5 +42,5 @@ def make_config(
 
 def problems(tmp_path: Path, environ: dict[str, str] | None = None) -> list[str]:
     with pytest.raises(ConfigError) as error:
-        load_config(tmp_path, environ or {})
+        load_checked(tmp_path, environ or {})
     return [str(p) for p in error.value.problems]
