@@ -74,8 +74,8 @@ from monitor.records import (
     SourceOutcome,
     WatchChange,
 )
-from monitor.schedule.polling import backoff, holding, next_poll
-from monitor.store import ArticleWrite, KnownArticle, RuleHit, SourceState, Store
+from monitor.schedule.polling import Answered, Failed, advance
+from monitor.store import ArticleWrite, HealthWrite, KnownArticle, RuleHit, SourceState, Store
 from monitor.store.db import error_line, is_outage
 
 log = logging.getLogger(__name__)
@@ -139,6 +139,14 @@ class SourcePoll:
     tally: _Tally
     warnings: Sequence[str] = ()
     pending: list[_Pending] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Polled:
+    """A source's pass, done: its outcome, and the health to record (none when skipped)."""
+
+    outcome: SourceOutcome
+    write: HealthWrite | None = None
 
 
 def _item_failed(source: SourceConfig, item: FeedItem, exc: Exception, tally: _Tally) -> None:
@@ -207,21 +215,18 @@ class Pipeline:
         self.stories.prune(now)
 
     async def poll(
-        self, source: SourceConfig, *, force: bool = False
-    ) -> SourcePoll | SourceOutcome:
-        """Fetch and read `source`, writing nothing yet (see `write` and `finish`); an
-        outcome when there is nothing to write (skipped, not modified, failed). A source
-        that is backing off (after failures, a Retry-After or a max-age longer than its
-        interval) is skipped until its `next_check_at`, unless `force`."""
-        state = await self.store.source_state(source.id)
+        self, source: SourceConfig, state: SourceState, *, force: bool = False
+    ) -> SourcePoll | Polled:
+        """Fetch and read `source`, whose row read `state`, writing nothing yet (see
+        `write` and `finish`); its outcome when there are no articles to write (skipped,
+        failed). A source that is backing off (after failures, a Retry-After or a max-age
+        longer than its interval) is skipped until its `next_check_at`, unless `force`."""
         now = self.clock()
-        self.stories.prune(now)  # stories older than the window take no new articles
         memo = SourceMemo.from_json(state.state)
-        failures = state.consecutive_failures
-        held = None if force else holding(state.next_check_at, failures, memo.hold, now)
+        held = None if force else state.health(memo.hold).held(now)
         if held:
-            return SourceOutcome(
-                source.id, ok=True, skipped=held, next_check_at=state.next_check_at
+            return Polled(
+                SourceOutcome(source.id, ok=True, skipped=held, next_check_at=state.next_check_at)
             )
         try:
             if source.kind in JSON_KINDS:
@@ -237,14 +242,14 @@ class Pipeline:
                 )
             polled = SourcePoll(source, state, memo, now, fetched, _Tally())
             if fetched.not_modified:
-                return await self.finish(polled)
+                return polled
             if source.kind == "watch":
                 await self._watch(polled)
                 return polled
             with self.recorder.timed("parse"):
                 parsed = await self._parse(source, fetched, memo)
         except SourceError as exc:
-            return await self._record_error(source, state, memo, now, exc)
+            return self._failed(source, state, memo, now, exc)
         polled.warnings = parsed.warnings
         await self._ingest_items(polled, parsed)
         return polled
@@ -605,8 +610,9 @@ class Pipeline:
 
     # -- health ---------------------------------------------------------------------------
 
-    async def finish(self, polled: SourcePoll) -> SourceOutcome:
-        """Record a source's pass once its articles are written."""
+    def finish(self, polled: SourcePoll) -> Polled:
+        """A source's pass, once its articles are written: its outcome, and its new
+        health to write with the other sources'."""
         source, state, memo, now = polled.source, polled.state, polled.memo, polled.now
         fetched, tally = polled.fetched, polled.tally
         warnings = [*polled.warnings, *tally.warnings]
@@ -619,9 +625,15 @@ class Pipeline:
                 source.id,
                 fetched.permanent_redirect,
             )
-        next_check_at, memo.hold = next_poll(
-            source.interval, now, fetched.max_age, tally.retry_after
+        answered = Answered(
+            validators=fetched.validators,
+            max_age=fetched.max_age,
+            retry_after=tally.retry_after,
+            moved_to=fetched.permanent_redirect,
+            warning="; ".join(warnings)[:2000] or None,
         )
+        health = advance(state.health(memo.hold), answered, now, source.interval)
+        memo.hold = health.hold
         memo.last = {
             "at": now.isoformat(),
             "status": fetched.status,
@@ -631,17 +643,7 @@ class Pipeline:
             "fallbacks": tally.fallbacks,
             "changes": tally.changes,
         }
-        await self.store.record_success(
-            source.id,
-            now,
-            validators=fetched.validators,
-            items=tally.new + tally.updated,
-            warning="; ".join(warnings)[:2000] or None,
-            moved_to=fetched.permanent_redirect,
-            next_check_at=next_check_at,
-            state=memo.to_json(),
-        )
-        return SourceOutcome(
+        outcome = SourceOutcome(
             source.id,
             ok=True,
             new_articles=tally.new,
@@ -650,47 +652,44 @@ class Pipeline:
             alerts=tally.alerts,
             not_modified=fetched.not_modified,
             warnings=tuple(warnings),
-            next_check_at=next_check_at,
+            next_check_at=health.next_check_at,
             moved_to=moved if moved != source.url else None,
             summary_fallbacks=tally.fallbacks,
             changes=tally.changes,
         )
+        return Polled(
+            outcome, HealthWrite(source.id, health, tally.new + tally.updated, memo.to_json())
+        )
 
-    async def _record_error(
+    def _failed(
         self,
         source: SourceConfig,
         state: SourceState,
         memo: SourceMemo,
         now: datetime,
         exc: SourceError,
-    ) -> SourceOutcome:
-        failures = state.consecutive_failures + 1
+    ) -> Polled:
         retry_after = exc.retry_after if isinstance(exc, RateLimited) else None
-        next_check_at = now + backoff(source.interval, failures, retry_after)
+        failed = Failed(exc.kind, exc.message, retry_after)
+        health = advance(state.health(memo.hold), failed, now, source.interval)
+        assert health.next_check_at is not None  # a failure always sets the next try
         log.warning(
             "source %s failed (%s): %s; next try at %s",
             source.id,
             exc.kind,
             exc.message,
-            log_time(next_check_at),
+            log_time(health.next_check_at),
             extra={SOURCE_FAILURE: True},
         )
-        memo.hold = "retry-after" if retry_after else None
-        await self.store.record_failure(
-            source.id,
-            now,
-            kind=exc.kind,
-            message=exc.message,
-            next_check_at=next_check_at,
-            state=memo.to_json(),
-        )
-        return SourceOutcome(
+        memo.hold = health.hold
+        outcome = SourceOutcome(
             source.id,
             ok=False,
             error_kind=exc.kind,
             error=exc.message,
-            next_check_at=next_check_at,
+            next_check_at=health.next_check_at,
         )
+        return Polled(outcome, HealthWrite(source.id, health, 0, memo.to_json()))
 
 
 _OLDEST = datetime.min.replace(tzinfo=UTC)
@@ -722,19 +721,21 @@ async def run_sources(
     progress: Callable[[PassProgress], None] | None = None,
 ) -> list[SourceOutcome]:
     """One pass: read every source concurrently, then write their articles in one order
-    that does not depend on which feed answered first, then record each source. Each
-    source read and each article written is reported to `progress`."""
+    that does not depend on which feed answered first, then record the health of every
+    source in one transaction. Each source read and each article written is reported
+    to `progress`."""
     gate = asyncio.Semaphore(concurrency)
     done = PassProgress(len(sources))
     report = progress or (lambda _done: None)
+    states = {s.id: s for s in await pipeline.store.source_states([s.id for s in sources])}
 
-    async def read(source: SourceConfig) -> SourcePoll | SourceOutcome:
+    async def read(source: SourceConfig) -> SourcePoll | Polled:
         async with gate:
-            poll = await _guarded(source, pipeline.poll(source, force=force))
+            poll = await _guarded(source, pipeline.poll(source, states[source.id], force=force))
         done.sources_read += 1
         done.articles += len(poll.pending) if isinstance(poll, SourcePoll) else 0
         report(done)
-        return poll
+        return Polled(poll) if isinstance(poll, SourceOutcome) else poll
 
     polled = await asyncio.gather(*(read(s) for s in sources))
     read_polls = [poll for poll in polled if isinstance(poll, SourcePoll)]
@@ -745,13 +746,30 @@ async def run_sources(
         done.articles_written += 1
         done.alerts = sum(poll.tally.alerts for poll in read_polls)
         report(done)
-    outcomes = [
-        await _guarded(poll.source, pipeline.finish(poll)) if isinstance(poll, SourcePoll) else poll
-        for poll in polled
-    ]
+    finished = [pipeline.finish(p) if isinstance(p, SourcePoll) else p for p in polled]
+    outcomes = await _record_health(pipeline.store, finished)
     for outcome in outcomes:
         pipeline.recorder.source_polled(outcome)
     return outcomes
+
+
+async def _record_health(store: Store, finished: Sequence[Polled]) -> list[SourceOutcome]:
+    """Write the health of the pass's sources at once; when that fails, each source
+    polled failed as `_guarded` says."""
+    writes = [p.write for p in finished if p.write is not None]
+    try:
+        await store.record_health(writes)
+    except Exception as exc:
+        if is_outage(exc):
+            log.warning(
+                "database unreachable: the polls of %d sources are not recorded: %s",
+                len(writes),
+                error_line(exc),
+            )
+        else:
+            log.critical("recording the polls of %d sources failed", len(writes), exc_info=exc)
+        return [_failed_by(p.outcome.source_id, exc) if p.write else p.outcome for p in finished]
+    return [p.outcome for p in finished]
 
 
 async def _guarded(source: SourceConfig, step: Awaitable[T]) -> T | SourceOutcome:
@@ -762,9 +780,13 @@ async def _guarded(source: SourceConfig, step: Awaitable[T]) -> T | SourceOutcom
         except Exception as exc:
             if is_outage(exc):  # the database, not the source: one line, the service backs off
                 log.warning("source %s: database unreachable: %s", source.id, error_line(exc))
-                return SourceOutcome(
-                    source.id, ok=False, error_kind="database", error=error_line(exc)
-                )
-            # A bug: loud, but the other sources go on.
-            log.critical("source %s: unexpected error", source.id, exc_info=exc)
-            return SourceOutcome(source.id, ok=False, error_kind="bug", error=repr(exc))
+            else:  # a bug: loud, but the other sources go on
+                log.critical("source %s: unexpected error", source.id, exc_info=exc)
+            return _failed_by(source.id, exc)
+
+
+def _failed_by(source_id: str, exc: Exception) -> SourceOutcome:
+    """The outcome of a source whose pass `exc` ended: the database's outage, or a bug."""
+    if is_outage(exc):
+        return SourceOutcome(source_id, ok=False, error_kind="database", error=error_line(exc))
+    return SourceOutcome(source_id, ok=False, error_kind="bug", error=repr(exc))
