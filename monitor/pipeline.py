@@ -1,15 +1,9 @@
 """The spine: what happens to one source on one pass.
 
     skip the source while it backs off (errors, Retry-After, a long max-age)
-    fetch the source (conditional GET; a 304 ends here)
-      → parse it into items (in the worker pool), by kind:
-          feed     RSS, Atom, RDF, JSON Feed
-          page     the links a CSS selector finds on a listing page
-          sitemap  the URLs of a (news) sitemap, or of the newest sitemaps of an index
-          watch    the lines of a page region, compared with the last pass:
-                   a change becomes one article (what was added and removed)
-          json     the records of an API's pages (and the presets boamp, decp), from
-                   the source's cursor on: each record is an article, no page read
+    poll it by its kind (`monitor.kinds`: feed, page, sitemap, watch, json): fetched
+    (conditional GET; a 304 ends here) and parsed in the worker pool into items, or,
+    for a watched region that changed, into an article
       → keep the items this source never gave, or gave with other content, or whose
         page could not be read last time for a passing reason (a 429, a timeout)
       → for each: the article page (robots.txt permitting), fetched and extracted
@@ -25,9 +19,12 @@
         (default 48 h) gets its alert without deliveries: digest, not page
     then the dispatcher sends what the outbox holds.
 
+    then the health of every source of the pass, in one write.
+
 Errors of one source are recorded on its row and never stop the others; the
 next poll is set by the interval, pushed back by Cache-Control max-age and
-Retry-After, and by an exponential backoff after consecutive failures.
+Retry-After, and by an exponential backoff after consecutive failures
+(`monitor.schedule.polling.advance`, a pure function).
 """
 
 from __future__ import annotations
@@ -37,59 +34,34 @@ import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import TypeVar
 
 from monitor.cluster import Fingerprint, StoryCandidate, canonical_url, fingerprint
 from monitor.cluster.events import When
 from monitor.cluster.stories import Event, Stories, events_of
 from monitor.config import Config, SourceConfig
-from monitor.config.sources import JSON_KINDS
 from monitor.errors import RateLimited, SourceError
 from monitor.extract import WorkerPool
-from monitor.extract.article import detect_language
 from monitor.extract.pages import ArticleReader, PageProblem
-from monitor.fetch import FEED_ACCEPT, PAGE_ACCEPT, HttpClient
-from monitor.fetch.client import SITEMAP_ACCEPT
+from monitor.fetch import HttpClient
+from monitor.kinds import Ask, Tools, kind
 from monitor.log import log_context, log_time
 from monitor.match import Document, RuleMatch
 from monitor.match.types import EVENT
 from monitor.observe.recorder import Recorder
-from monitor.parse import parse_feed
-from monitor.parse.feed import finish
 from monitor.parse.identity import content_hash, digest, is_http
-from monitor.parse.jsonapi import Cursor, first_url, next_cursor, parse_page, start_cursor
-from monitor.parse.listing import parse_listing
-from monitor.parse.sitemap import parse_sitemap
-from monitor.parse.watch import change_text, change_title, compare, region_lines
-from monitor.records import (
-    Article,
-    CacheValidators,
-    Extraction,
-    FeedItem,
-    FetchResult,
-    ParsedFeed,
-    PassProgress,
-    SourceMemo,
-    SourceOutcome,
-    WatchChange,
-)
-from monitor.schedule.polling import backoff, holding, next_poll
-from monitor.store import ArticleWrite, KnownArticle, RuleHit, SourceState, Store
+from monitor.records import Article, FeedItem, FetchResult, PassProgress, SourceMemo, SourceOutcome
+from monitor.schedule.polling import Answered, Failed, Health, advance
+from monitor.store import ArticleWrite, HealthWrite, KnownArticle, RuleHit, SourceState, Store
 from monitor.store.db import error_line, is_outage
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 PAGE_RETRIES = 3  # passes on which an article page that failed for a passing reason is retried
-SITEMAP_DEPTH = 2  # an index of indexes, at most
-# A sitemap URL dated before this is history, not news (a site-wide sitemap lists years of
-# pages); news sitemaps only list the last two days anyway. Undated URLs are kept.
-SITEMAP_WINDOW = timedelta(days=7)
 MAX_WARNINGS = 5  # page problems listed one by one in the source's warning; the rest counted
 # Marks the log record of a failed source: `run --once` drops it, its summary says it.
 SOURCE_FAILURE = "source_failure"
-ACCEPT = {"feed": FEED_ACCEPT, "page": PAGE_ACCEPT, "watch": PAGE_ACCEPT, "sitemap": SITEMAP_ACCEPT}
-JSON_ACCEPT = "application/json, */*;q=0.5"
 
 
 def utcnow() -> datetime:
@@ -132,13 +104,21 @@ class SourcePoll:
     """A source fetched and read; its articles are written with the rest of the pass."""
 
     source: SourceConfig
-    state: SourceState
+    health: Health  # before this poll
     memo: SourceMemo
     now: datetime
     fetched: FetchResult
     tally: _Tally
     warnings: Sequence[str] = ()
     pending: list[_Pending] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Polled:
+    """A source's pass, done: its outcome, and the health to record (none when skipped)."""
+
+    outcome: SourceOutcome
+    write: HealthWrite | None = None
 
 
 def _item_failed(source: SourceConfig, item: FeedItem, exc: Exception, tally: _Tally) -> None:
@@ -179,6 +159,7 @@ class Pipeline:
         # writes after them are read before each write of this one.
         self._read_up_to = (0, 0)
         self.reader = ArticleReader(http, pool, config.fetch.concurrency, clock)
+        self.tools = Tools(http, pool, self.recorder, config.fetch.max_body)
 
     async def load_memory(self) -> None:
         """What earlier runs learnt: the story indexes and the pages that poison workers."""
@@ -207,228 +188,48 @@ class Pipeline:
         self.stories.prune(now)
 
     async def poll(
-        self, source: SourceConfig, *, force: bool = False
-    ) -> SourcePoll | SourceOutcome:
-        """Fetch and read `source`, writing nothing yet (see `write` and `finish`); an
-        outcome when there is nothing to write (skipped, not modified, failed). A source
-        that is backing off (after failures, a Retry-After or a max-age longer than its
-        interval) is skipped until its `next_check_at`, unless `force`."""
-        state = await self.store.source_state(source.id)
+        self, source: SourceConfig, state: SourceState, *, force: bool = False
+    ) -> SourcePoll | Polled:
+        """Fetch and read `source`, whose row read `state`, writing nothing yet (see
+        `write` and `finish`); its outcome when there are no articles to write (skipped,
+        failed). A source that is backing off (after failures, a Retry-After or a max-age
+        longer than its interval) is skipped until its `next_check_at`, unless `force`."""
         now = self.clock()
-        self.stories.prune(now)  # stories older than the window take no new articles
         memo = SourceMemo.from_json(state.state)
-        failures = state.consecutive_failures
-        held = None if force else holding(state.next_check_at, failures, memo.hold, now)
+        health = state.health(memo.hold)
+        held = None if force else health.held(now)
         if held:
-            return SourceOutcome(
-                source.id, ok=True, skipped=held, next_check_at=state.next_check_at
+            return Polled(
+                SourceOutcome(source.id, ok=True, skipped=held, next_check_at=state.next_check_at)
             )
+        ask = Ask(
+            source,
+            health.moved_to or source.url,
+            # Article pages to try again need the items: no 304 until they are done.
+            None if memo.retry else state.validators,
+            memo,
+            now,
+        )
         try:
-            if source.kind in JSON_KINDS:
-                return await self._records(source, state, memo, now)
-            with self.recorder.timed("fetch"):
-                fetched = await self.http.get(
-                    state.moved_to or source.url,
-                    source_id=source.id,
-                    # Article pages to try again need the items: no 304 until they are done.
-                    validators=None if memo.retry else state.validators,
-                    accept=ACCEPT[source.kind],
-                    private=source.private_access,
-                )
-            polled = SourcePoll(source, state, memo, now, fetched, _Tally())
-            if fetched.not_modified:
-                return await self.finish(polled)
-            if source.kind == "watch":
-                await self._watch(polled)
-                return polled
-            with self.recorder.timed("parse"):
-                parsed = await self._parse(source, fetched, memo)
+            read = await kind(source.kind)(ask, self.tools)
         except SourceError as exc:
-            return await self._record_error(source, state, memo, now, exc)
-        polled.warnings = parsed.warnings
-        await self._ingest_items(polled, parsed)
+            return self._failed(source, health, memo, now, exc)
+        polled = SourcePoll(source, health, read.memo, now, read.fetched, _Tally(), read.warnings)
+        for made in read.made:
+            article = made.article
+            polled.pending.append(
+                await self._prepare(source, made.item, article, article.canonical_url, polled.tally)
+            )
+            polled.tally.changes += 1
+        if read.items is not None:
+            await self._ingest_items(polled, read.items)
         return polled
-
-    # -- parsing, by kind -----------------------------------------------------------------
-
-    async def _parse(
-        self, source: SourceConfig, fetched: FetchResult, memo: SourceMemo
-    ) -> ParsedFeed:
-        if source.kind == "sitemap":
-            return await self._sitemap(source, fetched, memo)
-        common = {
-            "url": fetched.url,
-            "charset": fetched.charset,
-            "max_items": source.max_items,
-            "source_id": source.id,
-        }
-        if source.kind == "page":
-            assert source.selector is not None
-            return await self.pool.run(
-                parse_listing, fetched.body, selector=source.selector, **common
-            )
-        return await self.pool.run(
-            parse_feed, fetched.body, content_type=fetched.content_type, **common
-        )
-
-    async def _sitemap(
-        self, source: SourceConfig, fetched: FetchResult, memo: SourceMemo
-    ) -> ParsedFeed:
-        """A sitemap's items; for an index, the items of its newest sitemaps (each with its
-        own conditional GET). A child that fails is a warning, not a failed source."""
-        items: list[FeedItem] = []
-        warnings: list[str] = []
-        read: dict[str, tuple[str | None, str | None]] = {}
-        todo = [(fetched, 0)]
-        while todo:
-            current, depth = todo.pop(0)
-            parsed = await self.pool.run(
-                parse_sitemap,
-                current.body,
-                url=current.url,
-                max_items=source.max_items,
-                max_size=self.config.fetch.max_body * 10,
-                source_id=source.id,
-            )
-            items += parsed.items
-            warnings += [f"{current.url}: {w}" if depth else w for w in parsed.warnings]
-            if parsed.children and depth >= SITEMAP_DEPTH:
-                warnings.append(f"{current.url}: sitemap indexes nested too deep; not followed")
-                continue
-            for child in parsed.children:
-                if child == current.url:
-                    continue
-                try:
-                    answer = await self.http.get(
-                        child,
-                        source_id=source.id,
-                        validators=_validators(memo.sitemaps.get(child)),
-                        accept=SITEMAP_ACCEPT,
-                        private=source.private_access,
-                    )
-                except SourceError as exc:
-                    warnings.append(f"sitemap {child} skipped: {exc.message}")
-                    continue
-                read[child] = (answer.validators.etag, answer.validators.last_modified)
-                if not answer.not_modified:
-                    todo.append((answer, depth + 1))
-        memo.sitemaps = read
-        if fetched.body and not items and not read and not warnings:
-            warnings.append("the sitemap lists no URL")
-        since = self.clock() - SITEMAP_WINDOW
-        items = [i for i in items if (i.published or i.updated or since) >= since]
-        items.sort(key=lambda i: i.published or i.updated or _OLDEST, reverse=True)
-        return finish("", items, warnings, source.max_items)
-
-    async def _records(
-        self, source: SourceConfig, state: SourceState, memo: SourceMemo, now: datetime
-    ) -> SourcePoll:
-        """The new records of a JSON source: its pages from the cursor on (at most
-        `max_pages`; the next pass resumes where this one stopped). The cursor moves
-        with the memo, which `finish` saves once the articles are written."""
-        assert source.mapping is not None
-        cursor = Cursor.from_dict(memo.cursor) if memo.cursor else None
-        if cursor is None and source.cursor is not None:
-            cursor = start_cursor(now, source.lookback)
-        url: str | None = first_url(source.url, source.params, source.paging, source.cursor, cursor)
-        items: list[FeedItem] = []
-        marks: list[tuple[str, str]] = []
-        warnings: list[str] = []
-        fetched: FetchResult | None = None
-        page = 0
-        # Records past max_items are not read at all (not read and dropped): the cursor
-        # then stays before them, and the next pass asks for them again.
-        budget = source.max_items
-        while url is not None and page < source.paging.max_pages and budget > 0:
-            page += 1
-            fetched = await self.http.get(
-                url,
-                source_id=source.id,
-                accept=JSON_ACCEPT,
-                private=source.private_access,
-            )
-            parsed = await self.pool.run(
-                parse_page,
-                fetched.body,
-                url=fetched.url,
-                mapping=source.mapping,
-                paging=source.paging,
-                page=page,
-                spec=source.cursor,
-                cursor=cursor,
-                max_items=budget,
-                source_id=source.id,
-            )
-            items += parsed.items
-            marks += parsed.marks
-            warnings += parsed.warnings
-            # A page cut short ends the pass: the pages after it are newer than its
-            # unread records, and reading them would move the cursor past those.
-            url = parsed.next_url if budget >= source.paging.limit else None
-            budget -= max(len(parsed.marks), len(parsed.items))
-        assert fetched is not None  # max_pages is at least 1
-        moved = next_cursor(cursor, marks)
-        memo.cursor = moved.to_dict() if moved is not None else {}
-        # The pages' URLs carry the cursor and offsets: neither a redirect nor validators
-        # of one of them is the source's.
-        last = replace(fetched, permanent_redirect=None, validators=CacheValidators())
-        polled = SourcePoll(source, state, memo, now, last, _Tally())
-        read = finish("", items, warnings, source.max_items)
-        polled.warnings = read.warnings
-        await self._ingest_items(polled, read)
-        return polled
-
-    async def _watch(self, polled: SourcePoll) -> None:
-        source, memo, fetched = polled.source, polled.memo, polled.fetched
-        assert source.selector is not None
-        lines = await self.pool.run(
-            region_lines,
-            fetched.body,
-            url=fetched.url,
-            selector=source.selector,
-            charset=fetched.charset,
-            source_id=source.id,
-        )
-        if memo.watch is None:
-            log.info("source %s: watching %d lines from now on", source.id, len(lines))
-        else:
-            change = compare(memo.watch, lines)
-            if change:
-                await self._raise_change(polled, fetched.url, change)
-        memo.watch = lines
-
-    async def _raise_change(self, polled: SourcePoll, url: str, change: WatchChange) -> None:
-        source = polled.source
-        identity = digest(
-            "\n".join(sorted(change.added)) + "\0" + "\n".join(sorted(change.removed))
-        )
-        text = change_text(change)
-        title = change_title(source.name, change)
-        item = FeedItem(key="watch:" + identity, url=url, title=title, summary=text)
-        canonical = f"watch:{source.id}:{identity[:32]}"
-        article = Article(
-            url=url,
-            canonical_url=canonical,
-            source_id=source.id,
-            source_name=source.name,
-            title=title,
-            text=text,
-            summary=text,
-            content_hash=content_hash(title, text),
-            extraction=Extraction.WATCH,
-            published=self.clock(),
-            lang=source.lang or detect_language(text),
-            tags=source.tags,
-            change=change,
-        )
-        polled.pending.append(await self._prepare(source, item, article, canonical, polled.tally))
-        polled.tally.changes += 1
 
     # -- items into articles --------------------------------------------------------------
 
-    async def _ingest_items(self, polled: SourcePoll, parsed: ParsedFeed) -> None:
+    async def _ingest_items(self, polled: SourcePoll, items: Sequence[FeedItem]) -> None:
         source, memo, tally = polled.source, polled.memo, polled.tally
-        keys = {digest(item.key): item for item in parsed.items}
+        keys = {digest(item.key): item for item in items}
         seen = await self.store.seen_entries(source.id, list(keys))
         fresh = [
             (key, item)
@@ -605,12 +406,12 @@ class Pipeline:
 
     # -- health ---------------------------------------------------------------------------
 
-    async def finish(self, polled: SourcePoll) -> SourceOutcome:
-        """Record a source's pass once its articles are written."""
-        source, state, memo, now = polled.source, polled.state, polled.memo, polled.now
-        fetched, tally = polled.fetched, polled.tally
+    def finish(self, polled: SourcePoll) -> Polled:
+        """A source's pass, once its articles are written: its outcome, and its new
+        health to write with the other sources'."""
+        source, now, fetched, tally = polled.source, polled.now, polled.fetched, polled.tally
         warnings = [*polled.warnings, *tally.warnings]
-        moved = fetched.permanent_redirect or state.moved_to
+        moved = fetched.permanent_redirect or polled.health.moved_to
         if moved and moved != source.url:
             warnings.append(f"moved permanently to {moved}: update its url in sources.toml")
         if fetched.permanent_redirect:
@@ -619,10 +420,15 @@ class Pipeline:
                 source.id,
                 fetched.permanent_redirect,
             )
-        next_check_at, memo.hold = next_poll(
-            source.interval, now, fetched.max_age, tally.retry_after
+        answered = Answered(
+            validators=fetched.validators,
+            max_age=fetched.max_age,
+            retry_after=tally.retry_after,
+            moved_to=fetched.permanent_redirect,
+            warning="; ".join(warnings)[:2000] or None,
         )
-        memo.last = {
+        health = advance(polled.health, answered, now, source.interval)
+        last = {
             "at": now.isoformat(),
             "status": fetched.status,
             "bytes": len(fetched.body),
@@ -631,17 +437,8 @@ class Pipeline:
             "fallbacks": tally.fallbacks,
             "changes": tally.changes,
         }
-        await self.store.record_success(
-            source.id,
-            now,
-            validators=fetched.validators,
-            items=tally.new + tally.updated,
-            warning="; ".join(warnings)[:2000] or None,
-            moved_to=fetched.permanent_redirect,
-            next_check_at=next_check_at,
-            state=memo.to_json(),
-        )
-        return SourceOutcome(
+        memo = replace(polled.memo, hold=health.hold, last=last)
+        outcome = SourceOutcome(
             source.id,
             ok=True,
             new_articles=tally.new,
@@ -650,55 +447,47 @@ class Pipeline:
             alerts=tally.alerts,
             not_modified=fetched.not_modified,
             warnings=tuple(warnings),
-            next_check_at=next_check_at,
+            next_check_at=health.next_check_at,
             moved_to=moved if moved != source.url else None,
             summary_fallbacks=tally.fallbacks,
             changes=tally.changes,
         )
+        return Polled(
+            outcome, HealthWrite(source.id, health, tally.new + tally.updated, memo.to_json())
+        )
 
-    async def _record_error(
+    def _failed(
         self,
         source: SourceConfig,
-        state: SourceState,
+        previous: Health,
         memo: SourceMemo,
         now: datetime,
         exc: SourceError,
-    ) -> SourceOutcome:
-        failures = state.consecutive_failures + 1
+    ) -> Polled:
         retry_after = exc.retry_after if isinstance(exc, RateLimited) else None
-        next_check_at = now + backoff(source.interval, failures, retry_after)
+        failed = Failed(exc.kind, exc.message, retry_after)
+        health = advance(previous, failed, now, source.interval)
+        assert health.next_check_at is not None  # a failure always sets the next try
         log.warning(
             "source %s failed (%s): %s; next try at %s",
             source.id,
             exc.kind,
             exc.message,
-            log_time(next_check_at),
+            log_time(health.next_check_at),
             extra={SOURCE_FAILURE: True},
         )
-        memo.hold = "retry-after" if retry_after else None
-        await self.store.record_failure(
-            source.id,
-            now,
-            kind=exc.kind,
-            message=exc.message,
-            next_check_at=next_check_at,
-            state=memo.to_json(),
-        )
-        return SourceOutcome(
+        outcome = SourceOutcome(
             source.id,
             ok=False,
             error_kind=exc.kind,
             error=exc.message,
-            next_check_at=next_check_at,
+            next_check_at=health.next_check_at,
         )
+        memo = replace(memo, hold=health.hold)
+        return Polled(outcome, HealthWrite(source.id, health, 0, memo.to_json()))
 
 
-_OLDEST = datetime.min.replace(tzinfo=UTC)
 _NEWEST = datetime.max.replace(tzinfo=UTC)  # an undated article is written after dated ones
-
-
-def _validators(pair: tuple[str | None, str | None] | None) -> CacheValidators | None:
-    return CacheValidators(*pair) if pair else None
 
 
 def item_hash(item: FeedItem) -> str:
@@ -722,19 +511,21 @@ async def run_sources(
     progress: Callable[[PassProgress], None] | None = None,
 ) -> list[SourceOutcome]:
     """One pass: read every source concurrently, then write their articles in one order
-    that does not depend on which feed answered first, then record each source. Each
-    source read and each article written is reported to `progress`."""
+    that does not depend on which feed answered first, then record the health of every
+    source in one transaction. Each source read and each article written is reported
+    to `progress`."""
     gate = asyncio.Semaphore(concurrency)
     done = PassProgress(len(sources))
     report = progress or (lambda _done: None)
+    states = {s.id: s for s in await pipeline.store.source_states([s.id for s in sources])}
 
-    async def read(source: SourceConfig) -> SourcePoll | SourceOutcome:
+    async def read(source: SourceConfig) -> SourcePoll | Polled:
         async with gate:
-            poll = await _guarded(source, pipeline.poll(source, force=force))
+            poll = await _guarded(source, pipeline.poll(source, states[source.id], force=force))
         done.sources_read += 1
         done.articles += len(poll.pending) if isinstance(poll, SourcePoll) else 0
         report(done)
-        return poll
+        return Polled(poll) if isinstance(poll, SourceOutcome) else poll
 
     polled = await asyncio.gather(*(read(s) for s in sources))
     read_polls = [poll for poll in polled if isinstance(poll, SourcePoll)]
@@ -745,13 +536,30 @@ async def run_sources(
         done.articles_written += 1
         done.alerts = sum(poll.tally.alerts for poll in read_polls)
         report(done)
-    outcomes = [
-        await _guarded(poll.source, pipeline.finish(poll)) if isinstance(poll, SourcePoll) else poll
-        for poll in polled
-    ]
+    finished = [pipeline.finish(p) if isinstance(p, SourcePoll) else p for p in polled]
+    outcomes = await _record_health(pipeline.store, finished)
     for outcome in outcomes:
         pipeline.recorder.source_polled(outcome)
     return outcomes
+
+
+async def _record_health(store: Store, finished: Sequence[Polled]) -> list[SourceOutcome]:
+    """Write the health of the pass's sources at once; when that fails, each source
+    polled failed as `_guarded` says."""
+    writes = [p.write for p in finished if p.write is not None]
+    try:
+        await store.record_health(writes)
+    except Exception as exc:
+        if is_outage(exc):
+            log.warning(
+                "database unreachable: the polls of %d sources are not recorded: %s",
+                len(writes),
+                error_line(exc),
+            )
+        else:
+            log.critical("recording the polls of %d sources failed", len(writes), exc_info=exc)
+        return [_failed_by(p.outcome.source_id, exc) if p.write else p.outcome for p in finished]
+    return [p.outcome for p in finished]
 
 
 async def _guarded(source: SourceConfig, step: Awaitable[T]) -> T | SourceOutcome:
@@ -762,9 +570,13 @@ async def _guarded(source: SourceConfig, step: Awaitable[T]) -> T | SourceOutcom
         except Exception as exc:
             if is_outage(exc):  # the database, not the source: one line, the service backs off
                 log.warning("source %s: database unreachable: %s", source.id, error_line(exc))
-                return SourceOutcome(
-                    source.id, ok=False, error_kind="database", error=error_line(exc)
-                )
-            # A bug: loud, but the other sources go on.
-            log.critical("source %s: unexpected error", source.id, exc_info=exc)
-            return SourceOutcome(source.id, ok=False, error_kind="bug", error=repr(exc))
+            else:  # a bug: loud, but the other sources go on
+                log.critical("source %s: unexpected error", source.id, exc_info=exc)
+            return _failed_by(source.id, exc)
+
+
+def _failed_by(source_id: str, exc: Exception) -> SourceOutcome:
+    """The outcome of a source whose pass `exc` ended: the database's outage, or a bug."""
+    if is_outage(exc):
+        return SourceOutcome(source_id, ok=False, error_kind="database", error=error_line(exc))
+    return SourceOutcome(source_id, ok=False, error_kind="bug", error=repr(exc))

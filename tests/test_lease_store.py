@@ -16,7 +16,9 @@ from monitor.app import ALWAYS_DUE
 from monitor.config import Config, RuleConfig
 from monitor.errors import ConfigError
 from monitor.preflight import load_checked
-from monitor.store import Store, upgrade_async
+from monitor.records import CacheValidators
+from monitor.schedule.polling import Answered, Failed, Health, advance
+from monitor.store import HealthWrite, Store, upgrade_async
 
 from support import Clock, loopback_sources, service, write
 from support.servers import SmtpServer
@@ -67,10 +69,8 @@ async def test_a_source_is_leased_to_one_instance_until_its_lease_lapses(store: 
 
 
 async def test_only_due_sources_are_claimed_when_asked(store: Store) -> None:
-    await store.record_success(
-        "s1", NOW, validators=None, items=0, warning=None, moved_to=None,
-        next_check_at=NOW + timedelta(minutes=10),
-    )  # fmt: skip
+    later = Health(next_check_at=NOW + timedelta(minutes=10), last_attempt_at=NOW)
+    await store.record_health([HealthWrite("s1", later, 0, "{}")])
     due = dict.fromkeys(["s0", "s1", "s2"], NOW)
     claimed = await store.claim_sources(list(due), "a", NOW, NOW + LEASE, due)
     assert [c.source_id for c in claimed] == ["s0", "s2"]  # never polled: due at once
@@ -82,6 +82,32 @@ async def test_only_due_sources_are_claimed_when_asked(store: Store) -> None:
     # A reloaded service's first polls: due whenever the next check is.
     claimed = await store.claim_sources(["s1"], "c", NOW, NOW + LEASE, {"s1": ALWAYS_DUE})
     assert [c.source_id for c in claimed] == ["s1"]
+
+
+async def test_the_polls_of_a_pass_are_recorded_together(store: Store) -> None:
+    """One write for many sources: answers reset the failures and count the items; a
+    failure keeps the validators, and a failure notice queued meanwhile (by this
+    instance's dispatcher or another's) is not undone."""
+    interval = timedelta(minutes=5)
+    answered = advance(Health(), Answered(CacheValidators('"e1"', None)), NOW, interval)
+    await store.record_health([HealthWrite(s, answered, 2, "{}") for s in ("s0", "s1")])
+    down = Failed("http", "HTTP 500")
+    failing = advance(answered, down, NOW + interval, interval)
+    await store.record_health([HealthWrite("s0", failing, 0, '{"hold": null}')])
+    await store.raise_failure_notices(NOW + interval, ["m"], NOW + interval)
+    again = advance(failing, down, NOW + 2 * interval, interval)
+    await store.record_health(
+        [HealthWrite("s0", again, 0, "{}"), HealthWrite("s1", answered, 3, "{}")]
+    )
+    s0, s1, s2 = await store.source_states()
+    assert (s0.consecutive_failures, s0.last_error) == (2, "HTTP 500")
+    assert s0.failing_since == NOW + interval
+    assert s0.validators.etag == '"e1"' and s0.items_seen == 2
+    assert s0.notice_sent_at == NOW + interval  # still sent: one notice per failing streak
+    assert s0.next_check_at == NOW + 2 * interval + 2 * interval  # backing off
+    assert (s1.consecutive_failures, s1.items_seen, s1.state) == (0, 5, "{}")
+    assert s1.next_check_at == NOW + interval and s1.last_success_at == NOW
+    assert s2.last_attempt_at is None  # not polled, not written
 
 
 async def test_a_delivery_is_claimed_once_and_comes_back_when_the_claim_lapses(

@@ -41,6 +41,7 @@ from monitor.store.views import (
     FailedDelivery,
     FailingSource,
     FeedbackRecord,
+    HealthWrite,
     KnownArticle,
     PendingDelivery,
     PruneResult,
@@ -61,6 +62,7 @@ __all__ = [
     "FailedDelivery",
     "FailingSource",
     "FeedbackRecord",
+    "HealthWrite",
     "KnownArticle",
     "PendingDelivery",
     "PruneResult",
@@ -140,11 +142,9 @@ class Store:
         (state,) = await self.source_states([source_id])
         return state
 
-    async def record_success(self, source_id: str, now: datetime, **fields: Any) -> None:
-        await self._run(sources.record_success, source_id, now, **fields)
-
-    async def record_failure(self, source_id: str, now: datetime, **fields: Any) -> None:
-        await self._run(sources.record_failure, source_id, now, **fields)
+    async def record_health(self, writes: Sequence[HealthWrite]) -> None:
+        if writes:
+            await self._run(sources.record_health, writes)
 
     async def claim_sources(
         self,

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, Update, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from monitor.config.sources import SourceConfig
 from monitor.records import CacheValidators
 from monitor.store.outbox import enqueue
 from monitor.store.tables import SourceRow
-from monitor.store.views import SourceState
+from monitor.store.views import HealthWrite, SourceState
 
 
 async def sync_sources(
@@ -73,50 +74,69 @@ def _state(row: SourceRow) -> SourceState:
     )
 
 
-async def record_success(
-    session: AsyncSession,
-    source_id: str,
-    now: datetime,
-    *,
-    validators: CacheValidators | None,
-    items: int,
-    warning: str | None,
-    moved_to: str | None,
-    next_check_at: datetime | None,
-    state: str | None = None,
-) -> None:
-    row = await session.get_one(SourceRow, source_id)
-    row.last_attempt_at = row.last_success_at = now
-    row.consecutive_failures = 0
-    row.failing_since = row.last_error_kind = row.last_error = row.notice_sent_at = None
-    if validators is not None:
-        row.etag, row.last_modified = validators.etag, validators.last_modified
-    row.items_seen += items
-    row.warning = warning
-    row.moved_to = moved_to or row.moved_to
-    row.next_check_at = next_check_at
-    if state is not None:
-        row.state = state
+async def record_health(session: AsyncSession, writes: Sequence[HealthWrite]) -> None:
+    """Write the health of the sources polled in a pass: one statement for those that
+    answered, one for those that failed, each executed for many rows at once.
+
+    A failure leaves alone what only an answer changes (validators, address, warning)
+    and the failure notice, which `raise_failure_notices` may be sending meanwhile."""
+    answered = [_answered(w) for w in writes if w.health.ok]
+    failed = [_failed(w) for w in writes if not w.health.ok]
+    for rows in (answered, failed):
+        if rows:
+            await session.execute(_update_by_id(rows[0]), [_params(row) for row in rows])
 
 
-async def record_failure(
-    session: AsyncSession,
-    source_id: str,
-    now: datetime,
-    *,
-    kind: str,
-    message: str,
-    next_check_at: datetime | None,
-    state: str | None = None,
-) -> None:
-    row = await session.get_one(SourceRow, source_id)
-    if state is not None:
-        row.state = state
-    row.last_attempt_at = now
-    row.consecutive_failures += 1
-    row.failing_since = row.failing_since or now
-    row.last_error_kind, row.last_error = kind, message[:2000]
-    row.next_check_at = next_check_at
+def _update_by_id(row: dict[str, object]) -> Update:
+    """An UPDATE of the columns of `row` (and `items_seen` by its `items`), by source id,
+    with a bound parameter for each: executed once for many rows."""
+    table = cast(Table, SourceRow.__table__)  # Core: one statement, many rows
+    values: dict[str, object] = {
+        name: bindparam(f"p_{name}") for name in row if name not in ("source_id", "items")
+    }
+    if "items" in row:
+        values["items_seen"] = table.c.items_seen + bindparam("p_items")
+    return update(table).where(table.c.id == bindparam("p_source_id")).values(values)
+
+
+def _params(row: dict[str, object]) -> dict[str, object]:
+    # Bound parameters may not bear the names of the columns they set.
+    return {f"p_{name}": value for name, value in row.items()}
+
+
+def _answered(write: HealthWrite) -> dict[str, object]:
+    health = write.health
+    return {
+        "source_id": write.source_id,
+        "last_attempt_at": health.last_attempt_at,
+        "last_success_at": health.last_success_at,
+        "consecutive_failures": 0,
+        "failing_since": None,
+        "last_error_kind": None,
+        "last_error": None,
+        "notice_sent_at": None,
+        "etag": health.validators.etag,
+        "last_modified": health.validators.last_modified,
+        "items": write.items,
+        "warning": health.warning,
+        "moved_to": health.moved_to,
+        "next_check_at": health.next_check_at,
+        "state": write.state,
+    }
+
+
+def _failed(write: HealthWrite) -> dict[str, object]:
+    health = write.health
+    return {
+        "source_id": write.source_id,
+        "last_attempt_at": health.last_attempt_at,
+        "consecutive_failures": health.consecutive_failures,
+        "failing_since": health.failing_since,
+        "last_error_kind": health.last_error_kind,
+        "last_error": (health.last_error or "")[:2000],
+        "next_check_at": health.next_check_at,
+        "state": write.state,
+    }
 
 
 async def raise_failure_notices(

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from monitor.records import Article, CacheValidators
+from monitor.schedule.polling import Health
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,32 @@ class SourceState:
     moved_to: str | None
     notice_sent_at: datetime | None
     state: str | None
+
+    def health(self, hold: str | None) -> Health:
+        """Its polls' health; `hold` is kept in the `state` memo."""
+        return Health(
+            next_check_at=self.next_check_at,
+            hold=hold,
+            consecutive_failures=self.consecutive_failures,
+            failing_since=self.failing_since,
+            last_attempt_at=self.last_attempt_at,
+            last_success_at=self.last_success_at,
+            last_error_kind=self.last_error_kind,
+            last_error=self.last_error,
+            validators=self.validators,
+            moved_to=self.moved_to,
+            warning=self.warning,
+        )
+
+
+@dataclass(frozen=True)
+class HealthWrite:
+    """A source's new health after a poll, the items it stored, and its memo."""
+
+    source_id: str
+    health: Health
+    items: int
+    state: str
 
 
 @dataclass(frozen=True)
