@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from monitor.config import Config
-from monitor.match import Document, RuleMatch
+from monitor.match import Document, RuleMatch, vocabulary
 from monitor.match.types import EVENT
 from monitor.notify.typography import plural
-from monitor.store import Store, StoredArticle
+from monitor.store import Store, StoredArticle, StoredVocabulary
 
 
 @dataclass(frozen=True)
@@ -50,32 +50,60 @@ async def run_backtest(
     since: datetime | None,
     progress: Callable[[int], None] | None = None,
 ) -> Backtest:
+    """Each rule's matches over the archive, against what it matched then.
+
+    An article's stored vocabulary tells whether the rules can fire on it at all; only
+    those that they can (or whose vocabulary is missing or of an older analysis, which
+    is then computed again and stored) are read and matched.
+    """
     reports = {rule_id: RuleReport(rule_id) for rule_id in rule_ids}
     before = await store.stored_matches(since)
     sources = {s.id: s for s in config.sources}
     seen = 0
-    async for article in store.stored_articles(since):
-        seen += 1
-        source = sources.get(article.source_id)
-        document = Document(
-            title=article.title,
-            text=article.text,
-            source_id=article.source_id,
-            source_name=article.source_name,
-            lang=article.lang,
-            tags=source.tags if source else (),
-        )
-        earlier = before.get(article.id, set())
-        matches = config.ruleset.match_rules(document, rule_ids)
-        fired = {m.rule_id: m for m in matches if m.tier == EVENT}  # what would alert
-        for rule_id, report in reports.items():
-            if rule_id in fired:
-                report.hits.append(Hit(article, fired[rule_id], new=rule_id not in earlier))
-            elif rule_id in earlier:
-                report.lost.append(article)
+    async for page in store.stored_vocabularies(since):
+        seen += len(page)
+        stale = {i for i, stored in page if stored is None or stored[0] != vocabulary.VERSION}
+        wanted = [i for i, stored in page if i in stale or _may_fire(config, rule_ids, stored)]
+        renewed: dict[int, StoredVocabulary] = {}
+        for article in await store.stored_articles(wanted):
+            source = sources.get(article.source_id)
+            document = Document(
+                title=article.title,
+                text=article.text,
+                source_id=article.source_id,
+                source_name=article.source_name,
+                lang=article.lang,
+                tags=source.tags if source else (),
+            )
+            analysis = config.ruleset.analysis_of(document)
+            if article.id in stale:
+                words = vocabulary.encode(vocabulary.vocabulary_of(analysis))
+                renewed[article.id] = (vocabulary.VERSION, words)
+            matches = config.ruleset.match_rules(document, rule_ids, analysis)
+            _record(reports, article, matches, before.get(article.id, set()))
+        await store.save_vocabularies(renewed)
         if progress:
-            progress(1)
+            progress(len(page))
     return Backtest(seen, reports, await store.count_articles(since, pruned=True))
+
+
+def _may_fire(config: Config, rule_ids: Sequence[str], stored: StoredVocabulary | None) -> bool:
+    return stored is None or config.ruleset.can_fire(vocabulary.decode(stored[1]), rule_ids)
+
+
+def _record(
+    reports: dict[str, RuleReport],
+    article: StoredArticle,
+    matches: Sequence[RuleMatch],
+    earlier: set[str],
+) -> None:
+    """What each rule would alert on now, and what it alerted on then but would not now."""
+    fired = {m.rule_id: m for m in matches if m.tier == EVENT}
+    for rule_id, report in reports.items():
+        if rule_id in fired:
+            report.hits.append(Hit(article, fired[rule_id], new=rule_id not in earlier))
+        elif rule_id in earlier:
+            report.lost.append(article)
 
 
 def render(result: Backtest, passages: int = 1, date: Callable[[datetime], str] = str) -> list[str]:
