@@ -8,19 +8,15 @@ rule matched when those articles arrived.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TypeVar
 
 from monitor.config import Config
-from monitor.match import Document, RuleMatch
+from monitor.match import Document, RuleMatch, vocabulary
 from monitor.match.types import EVENT
 from monitor.notify.typography import plural
-from monitor.store import Store, StoredArticle
-
-T = TypeVar("T")
-REPLAY_BATCH = 500  # articles matched per turn in the thread
+from monitor.store import Store, StoredArticle, StoredVocabulary
 
 
 @dataclass(frozen=True)
@@ -55,15 +51,25 @@ async def run_backtest(
     since: datetime | None,
     progress: Callable[[int], None] | None = None,
 ) -> Backtest:
+    """Each rule's matches over the archive, against what it matched then.
+
+    An article's stored vocabulary tells whether the rules can fire on it at all; only
+    those that they can (or whose vocabulary is missing or of an older analysis, which
+    is then computed again and stored) are read and matched.
+    """
     reports = {rule_id: RuleReport(rule_id) for rule_id in rule_ids}
     before = await store.stored_matches(since)
     seen = 0
-    async for batch in _batches(store.stored_articles(since), REPLAY_BATCH):
+    async for page in store.stored_vocabularies(since):
+        seen += len(page)
+        stale = {i for i, stored in page if stored is None or stored[0] != vocabulary.VERSION}
+        wanted = [i for i, stored in page if i in stale or _may_fire(config, rule_ids, stored)]
+        found = await store.stored_articles(wanted)
         # Matching is CPU work: in a thread, so that the loop serves (the console) meanwhile.
-        await asyncio.to_thread(replay, config, batch, before, reports)
-        seen += len(batch)
+        renewed = await asyncio.to_thread(replay, config, found, before, reports, stale)
+        await store.save_vocabularies(renewed)
         if progress:
-            progress(len(batch))
+            progress(len(page))
     return Backtest(seen, reports, await store.count_articles(since, pruned=True))
 
 
@@ -71,12 +77,15 @@ def replay(
     config: Config,
     articles: Sequence[StoredArticle],
     before: Mapping[int, set[str]],
-    reports: Mapping[str, RuleReport],
-) -> None:
-    """Match `articles` against the rules of `reports` and add to them what fires now
-    (new when `before`, the rules that matched on arrival, lacks it) and what no longer does."""
+    reports: dict[str, RuleReport],
+    stale: Set[int] = frozenset(),
+) -> dict[int, StoredVocabulary]:
+    """Match `articles` against the rules of `reports` and add to them what fires now (new
+    when `before`, the rules that matched on arrival, lacks it) and what no longer does;
+    the vocabularies of the `stale` ones, computed again."""
     rule_ids = list(reports)
     sources = {s.id: s for s in config.sources}
+    renewed: dict[int, StoredVocabulary] = {}
     for article in articles:
         source = sources.get(article.source_id)
         document = Document(
@@ -87,25 +96,32 @@ def replay(
             lang=article.lang,
             tags=source.tags if source else (),
         )
-        earlier = before.get(article.id, set())
-        matches = config.ruleset.match_rules(document, rule_ids)
-        fired = {m.rule_id: m for m in matches if m.tier == EVENT}  # what would alert
-        for rule_id, report in reports.items():
-            if rule_id in fired:
-                report.hits.append(Hit(article, fired[rule_id], new=rule_id not in earlier))
-            elif rule_id in earlier:
-                report.lost.append(article)
+        analysis = config.ruleset.analysis_of(document)
+        if article.id in stale:
+            words = vocabulary.encode(vocabulary.vocabulary_of(analysis))
+            renewed[article.id] = (vocabulary.VERSION, words)
+        matches = config.ruleset.match_rules(document, rule_ids, analysis)
+        _record(reports, article, matches, before.get(article.id, set()))
+    return renewed
 
 
-async def _batches(items: AsyncIterator[T], size: int) -> AsyncIterator[list[T]]:
-    batch: list[T] = []
-    async for item in items:
-        batch.append(item)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
+def _may_fire(config: Config, rule_ids: Sequence[str], stored: StoredVocabulary | None) -> bool:
+    return stored is None or config.ruleset.can_fire(vocabulary.decode(stored[1]), rule_ids)
+
+
+def _record(
+    reports: dict[str, RuleReport],
+    article: StoredArticle,
+    matches: Sequence[RuleMatch],
+    earlier: set[str],
+) -> None:
+    """What each rule would alert on now, and what it alerted on then but would not now."""
+    fired = {m.rule_id: m for m in matches if m.tier == EVENT}
+    for rule_id, report in reports.items():
+        if rule_id in fired:
+            report.hits.append(Hit(article, fired[rule_id], new=rule_id not in earlier))
+        elif rule_id in earlier:
+            report.lost.append(article)
 
 
 def render(result: Backtest, passages: int = 1, date: Callable[[datetime], str] = str) -> list[str]:

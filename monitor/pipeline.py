@@ -47,7 +47,7 @@ from monitor.extract.pages import ArticleReader, PageProblem
 from monitor.fetch import HttpClient
 from monitor.kinds import Ask, Tools, kind
 from monitor.log import log_context, log_time
-from monitor.match import Document, RuleMatch
+from monitor.match import Document, RuleMatch, vocabulary
 from monitor.match.types import EVENT
 from monitor.observe.recorder import Recorder
 from monitor.parse.identity import content_hash, digest, is_http
@@ -334,7 +334,7 @@ class Pipeline:
     ) -> None:
         now = self.clock()
         with self.recorder.timed("match"):
-            matches = self._match(article, source)
+            matches, words = self._match(article, source)
         hits = self._hits(matches, article.published or now, now)
         when = When(now, article.published)
         events = events_of(matches)
@@ -349,6 +349,7 @@ class Pipeline:
                     hits=hits,
                     story_id=story_id,
                     fingerprint=print_.to_bytes(),
+                    vocabulary=(vocabulary.VERSION, words),
                     existing=known,
                 )
             )
@@ -376,7 +377,9 @@ class Pipeline:
             if event.rule_id in new_rules:
                 self.stories.add_event(event, when, story_id)
 
-    def _match(self, article: Article, source: SourceConfig) -> list[RuleMatch]:
+    def _match(self, article: Article, source: SourceConfig) -> tuple[list[RuleMatch], bytes]:
+        """The rules that fire on the article, and its encoded vocabulary (stored for
+        backtests: the words were looked up to match it, so it costs little more)."""
         document = Document(
             title=article.title,
             text=article.text,
@@ -386,7 +389,9 @@ class Pipeline:
             tags=source.tags,
             fields=article.fields,
         )
-        return self.config.ruleset.match(document)
+        analysis = self.config.ruleset.analysis_of(document)
+        words = vocabulary.encode(vocabulary.vocabulary_of(analysis))
+        return self.config.ruleset.match(document, analysis), words
 
     def _hits(
         self, matches: Sequence[RuleMatch], dated: datetime, now: datetime

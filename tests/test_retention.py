@@ -79,7 +79,8 @@ async def test_prune_drops_old_unmatched_text_and_the_article_is_never_new_again
             content_type="application/rss+xml",
         )
         later = await svc.run_pass()
-        kept = [a async for a in svc.store.stored_articles(None)]
+        replayed = [i async for page in svc.store.stored_vocabularies(None) for i, _ in page]
+        kept = await svc.store.stored_articles(replayed)
         without_text = await svc.store.count_articles(None, pruned=True)
         backtest = await run_backtest(svc.store, svc.config, ["ministry-microsoft"], None)
 

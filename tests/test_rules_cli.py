@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
 
 from monitor.cli import main
+from monitor.match import vocabulary
 
 from support import DEMO, rss, serve_articles, write
 
@@ -175,6 +177,21 @@ async def test_backtest_replays_the_archive_without_sending(
             main, [*argv, "backtest", "cloud-contract", "--since", "all"]
         )
         out = capsys.readouterr().out
+        # Without the stored vocabularies, or with those of another analysis, the replay
+        # analyses the texts again, says the same, and stores the vocabularies anew.
+        with sqlite3.connect(db) as database:
+            stored = database.execute("select id, vocabulary_version from articles").fetchall()
+            database.execute(
+                "update articles set vocabulary = null where id = ?", stored[:1][0][:1]
+            )
+            database.execute("update articles set vocabulary_version = vocabulary_version + 1")
+        await asyncio.to_thread(main, [*argv, "backtest", "cloud-contract", "--since", "all"])
+        assert capsys.readouterr().out == out
+        with sqlite3.connect(db) as database:
+            again = database.execute("select id, vocabulary_version from articles").fetchall()
+            blobs = database.execute("select count(*) from articles where vocabulary is null")
+            assert again == stored and blobs.fetchone() == (0,)
+        assert {version for _, version in stored} == {vocabulary.VERSION}
         # The default window (30 days) holds these articles of today; a second, later, does not.
         recent = await asyncio.to_thread(main, [*argv, "backtest", "cloud-contract"])
         assert (recent, capsys.readouterr().out.splitlines()[0]) == (

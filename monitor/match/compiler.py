@@ -32,6 +32,7 @@ from monitor.match.types import (
     RuleSetError,
     RuleSpec,
 )
+from monitor.match.vocabulary import Vocabulary
 
 
 @dataclass(frozen=True)
@@ -108,9 +109,32 @@ class RuleSet:
     def has_related(self, rule_id: str) -> bool:
         return (rule_id, RELATED) in self._by_tier
 
-    def analyse(self, doc: Document) -> tuple[Analysis, Occurrences]:
-        analysis = Analysis(doc, self.lead_sentences)
+    def analysis_of(self, doc: Document) -> Analysis:
+        """``doc`` cut into sentences and tokens, to match it against several rules
+        (``match``, ``match_rules`` and ``explain`` take it instead of analysing again)."""
+        return Analysis(doc, self.lead_sentences)
+
+    def analyse(
+        self, doc: Document, analysis: Analysis | None = None
+    ) -> tuple[Analysis, Occurrences]:
+        if analysis is None or analysis.doc is not doc:
+            analysis = self.analysis_of(doc)
         return analysis, self._index.find(analysis)
+
+    def can_fire(self, vocabulary: Vocabulary, rule_ids: Iterable[str]) -> bool:
+        """False when none of the rules (either tier) can fire on an article with these
+        words: each of their required groups of terms must have one that may occur."""
+        may_occur = self._index.may_occur
+        for rule_id in rule_ids:
+            for tier in (EVENT, RELATED):
+                position = self._by_tier.get((rule_id, tier))
+                if position is None:
+                    continue
+                rule = self._rules[position]
+                groups = (rule.trigger, *rule.other_groups)
+                if all(any(may_occur(key, vocabulary) for key in g) for g in groups):
+                    return True
+        return False
 
     def _candidates(self, occurrences: Occurrences) -> list[int]:
         """Positions of the rules whose required terms occur, in rule order."""
@@ -120,17 +144,19 @@ class RuleSet:
         rules, keys = self._rules, occurrences.keys()
         return sorted(p for p in found if rules[p].may_match(keys))
 
-    def match(self, doc: Document) -> list[RuleMatch]:
+    def match(self, doc: Document, analysis: Analysis | None = None) -> list[RuleMatch]:
         """Every rule that fires on ``doc``, in rule order."""
-        analysis, occurrences = self.analyse(doc)
+        analysis, occurrences = self.analyse(doc, analysis)
         return self._run(analysis, occurrences, self._candidates(occurrences))
 
-    def match_rules(self, doc: Document, rule_ids: Iterable[str]) -> list[RuleMatch]:
+    def match_rules(
+        self, doc: Document, rule_ids: Iterable[str], analysis: Analysis | None = None
+    ) -> list[RuleMatch]:
         """Like ``match`` for the given rules only (backtests of a few rules)."""
         wanted = set(rule_ids)
         for rule_id in wanted:
             self._position(rule_id)  # an unknown id is an error, not an empty answer
-        analysis, occurrences = self.analyse(doc)
+        analysis, occurrences = self.analyse(doc, analysis)
         rules = self._rules
         candidates = [p for p in self._candidates(occurrences) if rules[p].spec.id in wanted]
         return self._run(analysis, occurrences, candidates)
@@ -155,7 +181,13 @@ class RuleSet:
         return sorted(found.values(), key=lambda m: order[m.rule_id])
 
     def explain(
-        self, rule_id: str, doc: Document, *, apply_filters: bool = True, tier: str = EVENT
+        self,
+        rule_id: str,
+        doc: Document,
+        *,
+        apply_filters: bool = True,
+        tier: str = EVENT,
+        analysis: Analysis | None = None,
     ) -> Explanation:
         """Why ``rule_id`` does or does not match ``doc``, clause by clause.
 
@@ -163,7 +195,7 @@ class RuleSet:
         (used for the rule's own examples).
         """
         rule = self.rule(rule_id, tier)
-        analysis, occurrences = self.analyse(doc)
+        analysis, occurrences = self.analyse(doc, analysis)
         failures = filter_failures(rule.spec, doc) if apply_filters else []
         return explain_rule(rule.spec.id, rule.root, Evaluator(analysis, occurrences), failures)
 
@@ -172,7 +204,7 @@ class RuleSet:
 
         Slow; it exists to check that the automaton and the trigger index change nothing.
         """
-        analysis = Analysis(doc, self.lead_sentences)
+        analysis = self.analysis_of(doc)
         occurrences: Occurrences = {}
         scanned: set[TermKey] = set()
         token_lemmas = [lemma_keys(raw) for raw in analysis.raws]

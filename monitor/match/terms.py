@@ -17,6 +17,7 @@ from monitor.match.evaluate import Span
 from monitor.match.lemmas import lemma_keys
 from monitor.match.nodes import Term, TermKey
 from monitor.match.normalize import remember, surface
+from monitor.match.vocabulary import Vocabulary
 
 Occurrences = dict[TermKey, list[Span]]
 
@@ -38,10 +39,10 @@ class TermIndex:
         self.word_index: dict[str, list[TermKey]] = {}
         self.automaton = ahocorasick.Automaton()
         self._terms_by_raw: dict[str, tuple[TermKey, ...]] = {}
-        seen: set[TermKey] = set()
+        self.terms: dict[TermKey, Term] = {}
         for term in terms:
-            if term.key not in seen:
-                seen.add(term.key)
+            if term.key not in self.terms:
+                self.terms[term.key] = term
                 self._add(term)
         self.has_patterns = len(self.automaton) > 0
         if self.has_patterns:
@@ -66,6 +67,19 @@ class TermIndex:
         for spans in found.values():
             spans.sort()
         return found
+
+    def may_occur(self, key: TermKey, vocabulary: Vocabulary) -> bool:
+        """False when term ``key`` cannot occur in an article of this vocabulary (a
+        phrase whose words are all there may still not occur: that is for ``find``)."""
+        term = self.terms[key]
+        if not term.exact:
+            return not vocabulary.isdisjoint(term.lemmas)
+        *head, last = term.tokens
+        if not vocabulary.issuperset(head):
+            return False
+        if term.prefix:
+            return any(word.startswith(last) for word in vocabulary)
+        return last in vocabulary
 
     def terms_of_word(self, raw: str) -> tuple[TermKey, ...]:
         """The single-word terms a raw token matches (cached: articles share words)."""

@@ -49,6 +49,7 @@ from monitor.store.views import (
     SourceClaim,
     SourceState,
     StoredArticle,
+    StoredVocabulary,
     WriteOutcome,
 )
 
@@ -71,6 +72,7 @@ __all__ = [
     "SourceState",
     "Store",
     "StoredArticle",
+    "StoredVocabulary",
     "WriteOutcome",
     "display_url",
     "upgrade",
@@ -201,15 +203,20 @@ class Store:
     async def matched_rules(self) -> dict[str, set[str]]:
         return await self._run(articles.matched_rules)
 
-    async def stored_articles(
-        self, since: datetime | None, batch: int = 500
-    ) -> AsyncIterator[StoredArticle]:
-        """Every archived article since `since`, fetched in keyset pages."""
+    async def stored_vocabularies(
+        self, since: datetime | None, batch: int = 2000
+    ) -> AsyncIterator[list[tuple[int, StoredVocabulary | None]]]:
+        """(id, stored vocabulary) of every archived article since `since`, in keyset pages."""
         after = 0
-        while page := await self._run(articles.stored_articles, since, after, batch):
-            for article in page:
-                yield article
-            after = page[-1].id
+        while page := await self._run(articles.stored_vocabularies, since, after, batch):
+            yield page
+            after = page[-1][0]
+
+    async def stored_articles(self, ids: Sequence[int]) -> list[StoredArticle]:
+        return await self._run(articles.stored_articles, ids)
+
+    async def save_vocabularies(self, found: dict[int, StoredVocabulary]) -> None:
+        await self._run(articles.save_vocabularies, found)
 
     async def newest_articles(self, since: datetime | None, limit: int) -> list[StoredArticle]:
         """The `limit` archived articles seen last since `since`, oldest first."""

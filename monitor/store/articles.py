@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from monitor.records import Article
@@ -19,6 +19,7 @@ from monitor.store.views import (
     KnownArticle,
     RuleHit,
     StoredArticle,
+    StoredVocabulary,
     WriteOutcome,
 )
 
@@ -177,6 +178,8 @@ def _copy_article(row: ArticleRow, article: Article, write: ArticleWrite) -> Non
     row.updated_at = write.seen_at
     if write.fingerprint is not None:
         row.fingerprint = write.fingerprint
+    if write.vocabulary is not None:
+        row.vocabulary_version, row.vocabulary = write.vocabulary
 
 
 async def _story_for(session: AsyncSession, row: ArticleRow, write: ArticleWrite) -> int:
@@ -279,30 +282,48 @@ async def matched_rules(session: AsyncSession) -> dict[str, set[str]]:
     return result
 
 
-async def stored_articles(
+def _replayed(since: datetime | None) -> Select[ArticleRow, str]:
+    """Articles first seen since `since` that still have their text, with their source's
+    name, in id order."""
+    query = (
+        select(ArticleRow, SourceRow.name)
+        .join(SourceRow, SourceRow.id == ArticleRow.source_id)
+        .where(~is_pruned())
+        .order_by(ArticleRow.id)
+    )
+    return query if since is None else query.where(ArticleRow.first_seen_at >= since)
+
+
+async def stored_vocabularies(
     session: AsyncSession, since: datetime | None, after_id: int, limit: int
-) -> list[StoredArticle]:
-    """Articles first seen since `since` that still have their text, in id order, after
-    `after_id` (keyset pages)."""
-    query = _with_text(since).where(ArticleRow.id > after_id).order_by(ArticleRow.id)
-    return await _stored(session, query.limit(limit))
+) -> list[tuple[int, StoredVocabulary | None]]:
+    """(id, stored vocabulary) of the articles a backtest replays, after `after_id`
+    (keyset pages): their texts stay in the database unless a rule may fire on them."""
+    query = (
+        _replayed(since)
+        .with_only_columns(ArticleRow.id, ArticleRow.vocabulary_version, ArticleRow.vocabulary)
+        .where(ArticleRow.id > after_id)
+        .limit(limit)
+    )
+    return [
+        (id_, None if version is None or blob is None else (version, blob))
+        for id_, version, blob in (await session.execute(query)).all()
+    ]
+
+
+async def stored_articles(session: AsyncSession, ids: Sequence[int]) -> list[StoredArticle]:
+    """The articles of `ids` as a backtest replays them, in id order."""
+    if not ids:
+        return []
+    return await _stored(session, _replayed(None).where(ArticleRow.id.in_(ids)))
 
 
 async def newest_articles(
     session: AsyncSession, since: datetime | None, limit: int
 ) -> list[StoredArticle]:
     """The `limit` articles seen last since `since` that still have their text, in id order."""
-    newest = await _stored(session, _with_text(since).order_by(ArticleRow.id.desc()).limit(limit))
-    return newest[::-1]
-
-
-def _with_text(since: datetime | None) -> Select[ArticleRow, str]:
-    query = (
-        select(ArticleRow, SourceRow.name)
-        .join(SourceRow, SourceRow.id == ArticleRow.source_id)
-        .where(~is_pruned())
-    )
-    return query if since is None else query.where(ArticleRow.first_seen_at >= since)
+    query = _replayed(since).order_by(None).order_by(ArticleRow.id.desc()).limit(limit)
+    return (await _stored(session, query))[::-1]
 
 
 async def _stored(session: AsyncSession, query: Select[ArticleRow, str]) -> list[StoredArticle]:
@@ -320,6 +341,16 @@ async def _stored(session: AsyncSession, query: Select[ArticleRow, str]) -> list
         )
         for row, name in (await session.execute(query)).all()
     ]
+
+
+async def save_vocabularies(session: AsyncSession, found: dict[int, StoredVocabulary]) -> None:
+    """Store vocabularies computed again (rows of an older analysis, or of none)."""
+    if found:
+        rows = [
+            {"id": article_id, "vocabulary_version": version, "vocabulary": blob}
+            for article_id, (version, blob) in sorted(found.items())
+        ]
+        await session.execute(update(ArticleRow), rows)  # by primary key, in one batch
 
 
 async def count_articles(session: AsyncSession, since: datetime | None, pruned: bool) -> int:

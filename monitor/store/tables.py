@@ -136,6 +136,10 @@ class ArticleRow(Base):
     extraction: Mapped[str] = mapped_column(String(16))
     flags: Mapped[str] = mapped_column(String(255), default="")
     fingerprint: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # The words the rules look up (monitor.match.vocabulary), tagged with the version of
+    # the analysis that made them: a backtest reads them instead of the text.
+    vocabulary: Mapped[bytes | None] = mapped_column(LargeBinary)
+    vocabulary_version: Mapped[int | None] = mapped_column(Integer)
 
 
 class SightingRow(Base):

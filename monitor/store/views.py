@@ -9,6 +9,9 @@ from typing import Any
 from monitor.records import Article, CacheValidators
 from monitor.schedule.polling import Health
 
+# (version of the analysis that made it, encoded vocabulary): see monitor.match.vocabulary.
+StoredVocabulary = tuple[int, bytes]
+
 
 @dataclass(frozen=True)
 class SourceState:
@@ -116,6 +119,7 @@ class ArticleWrite:
     hits: tuple[RuleHit, ...] = ()
     story_id: int | None = None  # join this story; None: a new one
     fingerprint: bytes | None = None
+    vocabulary: StoredVocabulary | None = None
     existing: KnownArticle | None = None  # an update of this article
 
 
