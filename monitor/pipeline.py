@@ -523,6 +523,8 @@ async def run_sources(
     done = PassProgress(len(sources))
     report = progress or (lambda _done: None)
     states = {s.id: s for s in await pipeline.store.source_states([s.id for s in sources])}
+    # Once a pass, in memory: a quiet pass too lets go of stories past their window.
+    pipeline.stories.prune(pipeline.clock())
 
     async def read(source: SourceConfig) -> SourcePoll | Polled:
         async with gate:
