@@ -1,4 +1,4 @@
-"""The hostile-input fuzz targets of tests/test_hostile_parse.py, run for minutes, not 200 examples.
+"""The hostile-input fuzz targets of tests/parse/test_hostile.py, run for minutes, not 200 examples.
 
     FUZZ_MINUTES=3 python bench/fuzz_parse.py [TARGET ...]
 
@@ -21,10 +21,11 @@ from pathlib import Path
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.strategies import SearchStrategy
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+# The fuzz strategy and parsers are imported from the tests package of the repository.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-# The tests folder is not a package: its fuzz strategy and parsers are imported by path.
-from test_hostile_parse import (
+from monitor.errors import ParseError
+from tests.parse.test_hostile import (
     BODIES,
     JSON_BODIES,
     parse_a_listing,
@@ -33,8 +34,6 @@ from test_hostile_parse import (
     parse_jsonfeed,
     parse_xml_feed,
 )
-
-from monitor.errors import ParseError
 
 TARGETS: dict[str, tuple[SearchStrategy[bytes], list[Callable[[bytes], object]]]] = {
     "feed": (BODIES, [parse_xml_feed]),

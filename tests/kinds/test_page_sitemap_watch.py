@@ -252,7 +252,7 @@ def test_shipped_sources_have_every_kind_with_valid_selectors() -> None:
     from monitor.config.sources import load_sources
     from monitor.config.toml import read_toml
 
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     fetch, sources, problems = load_sources(read_toml(root / "sources.toml", "sources.toml"))
     assert problems == []
     kinds = {s.id: s.kind for s in sources}

@@ -27,7 +27,7 @@ from monitor.match import Document, QueryError, RuleSetError, RuleSpec, compile_
 from monitor.match.analysis import MAX_SENTENCE_TOKENS, MAX_TEXT_CHARS, Analysis
 from monitor.match.evaluate import Hit, near_pairs
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 # Examples per fuzz test: a quick pass in the suite; a long run sets VEILLE_FUZZ_EXAMPLES.
 FUZZ_EXAMPLES = int(os.environ.get("VEILLE_FUZZ_EXAMPLES", "150"))
 

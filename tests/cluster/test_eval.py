@@ -15,7 +15,7 @@ import pytest
 
 from monitor.cluster import StoryCandidate, StoryIndex, canonical_url, fingerprint
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 WINDOW = timedelta(days=4)
 
 

@@ -26,7 +26,7 @@ from monitor.extract import WorkerPool
 
 from support import EVENT, rss, serve_articles, service, write
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 PASS_BOUND = 120.0  # seconds; the pass takes about 10 on an idle 2-core machine
 WORKER_MEMORY_BOUND = 400 * 2**20  # bytes of peak resident memory per worker
 

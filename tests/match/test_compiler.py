@@ -12,7 +12,7 @@ from monitor.match.analysis import Analysis
 from monitor.match.normalize import fold, raw_tokens
 from monitor.match.triggers import required_groups, required_terms
 
-BENCH = Path(__file__).resolve().parents[1] / "bench" / "bench_match.py"
+BENCH = Path(__file__).resolve().parents[2] / "bench" / "bench_match.py"
 DOCS_PER_LANGUAGE = 25
 TEXT_LIMIT = 3000
 RULE_COUNT = 400

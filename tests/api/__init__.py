@@ -1,0 +1,1 @@
+"""Tests of monitor.api (open_monitor and the Monitor it returns)."""

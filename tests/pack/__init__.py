@@ -1,0 +1,1 @@
+"""Tests of the shipped rule pack (alerts/rules/) and of the documentation that quotes it."""

@@ -1,0 +1,1 @@
+"""Tests of monitor.pipeline (whole passes through the service)."""

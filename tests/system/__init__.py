@@ -1,0 +1,1 @@
+"""Whole-system tests: real processes, the container, every part at once."""
