@@ -7,7 +7,7 @@ occur everywhere and NEAR, ONEAR and SENTENCE have the most work: one
 unpunctuated "sentence" of 300 KB, a 1 MB text, a title of 5,000 words. The normal
 article is a demo page's text. Each is matched ``--repeat`` times (best time kept,
 CPU time of one core), and the table gives each hostile time as a multiple of the
-normal one, measured in the same run. tests/test_hostile_match.py imports the text
+normal one, measured in the same run. tests/match/test_hostile.py imports the text
 builders from here.
 """
 

@@ -6,7 +6,7 @@ channels, a digest's rules) and returns one typed `Config`, or raises `ConfigErr
 listing every problem with file and line. The queries are compiled on first use; the
 checks that need more than this package (`monitor.preflight`: the queries compiled,
 channel URLs, crons, templates) are passed in by the layers above, for this package
-imports nothing above it (tests/test_config.py checks).
+imports nothing above it (tests/config/test_loading.py checks).
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
 """check_examples: each example of a rule run through its query, filters aside.
-(The rules shown in docs/rules.md are run against their examples in test_docs_rules.py.)"""
+(The rules shown in docs/rules.md are run against their examples in
+tests/pack/test_docs.py.)"""
 
 import pytest
 

@@ -1,6 +1,7 @@
 """Delivery that loses nothing: outages, retries, rate limits, a killed process.
 
-A clean stop of the service is tested with its other signals in test_service_process.py.
+A clean stop of the service is tested with its other signals in
+tests/system/test_service_process.py.
 """
 
 from __future__ import annotations

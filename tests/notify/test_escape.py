@@ -1,6 +1,6 @@
 """Escaping of untrusted text, case by case, and what the real Markdown renderer makes of it.
 
-The per-service tests (test_notify_slack, test_notify_matrix, test_notify_email) check
+The per-service tests (test_slack, test_matrix, test_email) check
 what arrives; these pin the rules themselves, so that a change to one shows which
 case it moves.
 """

@@ -4,7 +4,7 @@ once, beside one honest source, through the real service with the shipped rules.
 What must hold: the pass ends in bounded time; the honest source's article is stored and
 matched; each hostile source ends failed or warned, with its reason; nothing reaches the
 address that no source may reach (a canary on 127.0.0.2); the workers' memory stays
-bounded. Each attack also has its own test (test_hostile_*.py): this one checks that
+bounded. Each attack also has its own test (tests/*/test_hostile.py): this one checks that
 together they stall nothing.
 """
 

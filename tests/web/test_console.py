@@ -1,5 +1,5 @@
 """The web console over HTTP: security headers, read-only without a token, login, Bearer,
-CSRF, the Atom feed, and `monitor web` refusing what it must. (tests/test_web_browser.py
+CSRF, the Atom feed, and `monitor web` refusing what it must. (tests/web/test_browser.py
 clicks through the pages in Chromium.)"""
 
 from __future__ import annotations
