@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from monitor.names import enabled_rule
-from monitor.report import per_day, source_status
 from monitor.settings import Settings, database_url, read_config
 
 if TYPE_CHECKING:
@@ -53,6 +52,20 @@ class AlertItem:
 
     view: AlertView
     verdict: str | None
+
+
+def source_status(state: SourceState, config: Config, now: datetime) -> str:
+    if state.last_attempt_at is None:
+        return "never"
+    if state.consecutive_failures:
+        failing_for = now - (state.failing_since or now)
+        return "failing" if failing_for >= config.service.health.failing_after else "error"
+    return "warning" if state.warning or state.moved_to else "ok"
+
+
+def per_day(state: SourceState, now: datetime) -> str:
+    days = max((now - state.first_seen_at).total_seconds() / 86400, 1.0)
+    return f"{state.items_seen / days:.1f}"
 
 
 def settings_for(

@@ -49,8 +49,6 @@ def register(commands: Commands) -> None:
 
 
 def cmd_alerts(args: argparse.Namespace, settings: Settings) -> int:
-    from monitor.report import deliveries_table, print_table
-
     if args.retry is not None:
         return _retry_failed(args.retry or None, settings)
     status: DeliveryStatus | None = (
@@ -66,6 +64,9 @@ def cmd_alerts(args: argparse.Namespace, settings: Settings) -> int:
     if not records:
         print(f"no {status} deliveries" if status else "no alerts")
         return EXIT_OK
+    # Imported here: rich, only when there is a table to print.
+    from monitor.report import deliveries_table, print_table
+
     print_table(deliveries_table(records, status))
     return EXIT_FAILED if args.failed and records else EXIT_OK
 

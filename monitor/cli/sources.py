@@ -60,8 +60,6 @@ def register(commands: Commands) -> None:
 
 
 def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
-    from monitor.report import print_table, sources_table
-
     config = read_config(settings, checked=False)
     # Without a database, nothing was polled yet.
     no_database: list[SourceHealth] = []
@@ -73,6 +71,9 @@ def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
         if h.state and h.config.enabled and (h.state.consecutive_failures or not args.failing)
     ]
     if shown:
+        # Imported here: rich, only when there is a table to print.
+        from monitor.report import print_table, sources_table
+
         poisoned = {h.config.id: h.poisoned for h in health}
         print_table(sources_table(shown, config, datetime.now(UTC), poisoned))
     never = sorted({s.id for s in config.sources if s.enabled} - {h.config.id for h in polled})
