@@ -300,13 +300,6 @@ class Monitor(Listings, Rulebook):
         ids = [self.rule(r) for r in rule_ids] if rule_ids else [r.id for r in self.config.rules]
         return await run_backtest(self.store, self.config, ids, self._start(since), progress)
 
-    async def archive_size(self, since: timedelta | None = None) -> int:
-        """How many stored articles of the last `since` (None: all) a backtest replays."""
-        return await self.store.count_articles(self._start(since))
-
-    def _start(self, since: timedelta | None) -> datetime | None:
-        return None if since is None else self.clock() - since
-
     async def try_query(
         self, rule_id: str, query: str, days: int = 30, limit: int = PLAYGROUND_ARTICLES
     ) -> Trial:

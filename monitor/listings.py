@@ -1,5 +1,6 @@
 """What the database says, read without fetching, matching or sending: the sources with
-their health, the latest alerts and their verdicts, deliveries, the recorded verdicts.
+their health, the latest alerts and their verdicts, deliveries, the recorded verdicts,
+the size of the archive.
 
     async with open_listings("~/veille") as listings:
         for source in await listings.sources():
@@ -165,6 +166,13 @@ class Listings:
     ) -> list[DeliveryRecord]:
         """Alerts, digests and notices sent or to send, newest first."""
         return await self.store.deliveries(status, limit)
+
+    async def archive_size(self, since: timedelta | None = None) -> int:
+        """How many stored articles of the last `since` (None: all) a backtest replays."""
+        return await self.store.count_articles(self._start(since))
+
+    def _start(self, since: timedelta | None) -> datetime | None:
+        return None if since is None else self.clock() - since
 
     async def verdicts(self, rule_id: str | None = None) -> list[LabeledArticle]:
         """Every recorded verdict (right, wrong, missed), of one rule with `rule_id`, as

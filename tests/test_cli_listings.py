@@ -118,7 +118,12 @@ async def test_listings_of_a_filled_database_stay_light(tmp_path, web_server, po
 
 
 Answers = tuple[
-    list[SourceHealth], list[AlertItem], list[DeliveryRecord], list[LabeledArticle], dict[str, int]
+    list[SourceHealth],
+    list[AlertItem],
+    list[DeliveryRecord],
+    list[LabeledArticle],
+    dict[str, int],
+    int,
 ]
 
 
@@ -130,6 +135,7 @@ async def _answers(reader: Listings) -> Answers:
         await reader.deliveries("failed"),
         await reader.verdicts(),
         await reader.wrong_counts(),
+        await reader.archive_size(),
     )
 
 
@@ -139,10 +145,10 @@ async def test_the_listings_answer_as_the_monitor_does(tmp_path, web_server, poo
         await api.feedback(1, "right")
         whole = await _answers(api)
     async with open_listings(filled.config_dir, db_url, environ={}) as listings:
-        sources, alerts, failed, verdicts, _ = light = await _answers(listings)
+        sources, alerts, failed, verdicts, _, stored = light = await _answers(listings)
     assert [s.status for s in sources] == ["ok", "ok", "error"]
     assert len(alerts) == 2 and alerts[-1].verdict == "right"
-    assert failed and verdicts
+    assert failed and verdicts and stored == 4
     assert light == whole
 
 
