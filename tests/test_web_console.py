@@ -23,7 +23,7 @@ from aiohttp.test_utils import TestClient, TestServer, make_mocked_request
 from monitor.cli import main
 from monitor.web import Console
 from monitor.web.app import _back_to
-from monitor.web.auth import COOKIE, SESSION_SECONDS, Gate
+from monitor.web.auth import COOKIE, FLASH_COOKIE, SESSION_SECONDS, Gate
 from monitor.web.pages import http_url
 
 from support import DEMO, EVENT, REPO, eventually, free_port
@@ -159,6 +159,22 @@ def test_a_session_cookie_expires_and_cannot_be_altered() -> None:
     assert sent(Gate("another-token", clock=lambda: now[0]), cookie) is None
     now[0] += SESSION_SECONDS
     assert sent(gate, cookie) is None
+
+
+def test_a_flash_message_fits_in_its_cookie_and_is_shown_once() -> None:
+    gate = Gate(TOKEN)
+    redirect = web.Response()
+    gate.flash(redirect, "refused: " + "déjà vu " * 1000)
+    cookie = redirect.cookies[FLASH_COOKIE].value
+    request = make_mocked_request("GET", "/", headers={"Cookie": f"{FLASH_COOKIE}={cookie}"})
+    page = web.Response()
+    shown = gate.take_flash(request, page)
+    forged = make_mocked_request("GET", "/", headers={"Cookie": f"{FLASH_COOKIE}=cmVmdXNlZA"})
+    assert (
+        len(cookie) < 4000 and shown and shown.startswith("refused: déjà vu") and shown[-1] == "…"
+    )
+    assert page.cookies[FLASH_COOKIE]["max-age"] == "0"  # deleted with the page that shows it
+    assert gate.take_flash(forged, web.Response()) is None
 
 
 async def test_atom_feed_is_escaped_and_filtered(tmp_path, web_server, pool) -> None:

@@ -23,8 +23,13 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from monitor.display import shorten
+
 COOKIE = "veille_session"
 FLASH_COOKIE = "veille_flash"  # one message for the next page, then gone
+# Characters of that message: encoded and signed, it stays under the 4 kB that browsers
+# keep of a cookie (a longer cookie would be dropped, and the message with it).
+FLASH_CHARS = 600
 SESSION_SECONDS = 12 * 3600
 # The key is stretched (scrypt, once at start): a stolen cookie must not make guessing a
 # weak token cheap. The salt only separates this use of the token from any other.
@@ -95,7 +100,8 @@ class Gate:
 
     def flash(self, response: web.StreamResponse, message: str) -> None:
         """Show `message` on the next page this browser asks for."""
-        encoded = base64.urlsafe_b64encode(message.encode()).decode().rstrip("=")
+        shown = shorten(message, FLASH_CHARS).encode()
+        encoded = base64.urlsafe_b64encode(shown).decode().rstrip("=")
         _set_cookie(response, FLASH_COOKIE, self._seal("flash", encoded), 300)
 
     def take_flash(self, request: web.Request, response: web.StreamResponse) -> str | None:
