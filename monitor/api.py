@@ -32,11 +32,19 @@ from monitor.digest import DigestContent
 from monitor.errors import ConfigError
 from monitor.extract import WorkerPool
 from monitor.labels import LabeledArticle
+from monitor.listings import (
+    AlertItem,
+    DeliveryStatus,
+    Listings,
+    SourceHealth,
+    open_listings,
+    settings_for,
+)
+from monitor.names import UnknownName
 from monitor.notify.dispatch import DispatchSummary
 from monitor.notify.render import Rendered
 from monitor.observe.recorder import Recorder
 from monitor.records import PassProgress
-from monitor.report import per_day, source_status
 from monitor.rulebook import (
     BadLabels,
     BadQuery,
@@ -44,23 +52,17 @@ from monitor.rulebook import (
     QueryScores,
     Reading,
     Rulebook,
-    UnknownName,
     labeled_articles,
 )
 from monitor.settings import Settings, database_url, default_url, read_config
-from monitor.store import (
-    AlertView,
-    DeliveryRecord,
-    FeedbackRecord,
-    PruneResult,
-    SourceState,
-    StoredArticle,
-)
+from monitor.store import FeedbackRecord, PruneResult, StoredArticle
 
 __all__ = [
     "AlertItem",
     "BadLabels",
     "BadQuery",
+    "DeliveryStatus",
+    "Listings",
     "Monitor",
     "NoArticle",
     "QueryScores",
@@ -69,35 +71,16 @@ __all__ = [
     "Trial",
     "UnknownName",
     "labeled_articles",
+    "open_listings",
     "open_monitor",
 ]
 
 Verdict = Literal["right", "wrong"]
 VERDICTS: tuple[Verdict, ...] = ("right", "wrong")
-DeliveryStatus = Literal["pending", "failed", "sent"]
 # The rule playground replays at most this many of the most recent stored articles: its
 # answer comes in seconds, however large the archive has grown.
 PLAYGROUND_ARTICLES = 5_000
 log = logging.getLogger("monitor")
-
-
-@dataclass(frozen=True)
-class SourceHealth:
-    """A configured source and what polling it has shown so far."""
-
-    config: SourceConfig
-    state: SourceState | None  # None: never polled yet
-    status: str  # never | ok | warning | error | failing | disabled
-    items_per_day: str  # since the source was first seen ("" before its first poll)
-    poisoned: int  # its pages that overran or crashed an extraction worker
-
-
-@dataclass(frozen=True)
-class AlertItem:
-    """An alert with its article, its story's other outlets, and the latest verdict on it."""
-
-    view: AlertView
-    verdict: str | None
 
 
 @dataclass(frozen=True)
@@ -135,9 +118,7 @@ def open_monitor(
     process environment) gives the MONITOR_* settings and the secrets the configuration
     interpolates. The configuration is read and checked here: a `ConfigError` lists every
     problem with its file and line. The database is migrated on entering the context."""
-    settings = Settings.from_env(environ, config_dir=Path(config_dir).expanduser())
-    if database_url is not None:
-        settings = dataclasses.replace(settings, database_url=database_url)
+    settings = settings_for(config_dir, database_url, environ)
     config = read_config(settings)
     return Monitor(settings, config, allow_private=allow_private, send=send, pool=pool)
 
@@ -155,19 +136,6 @@ def upgrade_database(settings: Settings) -> str:
             url = default_url(settings.data_dir)
     upgrade(url)
     return display_url(url)
-
-
-def database_exists(settings: Settings, config: Config) -> bool:
-    """False only for a SQLite file that is not there yet (a server database is assumed):
-    a listing must not create the database. `DatabaseUnusable` when it could never be there."""
-    from monitor.store.db import async_url, check_data_dir
-
-    parsed = async_url(database_url(settings, config))
-    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
-        return True
-    path = Path(parsed.database)
-    check_data_dir(path)
-    return path.exists()
 
 
 async def run_service(settings: Settings, config: Config, bind: BindAddress | None) -> None:
@@ -212,8 +180,9 @@ def log_start(settings: Settings, config: Config, instance: str) -> None:
     log.info("database %s", display_url(database_url(settings, config)))
 
 
-class Monitor(Rulebook):
-    """veille as a library: every part built once, closed in reverse order on exit."""
+class Monitor(Listings, Rulebook):
+    """veille as a library: every part built once, closed in reverse order on exit. The
+    listings (`sources`, `alerts`, `deliveries`, `verdicts`...) read its service's store."""
 
     def __init__(
         self,
@@ -226,7 +195,6 @@ class Monitor(Rulebook):
         recorder: Recorder | None = None,
     ) -> None:
         self.settings = settings
-        self.config = config
         self.service = Service(
             settings,
             config,
@@ -235,7 +203,8 @@ class Monitor(Rulebook):
             pool=pool,
             recorder=recorder,
         )
-        super().__init__(config, self.service.http, self.service.pool)
+        Listings.__init__(self, config, self.service.store, self.service.clock)
+        Rulebook.__init__(self, config, self.service.http, self.service.pool)
         self._polling = asyncio.Lock()  # one pass at a time: two clicks on "poll now"
 
     async def __aenter__(self) -> Monitor:
@@ -248,9 +217,6 @@ class Monitor(Rulebook):
 
     async def __aexit__(self, *exc: object) -> None:
         await self.service.__aexit__(*exc)
-
-    def _now(self) -> datetime:
-        return self.service.clock()
 
     # -- polling and the service ---------------------------------------------------------------
 
@@ -289,47 +255,7 @@ class Monitor(Rulebook):
         keep = older_than or self.config.service.retention.keep_text
         if keep is None:
             return None
-        return await self.service.store.prune_texts(self._now() - keep, dry_run=dry_run)
-
-    # -- reading -------------------------------------------------------------------------------
-
-    async def sources(self) -> list[SourceHealth]:
-        """Every configured source, in configuration order, with its health."""
-        store = self.service.store
-        states = {s.id: s for s in await store.source_states()}
-        poisoned = await store.poison_counts()
-        now = self._now()
-        return [
-            self._health(s, states.get(s.id), poisoned.get(s.id, 0), now)
-            for s in self.config.sources
-        ]
-
-    def _health(
-        self, source: SourceConfig, state: SourceState | None, poisoned: int, now: datetime
-    ) -> SourceHealth:
-        if not source.enabled:
-            status = "disabled"
-        else:
-            status = source_status(state, self.config, now) if state else "never"
-        rate = per_day(state, now) if state and state.last_attempt_at else ""
-        return SourceHealth(source, state, status, rate, poisoned)
-
-    async def alerts(self, limit: int = 50, rule_id: str | None = None) -> list[AlertItem]:
-        """The latest alerts, newest first (of one rule with `rule_id`)."""
-        rule_ids = None if rule_id is None else [self.rule(rule_id)]
-        views = await self.service.store.recent_alerts(limit, rule_ids)
-        verdicts = await self.service.store.alert_verdicts([v.alert_id for v in views])
-        return [AlertItem(view, verdicts.get(view.alert_id)) for view in views]
-
-    async def wrong_counts(self, days: int = 30) -> dict[str, int]:
-        """Rule id -> alerts marked wrong in the last `days` days."""
-        return await self.service.store.wrong_counts(self._now() - timedelta(days=days))
-
-    async def deliveries(
-        self, status: DeliveryStatus | None = None, limit: int = 50
-    ) -> list[DeliveryRecord]:
-        """Alerts, digests and notices sent or to send, newest first."""
-        return await self.service.store.deliveries(status, limit)
+        return await self.store.prune_texts(self.clock() - keep, dry_run=dry_run)
 
     # -- acting ---------------------------------------------------------------------------------
 
@@ -339,12 +265,12 @@ class Monitor(Rulebook):
         """Record a verdict on an alert (`UnknownAlert` when there is no such alert)."""
         if verdict not in VERDICTS:
             raise ValueError(f"verdict must be one of {', '.join(VERDICTS)}, not {verdict!r}")
-        return await self.service.store.judge_alert(alert_id, verdict, note, self._now())
+        return await self.store.judge_alert(alert_id, verdict, note, self.clock())
 
     async def retry(self, delivery_ids: Sequence[int] | None = None) -> list[int]:
         """Queue failed deliveries again (all, or these ids); returns those queued."""
         ids = None if delivery_ids is None else list(delivery_ids)
-        return await self.service.store.requeue_failed(ids, self._now())
+        return await self.store.requeue_failed(ids, self.clock())
 
     async def missed(self, rule_id: str, url: str, note: str | None = None) -> str:
         """Record the article at `url` as one `rule_id` should have alerted on; returns its
@@ -352,21 +278,13 @@ class Monitor(Rulebook):
         from monitor.cluster import canonical_url
 
         self.rule(rule_id)
-        store = self.service.store
+        store = self.store
         article = await store.stored_article(canonical_url(url))
         if article is None:  # not stored (or its text pruned)
             page = await self.fetch_page(url)
             article = (page.title or "", page.text, page.lang, page.published)
-        await store.add_missed(rule_id, url, article, note, self._now())
+        await store.add_missed(rule_id, url, article, note, self.clock())
         return article[0]
-
-    async def verdicts(self, rule_id: str | None = None) -> list[LabeledArticle]:
-        """Every recorded verdict (right, wrong, missed), of one rule with `rule_id`, as
-        labeled articles: what `evaluate` and `monitor rules eval` read."""
-        from monitor.labels.feedback import labeled_from_feedback
-
-        rule_ids = None if rule_id is None else [self.rule(rule_id)]
-        return [labeled_from_feedback(r) for r in await self.service.store.feedback(rule_ids)]
 
     # -- rules ------------------------------------------------------------------------------------
 
@@ -380,16 +298,7 @@ class Monitor(Rulebook):
         all of them): what would fire now, what fired then and would not now. Sends nothing.
         `progress` hears of each article replayed."""
         ids = [self.rule(r) for r in rule_ids] if rule_ids else [r.id for r in self.config.rules]
-        return await run_backtest(
-            self.service.store, self.config, ids, self._start(since), progress
-        )
-
-    async def archive_size(self, since: timedelta | None = None) -> int:
-        """How many stored articles of the last `since` (None: all) a backtest replays."""
-        return await self.service.store.count_articles(self._start(since))
-
-    def _start(self, since: timedelta | None) -> datetime | None:
-        return None if since is None else self._now() - since
+        return await run_backtest(self.store, self.config, ids, self._start(since), progress)
 
     async def try_query(
         self, rule_id: str, query: str, days: int = 30, limit: int = PLAYGROUND_ARTICLES
@@ -400,9 +309,9 @@ class Monitor(Rulebook):
         The replay runs in a thread: the loop (the console) keeps serving meanwhile."""
         rule = self.config.rule(self.rule(rule_id))
         edited = self.with_query(rule_id, query)
-        since = self._now() - timedelta(days=days)
+        since = self.clock() - timedelta(days=days)
         # One more than the cap: whether older articles of the period were left out.
-        newest = await self.service.store.newest_articles(since, limit + 1)
+        newest = await self.store.newest_articles(since, limit + 1)
         articles = newest[-limit:] if limit else []
         labeled = await self.verdicts(rule_id)
         deployed, report, scores = await asyncio.to_thread(

@@ -17,6 +17,7 @@ from rich.text import Text
 from monitor.config import Config
 from monitor.display import local_time, shorten
 from monitor.hygiene import mask, printable
+from monitor.listings import per_day, source_status
 
 if TYPE_CHECKING:
     # Only the records' types: a listing without a database does not load the store.
@@ -43,20 +44,6 @@ def cell(text: str, limit: int | None = None) -> Text:
     with an ellipsis."""
     shown = printable(mask(text))
     return Text(shown if limit is None else shorten(shown, limit))
-
-
-def source_status(state: SourceState, config: Config, now: datetime) -> str:
-    if state.last_attempt_at is None:
-        return "never"
-    if state.consecutive_failures:
-        failing_for = now - (state.failing_since or now)
-        return "failing" if failing_for >= config.service.health.failing_after else "error"
-    return "warning" if state.warning or state.moved_to else "ok"
-
-
-def per_day(state: SourceState, now: datetime) -> str:
-    days = max((now - state.first_seen_at).total_seconds() / 86400, 1.0)
-    return f"{state.items_seen / days:.1f}"
 
 
 def sources_table(

@@ -19,10 +19,11 @@ from monitor.config import Config
 from monitor.config import rule_spec as spec_of
 from monitor.errors import MonitorError
 from monitor.extract import WorkerPool
-from monitor.labels import LabeledArticle, RuleScore, evaluate, read_labeled
-from monitor.labels.evaluate import label_keys
+from monitor.labels import LabeledArticle, RuleScore, read_labeled
+from monitor.labels.evaluate import evaluate, label_keys
 from monitor.match import Document, RuleSetError, compile_rules
 from monitor.match.explain import Explanation
+from monitor.names import enabled_rule
 from monitor.records import ExtractedPage
 from monitor.settings import Settings
 
@@ -31,10 +32,6 @@ if TYPE_CHECKING:
     from monitor.labels.files import LabelProblem
 
 LanguageFrom = Literal["given", "page", "detected"]
-
-
-class UnknownName(MonitorError):
-    """A rule, source, digest or channel that the configuration does not have."""
 
 
 class BadQuery(MonitorError):
@@ -199,9 +196,7 @@ class Rulebook:
         return evaluate_rules(self.config, articles, ids)
 
     def rule(self, rule_id: str) -> str:
-        if rule_id not in {r.id for r in self.config.rules}:
-            raise UnknownName(f"unknown or disabled rule {rule_id!r}")
-        return rule_id
+        return enabled_rule(self.config, rule_id)
 
 
 def evaluate_rules(

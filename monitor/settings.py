@@ -56,7 +56,6 @@ def read_config(settings: Settings, *, checked: bool = True) -> Config:
     # Imported here: reading settings (every command, `--help` too) needs none of it.
     from monitor.config import load_config
     from monitor.errors import ConfigError, ConfigProblem
-    from monitor.preflight import load_checked
 
     root = Path(settings.config_dir)
     if not root.is_dir():
@@ -65,7 +64,12 @@ def read_config(settings: Settings, *, checked: bool = True) -> Config:
             "alerts/ with --config DIR (or MONITOR_CONFIG_DIR)"
         )
         raise ConfigError([ConfigProblem(str(root.resolve()), problem)])
-    return (load_checked if checked else load_config)(root, settings.environ)
+    if not checked:
+        return load_config(root, settings.environ)
+    # Only when checked: preflight imports notify, schedule and the matcher.
+    from monitor.preflight import load_checked
+
+    return load_checked(root, settings.environ)
 
 
 def default_url(data_dir: Path) -> str:

@@ -6,11 +6,19 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
-from monitor.cli.common import EXIT_FAILED, EXIT_OK, Commands, count_argument, with_monitor
+from monitor.cli.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    Commands,
+    count_argument,
+    with_listings,
+    with_monitor,
+)
 from monitor.settings import Settings, read_config
 
 if TYPE_CHECKING:
-    from monitor.api import DeliveryStatus
+    from monitor.listings import DeliveryStatus
+    from monitor.store import DeliveryRecord
 
 
 def register(commands: Commands) -> None:
@@ -41,21 +49,24 @@ def register(commands: Commands) -> None:
 
 
 def cmd_alerts(args: argparse.Namespace, settings: Settings) -> int:
-    from monitor.report import deliveries_table, print_table
-
     if args.retry is not None:
         return _retry_failed(args.retry or None, settings)
     status: DeliveryStatus | None = (
         "failed" if args.failed else ("pending" if args.pending else None)
     )
-    records = with_monitor(
+    no_database: list[DeliveryRecord] = []
+    records = with_listings(
         settings,
         read_config(settings, checked=False),
-        lambda monitor: monitor.deliveries(status, args.limit),
+        lambda listings: listings.deliveries(status, args.limit),
+        no_database,
     )
     if not records:
         print(f"no {status} deliveries" if status else "no alerts")
         return EXIT_OK
+    # Imported here: rich, only when there is a table to print.
+    from monitor.report import deliveries_table, print_table
+
     print_table(deliveries_table(records, status))
     return EXIT_FAILED if args.failed and records else EXIT_OK
 

@@ -1,4 +1,5 @@
-"""What the commands share: exit codes, argument types, name checks, opening a `Monitor`.
+"""What the commands share: exit codes, argument types, name checks, opening a `Monitor`
+or, for what only reads the database, its lighter `Listings`.
 
 Light on purpose: `monitor --help` imports every command module, so anything heavy
 (the API, the configuration, the store) is imported inside the function that needs it."""
@@ -8,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Awaitable, Callable, Iterable, Sequence
+from contextlib import AbstractAsyncContextManager
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
@@ -15,10 +17,12 @@ if TYPE_CHECKING:
     from monitor.api import Monitor
     from monitor.config import Config
     from monitor.config.service import BindAddress
+    from monitor.listings import Listings
     from monitor.settings import Settings
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 T = TypeVar("T")
+U = TypeVar("U")
 Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 
@@ -82,13 +86,30 @@ def with_monitor(
     settings: Settings, config: Config, work: Callable[[Monitor], Awaitable[T]], **options: Any
 ) -> T:
     """Run `work` on a `Monitor` opened on `config` (options as `Monitor` takes them)."""
-    import asyncio
-
     from monitor.api import Monitor
 
+    return _run_on(Monitor(settings, config, **options), work)
+
+
+def with_listings(
+    settings: Settings, config: Config, work: Callable[[Listings], Awaitable[T]], empty: T
+) -> T:
+    """Run `work` on the listings of `config`'s database, opened without what fetching,
+    matching and sending need; `empty` when there is no database yet: a listing must not
+    create it."""
+    from monitor.listings import database_exists, listings_on
+
+    if not database_exists(settings, config):
+        return empty
+    return _run_on(listings_on(settings, config), work)
+
+
+def _run_on(opened: AbstractAsyncContextManager[U], work: Callable[[U], Awaitable[T]]) -> T:
+    import asyncio
+
     async def run() -> T:
-        async with Monitor(settings, config, **options) as monitor:
-            return await work(monitor)
+        async with opened as entered:
+            return await work(entered)
 
     return asyncio.run(run())
 

@@ -12,6 +12,7 @@ from monitor.cli.common import (
     EXIT_USAGE,
     Commands,
     unknown_rules,
+    with_listings,
     with_monitor,
 )
 from monitor.settings import Settings, read_config
@@ -19,6 +20,7 @@ from monitor.settings import Settings, read_config
 if TYPE_CHECKING:
     from monitor.api import Verdict
     from monitor.config import Config
+    from monitor.labels import LabeledArticle
 
 VERDICTS = ("wrong", "right")  # as the usage line gives them
 
@@ -104,7 +106,10 @@ def _feedback_missed(args: argparse.Namespace, config: Config, settings: Setting
 def _feedback_export(rule_id: str | None, config: Config, settings: Settings) -> int:
     from monitor.labels import write_labeled
 
-    labeled = with_monitor(settings, config, lambda monitor: monitor.verdicts(rule_id))
+    no_database: list[LabeledArticle] = []
+    labeled = with_listings(
+        settings, config, lambda listings: listings.verdicts(rule_id), no_database
+    )
     count = write_labeled(labeled, sys.stdout)
     print(f"{count} verdict{'s' if count != 1 else ''} written", file=sys.stderr)
     return EXIT_OK

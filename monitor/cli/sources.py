@@ -8,11 +8,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from monitor.cli.common import EXIT_FAILED, EXIT_OK, Commands, say, with_monitor
+from monitor.cli.common import EXIT_FAILED, EXIT_OK, Commands, say, with_listings
 from monitor.settings import Settings, read_config
 
 if TYPE_CHECKING:
-    from monitor.api import SourceHealth
+    from monitor.listings import SourceHealth
 
 
 def register(commands: Commands) -> None:
@@ -60,16 +60,10 @@ def register(commands: Commands) -> None:
 
 
 def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
-    from monitor.api import database_exists
-    from monitor.report import print_table, sources_table
-
     config = read_config(settings, checked=False)
-    # A listing must not create the database: without one, nothing was polled yet.
-    health: list[SourceHealth] = (
-        with_monitor(settings, config, lambda monitor: monitor.sources())
-        if database_exists(settings, config)
-        else []
-    )
+    # Without a database, nothing was polled yet.
+    no_database: list[SourceHealth] = []
+    health = with_listings(settings, config, lambda listings: listings.sources(), no_database)
     polled = [h for h in health if h.state and h.state.last_attempt_at]
     shown = [
         h.state
@@ -77,6 +71,9 @@ def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
         if h.state and h.config.enabled and (h.state.consecutive_failures or not args.failing)
     ]
     if shown:
+        # Imported here: rich, only when there is a table to print.
+        from monitor.report import print_table, sources_table
+
         poisoned = {h.config.id: h.poisoned for h in health}
         print_table(sources_table(shown, config, datetime.now(UTC), poisoned))
     never = sorted({s.id for s in config.sources if s.enabled} - {h.config.id for h in polled})

@@ -1,12 +1,12 @@
 """Labeled articles: real press judged by a person, the measure of a rule.
 
 `read_labeled` reads them from JSON Lines, `write_labeled` writes them (feedback from
-recipients becomes labeled data this way), and `evaluate` runs rules over them as the
-pipeline would and counts what is right and wrong (`monitor rules eval`, in words by
-`render_scores`).
+recipients becomes labeled data this way), and `monitor.labels.evaluate` runs rules over
+them as the pipeline would and counts what is right and wrong (`monitor rules eval`, in
+words by `render_scores`). That one is left out here: it loads the matcher, which
+exporting verdicts does not need.
 """
 
-from monitor.labels.evaluate import evaluate
 from monitor.labels.files import (
     LabeledArticle,
     LabelProblem,
@@ -23,7 +23,6 @@ __all__ = [
     "RuleScore",
     "StoryScore",
     "Verdict",
-    "evaluate",
     "read_labeled",
     "render_scores",
     "score_rule",

@@ -131,9 +131,10 @@ class Console:
                 message = await act(request)
             except MonitorError as exc:
                 message = f"refused: {mask(str(exc))}"
+            response = web.HTTPSeeOther(_back_to(str(form.get("back", "/"))))
             if visitor.session is not None:
-                visitor.session.flash = message
-            raise web.HTTPSeeOther(_back_to(str(form.get("back", "/"))))
+                self.gate.flash(response, message)
+            raise response
 
         return handle
 
@@ -148,9 +149,8 @@ class Console:
 
     def _page(self, request: web.Request, template: str, **context: Any) -> web.Response:
         visitor: Visitor = request[VISITOR]
-        flash = visitor.session.flash if visitor.session else None
-        if visitor.session:
-            visitor.session.flash = None
+        response = web.Response(content_type="text/html", charset="utf-8")
+        flash = self.gate.take_flash(request, response) if visitor.session else None
         common = {
             "nav": NAV,
             "here": request.path,
@@ -159,8 +159,8 @@ class Console:
             "protected": self.gate.protected,
             "flash": flash,
         }
-        body = self.templates.get_template(template).render({**common, **context})
-        return web.Response(text=body, content_type="text/html", charset="utf-8")
+        response.text = self.templates.get_template(template).render({**common, **context})
+        return response
 
     async def asset(self, request: web.Request) -> web.Response:
         name = request.match_info["name"]
@@ -337,7 +337,7 @@ class Console:
     async def logout(self, request: web.Request) -> web.StreamResponse:
         await self._checked_form(request)
         response = web.HTTPSeeOther("/login")
-        self.gate.close_session(request, response)
+        self.gate.close_session(response)
         raise response
 
 

@@ -23,7 +23,8 @@ from aiohttp import web
 from sqlalchemy import select
 
 from monitor.extract.article import detect_language
-from monitor.labels import LabeledArticle, evaluate, read_labeled
+from monitor.labels import LabeledArticle, read_labeled
+from monitor.labels.evaluate import evaluate
 from monitor.store.tables import AlertRow, ArticleRow, MatchRow
 
 from support import REPO, Clock, reset_postgres, service, write

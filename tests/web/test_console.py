@@ -17,11 +17,13 @@ from html import unescape
 from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer, make_mocked_request
 
 from monitor.cli import main
 from monitor.web import Console
 from monitor.web.app import _back_to
+from monitor.web.auth import COOKIE, FLASH_COOKIE, SESSION_SECONDS, Gate
 from monitor.web.pages import http_url
 
 from support import DEMO, EVENT, REPO, eventually, free_port
@@ -110,6 +112,69 @@ async def test_a_token_guards_every_page_and_action(tmp_path, web_server, pool) 
     assert "alert 1 marked wrong" in after and f"{RULE_ID}: 1" in after
     assert bearer_act.status == 303
     assert forged_logout.status == 403 and logout.status == 303 and gone.status == 303
+
+
+async def test_a_session_outlives_a_restart_and_ends_with_the_token(
+    tmp_path, web_server, pool
+) -> None:
+    filled = await fill(tmp_path, web_server, pool, f"sqlite:///{tmp_path / 'db.sqlite3'}")
+    async with console(filled, pool, TOKEN) as before:
+        await login(before)
+        page = await (await before.get("/alerts")).text()
+        cookies = {cookie.key: cookie.value for cookie in before.session.cookie_jar}
+    # The first console is gone; a new one, as after a restart, on the same database.
+    async with console(filled, pool, TOKEN) as after:
+        after.session.cookie_jar.update_cookies(cookies)
+        still = await after.get("/alerts", allow_redirects=False)
+        done = await after.post(
+            "/alerts/1/verdict", data={"verdict": "wrong", "csrf": csrf_of(page), "back": "/alerts"}
+        )
+        shown = await done.text()
+        again = await (await after.get("/alerts")).text()
+    async with console(filled, pool, "another-token") as changed:
+        changed.session.cookie_jar.update_cookies(cookies)
+        refused = await changed.get("/alerts", allow_redirects=False)
+    assert list(cookies) == [COOKIE]
+    assert still.status == 200
+    assert done.status == 200 and "alert 1 marked wrong" in shown and f"{RULE_ID}: 1" in shown
+    assert "alert 1 marked wrong" not in again  # a message is shown once
+    assert refused.status == 303
+
+
+def test_a_session_cookie_expires_and_cannot_be_altered() -> None:
+    now = [1_000_000.0]
+    gate, restarted = (Gate(TOKEN, clock=lambda: now[0]) for _ in range(2))
+    opened = web.Response()
+    gate.open_session(opened)
+    cookie = opened.cookies[COOKIE].value
+
+    def sent(gate: Gate, value: str) -> object:
+        request = make_mocked_request("GET", "/", headers={"Cookie": f"{COOKIE}={value}"})
+        return gate.visitor(request)
+
+    expires, rest = cookie.split(":", 1)
+    later = f"{int(expires) + SESSION_SECONDS}:{rest}"  # the same signature, a later expiry
+    assert sent(gate, cookie) is not None and sent(restarted, cookie) is not None
+    assert sent(gate, later) is None and sent(gate, "") is None
+    assert sent(Gate("another-token", clock=lambda: now[0]), cookie) is None
+    now[0] += SESSION_SECONDS
+    assert sent(gate, cookie) is None
+
+
+def test_a_flash_message_fits_in_its_cookie_and_is_shown_once() -> None:
+    gate = Gate(TOKEN)
+    redirect = web.Response()
+    gate.flash(redirect, "refused: " + "déjà vu " * 1000)
+    cookie = redirect.cookies[FLASH_COOKIE].value
+    request = make_mocked_request("GET", "/", headers={"Cookie": f"{FLASH_COOKIE}={cookie}"})
+    page = web.Response()
+    shown = gate.take_flash(request, page)
+    forged = make_mocked_request("GET", "/", headers={"Cookie": f"{FLASH_COOKIE}=cmVmdXNlZA"})
+    assert (
+        len(cookie) < 4000 and shown and shown.startswith("refused: déjà vu") and shown[-1] == "…"
+    )
+    assert page.cookies[FLASH_COOKIE]["max-age"] == "0"  # deleted with the page that shows it
+    assert gate.take_flash(forged, web.Response()) is None
 
 
 async def test_atom_feed_is_escaped_and_filtered(tmp_path, web_server, pool) -> None:
