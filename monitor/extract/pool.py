@@ -14,6 +14,8 @@ wait in the queue.
 from __future__ import annotations
 
 import asyncio
+import ctypes
+import ctypes.util
 import multiprocessing
 import multiprocessing.connection
 import os
@@ -29,6 +31,10 @@ from monitor.errors import SourceError
 from monitor.parse.limits import EXTRACT_DEADLINE
 
 T = TypeVar("T")
+# mallopt's parameters (malloc.h) and the value given to both: glibc's initial default.
+_M_TRIM_THRESHOLD = -1
+_M_MMAP_THRESHOLD = -3
+_MALLOC_THRESHOLD = 128 * 1024
 
 
 class WorkerTaskFailed(SourceError):
@@ -50,8 +56,25 @@ def _start_worker() -> None:
     import trafilatura  # noqa: F401
 
     from monitor.extract.article import narrow_fallback_stopwords
+    from monitor.match.lemmas import use_frugal_dictionaries
 
     narrow_fallback_stopwords()
+    # Each worker lemmatizes (language, fingerprints, matching) with its own dictionaries:
+    # the small ones, for 40 MB less per worker at about 4 ms more CPU per article.
+    use_frugal_dictionaries()
+    _return_freed_memory()
+
+
+def _return_freed_memory() -> None:
+    """Have glibc's malloc give large freed blocks back to the system at once. By default
+    it raises its thresholds after a large free (up to 32 MB), so that a worker keeps the
+    peak of its largest page for good."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.mallopt(_M_TRIM_THRESHOLD, _MALLOC_THRESHOLD)
+        libc.mallopt(_M_MMAP_THRESHOLD, _MALLOC_THRESHOLD)
+    except (OSError, AttributeError):
+        pass  # not glibc: its defaults stand
 
 
 def _exit_with_parent() -> None:
