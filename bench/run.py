@@ -63,6 +63,7 @@ class Usage:
     peak_rss: int = 0  # bytes
     cpu_by_pid: dict[int, float] = field(default_factory=dict)
     peak_by_role: dict[str, int] = field(default_factory=dict)  # at the tree's peak, bytes
+    own_cpu: float = 0.0  # the command's process alone, its last sample
 
 
 def _children_map() -> dict[int, list[int]]:
@@ -149,6 +150,7 @@ def measure(
     proc.returncode = os.waitstatus_to_exitcode(status)
     reader.join()
     usage.wall = time.perf_counter() - started
+    usage.own_cpu = usage.cpu_by_pid.get(proc.pid, 0.0)
     usage.cpu_by_pid[proc.pid] = rusage.ru_utime + rusage.ru_stime
     usage.cpu = sum(usage.cpu_by_pid.values())
     if proc.returncode not in ok:
@@ -320,7 +322,9 @@ def row_pass(rounds: int, server: Web) -> list[Row]:
         split = ", ".join(f"{role} {size / 2**20:.0f}" for role, size in usage.peak_by_role.items())
         print(
             f"  pass round {round_ + 1}: {stored} articles, {stored / usage.wall:.1f} art/s,"
-            f" {usage.cpu / stored * 1000:.0f} ms CPU/art, peak {usage.peak_rss / 2**20:.0f} MB"
+            f" {usage.cpu / stored * 1000:.0f} ms CPU/art"
+            f" (main process {usage.own_cpu / stored * 1000:.0f}),"
+            f" peak {usage.peak_rss / 2**20:.0f} MB"
             f" ({split})",
             file=sys.stderr,
         )
