@@ -62,13 +62,13 @@ def _start_worker() -> None:
     # Each worker lemmatizes (language, fingerprints, matching) with its own dictionaries:
     # the small ones, for 40 MB less per worker at about 4 ms more CPU per article.
     use_frugal_dictionaries()
-    _return_freed_memory()
+    return_freed_memory()
 
 
-def _return_freed_memory() -> None:
+def return_freed_memory() -> None:
     """Have glibc's malloc give large freed blocks back to the system at once. By default
-    it raises its thresholds after a large free (up to 32 MB), so that a worker keeps the
-    peak of its largest page for good."""
+    it raises its thresholds after a large free (up to 32 MB), so that a process keeps
+    the peak of its largest page (extracted, or fetched) for good."""
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
         libc.mallopt(_M_TRIM_THRESHOLD, _MALLOC_THRESHOLD)
