@@ -1,7 +1,8 @@
-"""A process pool for CPU-bound steps (feed parsing, text extraction).
+"""A process pool for CPU-bound steps (feed parsing, text extraction, an article's
+fingerprint and matching: `monitor.extract.prepare`).
 
-Both are pure Python (feedparser) or lxml-plus-Python (trafilatura) and would
-otherwise stall the event loop for tens of milliseconds per document.
+They are pure Python (feedparser, the matcher) or lxml-plus-Python (trafilatura) and
+would otherwise stall the event loop for tens of milliseconds per document.
 
 Every task has a deadline (EXTRACT_DEADLINE, 30 s): a hostile page can keep
 lxml or a regex busy for minutes. A task past it is abandoned and the pool's
