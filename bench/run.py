@@ -62,6 +62,8 @@ class Usage:
     cpu: float = 0.0
     peak_rss: int = 0  # bytes
     cpu_by_pid: dict[int, float] = field(default_factory=dict)
+    peak_by_role: dict[str, int] = field(default_factory=dict)  # at the tree's peak, bytes
+    own_cpu: float = 0.0  # the command's process alone, its last sample
 
 
 def _children_map() -> dict[int, list[int]]:
@@ -85,6 +87,24 @@ def _tree(root: int) -> list[int]:
         found.append(pid)
         todo.extend(children.get(pid, []))
     return found
+
+
+def _role(pid: int, root: int) -> str:
+    """What a process of the measured tree is: the command itself, or one of the helpers
+    multiprocessing starts (a worker is a fork of the forkserver, so it has its command
+    line: its parent tells them apart)."""
+    if pid == root:
+        return "main"
+    try:
+        command = Path(f"/proc/{pid}/cmdline").read_bytes()
+        parent = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError):
+        return "gone"
+    if b"resource_tracker" in command:
+        return "resource tracker"
+    if b"forkserver" in command and parent == root:
+        return "forkserver"
+    return f"worker {pid}"
 
 
 def _sample(pid: int) -> tuple[float, int] | None:
@@ -112,13 +132,15 @@ def measure(
     reader = threading.Thread(target=lambda: stderr.append(proc.stderr.read()))  # type: ignore[union-attr]
     reader.start()
     while True:
-        rss = 0
+        rss, by_role = 0, {}
         for pid in _tree(proc.pid):
             sample = _sample(pid)
             if sample:
                 usage.cpu_by_pid[pid] = sample[0]
                 rss += sample[1]
-        usage.peak_rss = max(usage.peak_rss, rss)
+                by_role[_role(pid, proc.pid)] = sample[1]
+        if rss > usage.peak_rss:
+            usage.peak_rss, usage.peak_by_role = rss, by_role
         # wait4 reaps the child with its exact CPU time (and that of the descendants it
         # waited for), which sampling can miss for short commands.
         pid, status, rusage = os.wait4(proc.pid, os.WNOHANG)
@@ -128,6 +150,7 @@ def measure(
     proc.returncode = os.waitstatus_to_exitcode(status)
     reader.join()
     usage.wall = time.perf_counter() - started
+    usage.own_cpu = usage.cpu_by_pid.get(proc.pid, 0.0)
     usage.cpu_by_pid[proc.pid] = rusage.ru_utime + rusage.ru_stime
     usage.cpu = sum(usage.cpu_by_pid.values())
     if proc.returncode not in ok:
@@ -296,7 +319,15 @@ def row_pass(rounds: int, server: Web) -> list[Row]:
         ref_rates.append(len(pages) / reference.wall)
         ref_cpus.append(reference.cpu / len(pages) * 1000)
         ref_peaks.append(reference.peak_rss / 2**20)
-        print(f"  pass round {round_ + 1}: {stored} articles", file=sys.stderr)
+        split = ", ".join(f"{role} {size / 2**20:.0f}" for role, size in usage.peak_by_role.items())
+        print(
+            f"  pass round {round_ + 1}: {stored} articles, {stored / usage.wall:.1f} art/s,"
+            f" {usage.cpu / stored * 1000:.0f} ms CPU/art"
+            f" (main process {usage.own_cpu / stored * 1000:.0f}),"
+            f" peak {usage.peak_rss / 2**20:.0f} MB"
+            f" ({split})",
+            file=sys.stderr,
+        )
     ref = "trafilatura.extract, 2 processes"
     return [
         Row("pass: articles per second", "art/s", rates, ref_rates, ref, lower_is_better=False),

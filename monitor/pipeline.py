@@ -9,11 +9,13 @@
       → for each: the article page (robots.txt permitting), fetched and extracted
                   (worker pool), its lead put back when the extractor dropped it;
                   or the feed's summary when that fails, flagged and said
+      → for each article: its fingerprint, the rules that fire on it and its
+                  vocabulary (worker pool, `monitor.extract.prepare`)
     then, once every source of the pass has been read, oldest article first
     (publication date, then URL, then source: the order feeds answer in changes
     nothing):
-      → match every rule, find the article's story (the event it reports, named by
-        its actors; else its text)
+      → find the article's story (the event it reports, named by the actors of the
+        rules it fired; else its text)
       → store article, sighting, matches, alerts and their deliveries
         in one transaction (the outbox); an article older than the rule's max_age
         (default 48 h) gets its alert without deliveries: digest, not page
@@ -37,17 +39,20 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TypeVar
 
-from monitor.cluster import Fingerprint, StoryCandidate, canonical_url, fingerprint
+from monitor.cluster import Fingerprint, StoryCandidate, canonical_url
 from monitor.cluster.events import When
 from monitor.cluster.stories import Event, Stories, events_of
+from monitor.cluster.text import generic_stems
 from monitor.config import Config, SourceConfig
 from monitor.errors import RateLimited, SourceError
 from monitor.extract import WorkerPool
 from monitor.extract.pages import ArticleReader, PageProblem
+from monitor.extract.prepare import Prepared, Rules, prepare_in
 from monitor.fetch import HttpClient
 from monitor.kinds import Ask, Tools, kind
 from monitor.log import log_context, log_time
 from monitor.match import Document, RuleMatch, vocabulary
+from monitor.match.lemmas import forget_dictionaries
 from monitor.match.types import EVENT
 from monitor.observe.recorder import Recorder
 from monitor.parse.identity import content_hash, digest, is_http
@@ -91,7 +96,7 @@ class _Pending:
     canonical: str
     tally: _Tally
     article: Article | None = None  # None: a sighting of an article already stored
-    print_: Fingerprint | None = None
+    prepared: Prepared | None = None
 
     @property
     def order(self) -> tuple[datetime, str, str]:
@@ -160,6 +165,19 @@ class Pipeline:
         self._read_up_to = (0, 0)
         self.reader = ArticleReader(http, pool, config.fetch.concurrency, clock)
         self.tools = Tools(http, pool, self.recorder, config.fetch.max_body)
+        self._rules: Rules | None = None  # see `rules`
+
+    @property
+    def rules(self) -> Rules:
+        """The rules as the workers match with them. The main process matches nothing
+        during a pass: once their recipe is taken, the lemmatizer that compiled them is
+        let go, with its dictionaries and cached keys (the next `Monitor.explain`, say,
+        makes it again)."""
+        if self._rules is None:
+            self._rules = Rules.of(self.config.ruleset)
+            generic_stems()  # all the stories' similarity lemmatizes here, so: first
+            forget_dictionaries()
+        return self._rules
 
     async def load_memory(self) -> None:
         """What earlier runs learnt: the story indexes and the pages that poison workers."""
@@ -288,9 +306,11 @@ class Pipeline:
         canonical: str,
         tally: _Tally,
     ) -> _Pending:
-        # Shingling and MinHash cost milliseconds of CPU: in the pool, before the writes.
-        print_ = await self.pool.run(fingerprint, article.title, article.text, article.lang)
-        return _Pending(source, item, canonical, tally, article, print_)
+        # Fingerprinting and matching cost milliseconds to tens of milliseconds of CPU:
+        # in the pool, while the pass reads, so that writing is all that waits.
+        with self.recorder.timed("match"):
+            prepared = await prepare_in(self.pool, self.rules, document_of(article, source))
+        return _Pending(source, item, canonical, tally, article, prepared)
 
     async def write(self, pending: _Pending) -> None:
         """Match and store one article read by `poll` (or record another source's sighting
@@ -309,8 +329,8 @@ class Pipeline:
                     or known.content_hash == article.content_hash
                 ):
                     await self._add_sighting(source, item, known)
-                elif article is not None and pending.print_ is not None:
-                    await self._write(source, item, article, pending.print_, known, pending.tally)
+                elif article is not None and pending.prepared is not None:
+                    await self._write(source, item, article, pending.prepared, known, pending.tally)
         except Exception as exc:  # one item only: the rest of the pass goes on
             if is_outage(exc):
                 raise  # the pass fails, and its sources, still due, are polled again
@@ -328,13 +348,12 @@ class Pipeline:
         source: SourceConfig,
         item: FeedItem,
         article: Article,
-        print_: Fingerprint,
+        prepared: Prepared,
         known: KnownArticle | None,
         tally: _Tally,
     ) -> None:
         now = self.clock()
-        with self.recorder.timed("match"):
-            matches, words = self._match(article, source)
+        print_, matches, words = prepared.print_, prepared.matches, prepared.vocabulary
         hits = self._hits(matches, article.published or now, now)
         when = When(now, article.published)
         events = events_of(matches)
@@ -376,22 +395,6 @@ class Pipeline:
         for event in events:
             if event.rule_id in new_rules:
                 self.stories.add_event(event, when, story_id)
-
-    def _match(self, article: Article, source: SourceConfig) -> tuple[list[RuleMatch], bytes]:
-        """The rules that fire on the article, and its encoded vocabulary (stored for
-        backtests: the words were looked up to match it, so it costs little more)."""
-        document = Document(
-            title=article.title,
-            text=article.text,
-            source_id=source.id,
-            source_name=source.name,
-            lang=article.lang,
-            tags=source.tags,
-            fields=article.fields,
-        )
-        analysis = self.config.ruleset.analysis_of(document)
-        words = vocabulary.encode(vocabulary.vocabulary_of(analysis))
-        return self.config.ruleset.match(document, analysis), words
 
     def _hits(
         self, matches: Sequence[RuleMatch], dated: datetime, now: datetime
@@ -493,6 +496,19 @@ class Pipeline:
 
 
 _NEWEST = datetime.max.replace(tzinfo=UTC)  # an undated article is written after dated ones
+
+
+def document_of(article: Article, source: SourceConfig) -> Document:
+    """The article as the rules see it."""
+    return Document(
+        title=article.title,
+        text=article.text,
+        source_id=source.id,
+        source_name=source.name,
+        lang=article.lang,
+        tags=source.tags,
+        fields=article.fields,
+    )
 
 
 def item_hash(item: FeedItem) -> str:

@@ -72,7 +72,9 @@ def register(commands: Commands) -> None:
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     import asyncio
 
+    from monitor.extract.pool import return_freed_memory
     from monitor.log import use_log_format
+    from monitor.match.lemmas import use_frugal_dictionaries
     from monitor.observe import instance_id
 
     if not args.once and (args.source or args.force or args.no_send):
@@ -84,6 +86,10 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     if settings.log_format not in (None, *LOG_FORMATS):
         print(f"MONITOR_LOG_FORMAT is {settings.log_format!r}: use human or json", file=sys.stderr)
         return EXIT_USAGE
+    # This process compiles the rules and matches nothing (its workers do): the small
+    # lemma dictionaries are enough for the few words it looks up.
+    use_frugal_dictionaries()
+    return_freed_memory()  # the article pages it fetches are large blocks
     config = read_config(settings)
     service = config.service.service
     use_log_format(

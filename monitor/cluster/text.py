@@ -19,6 +19,7 @@ from collections.abc import Iterable, Iterator
 from functools import lru_cache
 
 from monitor.cluster.vocab import CALENDAR, EN_STOPWORDS, FR_STOPWORDS, GENERIC_WORDS, STOPWORDS
+from monitor.match.lemmas import lemmatize
 
 # Terms are compared on this many leading characters of their lemma: a crude
 # truncation stemmer that makes "qualification"/"qualifiée" or
@@ -111,10 +112,8 @@ def lemma(word: str, lang: str) -> str:
     """Folded lemma of one lowercase word (cached: news vocabulary repeats)."""
     if lang in LEMMA_LANGS and word.isalpha():
         other = LEMMA_LANGS[1] if lang == LEMMA_LANGS[0] else LEMMA_LANGS[0]
-        import simplemma  # here: importing the clusterer alone should not load it
-
         # The other language second: French tech press writes English words.
-        word = simplemma.lemmatize(word, lang=(lang, other))
+        word = lemmatize(word, (lang, other))
     return clip(fold(word))
 
 

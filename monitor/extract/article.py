@@ -188,6 +188,7 @@ def detect_language(text: str) -> str | None:
     """fr or en (the languages of this service's sources), when the text tells clearly."""
     from simplemma import langdetect
 
-    scores = langdetect(text[:3000], lang=_LANGS)
+    # The low-memory dictionaries: those the workers lemmatize with (`use_frugal_dictionaries`).
+    scores = langdetect(text[:3000], lang=_LANGS, low_memory=True)
     best, score = scores[0]
     return best if best in _LANGS and score >= 0.3 else None

@@ -118,17 +118,19 @@ class ArticleReader:
                 url, source_id=source.id, private=private
             ):
                 return None, PageProblem("robots", f"{url}: robots.txt disallows it")
+            # A page keeps its slot until extracted: pages fetched faster than the workers
+            # extract them wait in bounded number, not all of a pass's bodies at once.
             async with self._slots:
                 fetched = await self.http.get(
                     url, source_id=source.id, accept=PAGE_ACCEPT, private=private
                 )
-            page = await self.pool.run(
-                extract_page,
-                fetched.body,
-                url=fetched.url,
-                charset=fetched.charset,
-                date_known=dated,
-            )
+                page = await self.pool.run(
+                    extract_page,
+                    fetched.body,
+                    url=fetched.url,
+                    charset=fetched.charset,
+                    date_known=dated,
+                )
         except RateLimited as exc:
             return None, PageProblem(
                 "rate-limited", exc.message, transient=True, retry_after=exc.retry_after

@@ -1,7 +1,8 @@
-"""A process pool for CPU-bound steps (feed parsing, text extraction).
+"""A process pool for CPU-bound steps (feed parsing, text extraction, an article's
+fingerprint and matching: `monitor.extract.prepare`).
 
-Both are pure Python (feedparser) or lxml-plus-Python (trafilatura) and would
-otherwise stall the event loop for tens of milliseconds per document.
+They are pure Python (feedparser, the matcher) or lxml-plus-Python (trafilatura) and
+would otherwise stall the event loop for tens of milliseconds per document.
 
 Every task has a deadline (EXTRACT_DEADLINE, 30 s): a hostile page can keep
 lxml or a regex busy for minutes. A task past it is abandoned and the pool's
@@ -14,6 +15,8 @@ wait in the queue.
 from __future__ import annotations
 
 import asyncio
+import ctypes
+import ctypes.util
 import multiprocessing
 import multiprocessing.connection
 import os
@@ -29,6 +32,10 @@ from monitor.errors import SourceError
 from monitor.parse.limits import EXTRACT_DEADLINE
 
 T = TypeVar("T")
+# mallopt's parameters (malloc.h) and the value given to both: glibc's initial default.
+_M_TRIM_THRESHOLD = -1
+_M_MMAP_THRESHOLD = -3
+_MALLOC_THRESHOLD = 128 * 1024
 
 
 class WorkerTaskFailed(SourceError):
@@ -50,8 +57,25 @@ def _start_worker() -> None:
     import trafilatura  # noqa: F401
 
     from monitor.extract.article import narrow_fallback_stopwords
+    from monitor.match.lemmas import use_frugal_dictionaries
 
     narrow_fallback_stopwords()
+    # Each worker lemmatizes (language, fingerprints, matching) with its own dictionaries:
+    # the small ones, for 40 MB less per worker at about 4 ms more CPU per article.
+    use_frugal_dictionaries()
+    return_freed_memory()
+
+
+def return_freed_memory() -> None:
+    """Have glibc's malloc give large freed blocks back to the system at once. By default
+    it raises its thresholds after a large free (up to 32 MB), so that a process keeps
+    the peak of its largest page (extracted, or fetched) for good."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.mallopt(_M_TRIM_THRESHOLD, _MALLOC_THRESHOLD)
+        libc.mallopt(_M_MMAP_THRESHOLD, _MALLOC_THRESHOLD)
+    except (OSError, AttributeError):
+        pass  # not glibc: its defaults stand
 
 
 def _exit_with_parent() -> None:

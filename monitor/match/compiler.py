@@ -71,20 +71,35 @@ def filter_failures(spec: RuleSpec, doc: Document) -> list[str]:
     return reasons
 
 
+@dataclass(frozen=True)
+class RuleRecipe:
+    """The arguments of ``compile_rules`` that gave a rule set: tens of kilobytes, sent to
+    the worker processes, which compile the same rule set from it (``compile``)."""
+
+    rules: tuple[RuleSpec, ...]
+    lists: Mapping[str, Sequence[str]]
+    lead_sentences: int
+    actor_kinds: Mapping[str, ActorKind]
+
+    def compile(self) -> RuleSet:
+        return compile_rules(
+            self.rules,
+            self.lists,
+            lead_sentences=self.lead_sentences,
+            actor_kinds=self.actor_kinds,
+        )
+
+
 class RuleSet:
     """Compiled rules, ready to match documents. Build it with ``compile_rules``."""
 
-    def __init__(
-        self,
-        rules: Sequence[CompiledRule],
-        lead_sentences: int,
-        actor_kinds: Mapping[str, ActorKind] | None = None,
-    ) -> None:
+    def __init__(self, rules: Sequence[CompiledRule], recipe: RuleRecipe) -> None:
+        self.recipe = recipe  # what compiled it, to compile it again in another process
         self._rules = tuple(rules)
         self._by_tier = {(r.spec.id, r.tier): position for position, r in enumerate(self._rules)}
         self.rule_ids: tuple[str, ...] = tuple(r.spec.id for r in self._rules if r.tier == EVENT)
-        self.lead_sentences = lead_sentences
-        self.actor_kinds = dict(actor_kinds or {})
+        self.lead_sentences = recipe.lead_sentences
+        self.actor_kinds = recipe.actor_kinds
         actor_terms = (t for kind in self.actor_kinds.values() for t in kind.terms())
         rule_terms = (t for rule in self._rules for t in iter_terms(rule.root))
         self._index = TermIndex([*rule_terms, *actor_terms])
@@ -300,4 +315,4 @@ def compile_rules(
                 errors.append((spec.id, error))
     if errors:
         raise RuleSetError(errors)
-    return RuleSet(compiled, lead_sentences, kinds)
+    return RuleSet(compiled, RuleRecipe(tuple(rules), dict(lists), lead_sentences, dict(kinds)))

@@ -7,23 +7,73 @@ and ``chosen`` shares ``choose`` with ``chose``; present forms of French -er ver
 their infinitive too (see ``french_verb_of``), and so do past participles in all their
 agreements (see ``french_participle_verb``). Lemmatizing happens before folding
 because simplemma needs the accents (``qualifiées`` -> ``qualifié``).
+
+One lemmatizer serves the whole process (the clusterer's lemmas too), so that its
+dictionaries are decoded once. The service's processes use simplemma's low-memory
+dictionaries (``use_frugal_dictionaries``); a process done with lemmas lets the
+lemmatizer and the cached keys go (``forget_dictionaries``).
 """
 
 from __future__ import annotations
 
+import gc
+from typing import TYPE_CHECKING
+
 from monitor.match.normalize import fold, remember
+
+if TYPE_CHECKING:
+    from simplemma import Lemmatizer
 
 LEMMA_LANGUAGES = ("fr", "en")
 
 _KEYS_CACHE: dict[str, frozenset[str]] = {}
+_lemmatizer: Lemmatizer | None = None  # the process's lemmatizer, made on first use
+_frugal = False  # see `use_frugal_dictionaries`
 
 
-def _lemmatize(word: str, lang: str) -> str:
+def lemmatize(word: str, lang: str | tuple[str, ...]) -> str:
+    """simplemma's lemma of ``word`` (the first of ``lang`` that knows it)."""
+    global _lemmatizer
+    if _lemmatizer is None:
+        _lemmatizer = _new_lemmatizer()
+    return _lemmatizer.lemmatize(word, lang)
+
+
+def _new_lemmatizer() -> Lemmatizer:
     # Imported on first use: what only imports the matcher (to read its records, say)
     # does not pay for simplemma's modules.
-    import simplemma
+    from simplemma import Lemmatizer
+    from simplemma.strategies import DefaultStrategy
+    from simplemma.strategies.dictionaries import DefaultDictionaryFactory
 
-    return simplemma.lemmatize(word, lang=lang)
+    # No cache of simplemma's: the callers cache what they make of its lemmas (lemma
+    # keys, the clusterer's terms), and its own would hold tens of thousands more entries.
+    if _frugal:  # simplemma's own low-memory factory, which its language detection shares
+        strategy = DefaultStrategy(low_memory=True)
+    else:  # a factory of its own, so that dropping this lemmatizer drops what it decoded
+        strategy = DefaultStrategy(dictionary_factory=DefaultDictionaryFactory())
+    return Lemmatizer(cache_max_size=0, lemmatization_strategy=strategy)
+
+
+def use_frugal_dictionaries() -> None:
+    """From now on, look lemmas up in simplemma's low-memory dictionaries: about 7 MB
+    for French and English instead of 45, each lookup about five times slower (most are
+    cached). For the worker processes, each of which holds its own copy."""
+    global _frugal
+    _frugal = True
+    forget_dictionaries()
+
+
+def forget_dictionaries() -> None:
+    """Let go of the lemmatizer, with the full dictionaries it decoded (about 45 MB for
+    French and English; simplemma keeps the low-memory ones, which its language detection
+    shares), and of the cached keys; the next lemma makes them again."""
+    global _lemmatizer
+    _lemmatizer = None
+    _KEYS_CACHE.clear()
+    # simplemma's caches refer to their owners (an lru_cache of a bound method): only
+    # the cycle collector frees the dictionaries, and a full collection may be far off.
+    gc.collect()
 
 
 def french_verb_of(lower: str) -> str | None:
@@ -37,7 +87,7 @@ def french_verb_of(lower: str) -> str | None:
     if len(lower) < 4 or not lower.endswith("e"):
         return None
     infinitive = lower + "r"
-    if _lemmatize(lower + "nt", lang="fr") == infinitive:
+    if lemmatize(lower + "nt", lang="fr") == infinitive:
         return infinitive
     return None
 
@@ -59,12 +109,12 @@ def french_participle_verb(lower: str) -> str | None:
     if len(masculine) < 4:
         return None
     stem, last = masculine[:-1], masculine[-1]
-    if last == "é" and _lemmatize(stem + "ent", lang="fr") == stem + "er":
+    if last == "é" and lemmatize(stem + "ent", lang="fr") == stem + "er":
         return stem + "er"
-    if last == "i" and _lemmatize(masculine + "ssent", lang="fr") == masculine + "r":
+    if last == "i" and lemmatize(masculine + "ssent", lang="fr") == masculine + "r":
         return masculine + "r"
     if last in ("i", "u"):
-        lemma = _lemmatize(masculine, lang="fr")
+        lemma = lemmatize(masculine, lang="fr")
         if lemma != masculine and lemma.endswith(("ir", "re", "oir")):
             return lemma
     return None
@@ -73,7 +123,7 @@ def french_participle_verb(lower: str) -> str | None:
 def _compute_keys(lower: str) -> frozenset[str]:
     keys = {fold(lower)}
     for lang in LEMMA_LANGUAGES:
-        keys.add(fold(_lemmatize(lower, lang=lang)))
+        keys.add(fold(lemmatize(lower, lang=lang)))
     for verb in (french_verb_of(lower), french_participle_verb(lower)):
         if verb:
             keys.add(fold(verb))
