@@ -8,9 +8,11 @@ Each round runs one `run --once --no-send` pass through the Python API in a chil
 process. Once every source is read, the pass writes its articles (`Pipeline.write`) while
 nothing else runs in that process: the process's CPU time (its threads included, such as
 aiosqlite's) from the start of the first write to the end of the last is the write phase's.
-With `--profile`, py-spy (`pip install py-spy`) samples the last round's write phase, all
-threads, into FILE (py-spy's raw format, for flame graphs), and the samples are summed by
-where they were: matching, story decisions, the store, the index refresh, the rest.
+With `--profile`, py-spy (`pip install py-spy`) samples the last round's write phase into
+FILE (py-spy's raw format, for flame graphs): the thread that holds the GIL, so Python's
+own work (SQLite's C code runs without it, and is only in the CPU total). The samples are
+summed by where they were: matching, story decisions, the store, the index refresh, the
+rest.
 `--database` runs on PostgreSQL (a database this bench may empty) instead of SQLite.
 """
 
@@ -70,7 +72,7 @@ def sample_me(output: str) -> subprocess.Popen[bytes]:
     spy = Path(sys.executable).with_name("py-spy")
     command = [str(spy), "record", "--pid", str(os.getpid()), "--rate", str(RATE)]
     sampler = subprocess.Popen(
-        [*command, "--threads", "--format", "raw", "--output", output],
+        [*command, "--gil", "--threads", "--format", "raw", "--output", output],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
