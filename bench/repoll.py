@@ -59,9 +59,12 @@ def child(argv: list[str]) -> None:
     print(json.dumps(asyncio.run(timed_pass(Path(folder), database, profile or None))))
 
 
-def run_pass(folder: Path, database: str, profile: str = "") -> dict[str, float]:
+def run_pass(
+    folder: Path, database: str, profile: str = "", script: str = __file__
+) -> dict[str, float]:
+    """The JSON line that `script --child` prints after its timed pass."""
     done = subprocess.run(
-        [sys.executable, __file__, "--child", str(folder), database, profile],
+        [sys.executable, script, "--child", str(folder), database, profile],
         cwd=REPO,
         capture_output=True,
         text=True,

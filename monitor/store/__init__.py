@@ -1,7 +1,8 @@
 """Stage 4: persistence. The only package that imports SQLAlchemy.
 
 `Store` is a thin facade: each method runs one function of the modules below
-in its own transaction, and returns plain records (`monitor.store.views`).
+in its own transaction, and returns plain records (`monitor.store.views`). A pass's
+articles are the exception: `Store.article_batch` writes many in one transaction.
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ from monitor.store.views import (
 
 __all__ = [
     "AlertView",
+    "ArticleBatch",
     "ArticleView",
     "ArticleWrite",
     "DeliveryRecord",
@@ -81,6 +83,29 @@ __all__ = [
 
 P = ParamSpec("P")
 T = TypeVar("T")
+
+
+class ArticleBatch:
+    """Articles written in the one transaction of `Store.article_batch`, each within its
+    own `item()` block: a savepoint, so that a failed article is rolled back alone."""
+
+    def __init__(self, session: AsyncSession, domain: str) -> None:
+        self._session = session
+        self._domain = domain
+
+    def item(self) -> AbstractAsyncContextManager[object]:
+        return self._session.begin_nested()
+
+    async def known_article(self, canonical_url: str) -> KnownArticle | None:
+        return await articles.known_article(self._session, canonical_url)
+
+    async def add_sighting(
+        self, source_id: str, entry_key: str, item_hash: str, article_id: int, now: datetime
+    ) -> None:
+        await articles.add_sighting(self._session, source_id, entry_key, item_hash, article_id, now)
+
+    async def write_article(self, write: ArticleWrite) -> WriteOutcome:
+        return await articles.write_article(self._session, write, domain=self._domain)
 
 
 class Store:
@@ -182,13 +207,16 @@ class Store:
     async def known_article(self, canonical_url: str) -> KnownArticle | None:
         return await self._run(articles.known_article, canonical_url)
 
-    async def add_sighting(
-        self, source_id: str, entry_key: str, item_hash: str, article_id: int, now: datetime
-    ) -> None:
-        await self._run(articles.add_sighting, source_id, entry_key, item_hash, article_id, now)
-
-    async def write_article(self, write: ArticleWrite) -> WriteOutcome:
-        return await self._run(articles.write_article, write, domain=self.message_domain)
+    @asynccontextmanager
+    async def article_batch(self) -> AsyncIterator[ArticleBatch]:
+        """One transaction for the articles written in the block, committed at its end."""
+        async with self.transaction() as session:
+            if self.engine.dialect.name == "sqlite":
+                # pysqlite opens its transaction at the first write: a savepoint before
+                # it would be the transaction itself, and releasing it a commit. This
+                # opens the batch's transaction now, with SQLite's one write lock.
+                await session.execute(text("BEGIN IMMEDIATE"))
+            yield ArticleBatch(session, self.message_domain)
 
     async def recent_fingerprints(
         self, since: datetime, after_id: int = 0

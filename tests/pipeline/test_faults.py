@@ -8,8 +8,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from aiohttp import web
+from sqlalchemy.exc import OperationalError
 
 from monitor.records import SourceMemo
+from monitor.store import Store
+from monitor.store import articles as stored
 
 from support import Clock, rss_of
 from support.ingest import (
@@ -437,3 +440,100 @@ async def test_extraction_flags_dates_and_lead(tmp_path, web_server, pool) -> No
     brief = stored["Bref"]
     assert (brief.flags, brief.extraction) == ("extract-failed", "summary")
     assert brief.text.startswith("Le flux donne tout le texte.") and len(brief.text) > 200
+
+
+# -- the write phase: articles in batches -------------------------------------------------------
+
+
+def three_articles(web_server) -> tuple[list[str], str]:
+    """Three articles behind one feed (written in one batch, in URL order), and the feed."""
+    offers = {
+        "Alpha": "L'offre Alpha a obtenu lundi la qualification SecNumCloud de l'ANSSI.",
+        "Beta": "Le prestataire Beta annonce mardi que son cloud est qualifié SecNumCloud.",
+        "Gamma": "Gamma rejoint mercredi la liste des offres qualifiées SecNumCloud.",
+    }
+    pages = [
+        web_server.add(f"/batch/{n}", article_html(title=f"Offre {name}", body=body))
+        for n, (name, body) in enumerate(offers.items())
+    ]
+    items = [{"title": f"Offre {n}", "link": page, "guid": page} for n, page in enumerate(pages)]
+    feed = web_server.add("/feed.xml", rss_of(*items), content_type="application/rss+xml")
+    return pages, feed
+
+
+def break_write_of(monkeypatch, url: str, error: Exception, before_raising=None) -> None:
+    """Storing the article at `url` raises `error` once its rows are flushed (after
+    awaiting `before_raising()`, when given)."""
+    write_article = stored.write_article
+
+    async def broken(session, write, *, domain):
+        outcome = await write_article(session, write, domain=domain)
+        if write.article.url == url:
+            if before_raising is not None:
+                await before_raising()
+            raise error
+        return outcome
+
+    monkeypatch.setattr(stored, "write_article", broken)
+
+
+async def test_a_bug_in_one_article_loses_it_alone_not_its_batch(
+    tmp_path, web_server, pool, db_url, monkeypatch
+) -> None:
+    pages, feed = three_articles(web_server)
+    seen_by_others: list[int] = []
+
+    async def count_from_another_connection() -> None:
+        other = Store.open(db_url)
+        try:
+            seen_by_others.append(await other.count_articles(None))
+        finally:
+            await other.close()
+
+    bug = RuntimeError("a bug in this article")
+    break_write_of(monkeypatch, pages[1], bug, count_from_another_connection)
+    clock = Clock(NOW)
+    sources = source("news", feed, allow_private_networks=True, interval="15m")
+    async with build(tmp_path, sources, pool, db_url=db_url, clock=clock) as svc:
+        first = await svc.run_pass()
+        after_first = [row.url for row in await articles(svc)]
+        monkeypatch.undo()
+        clock.advance(minutes=16)
+        second = await svc.run_pass()
+        after_second = [row.url for row in await articles(svc)]
+    (outcome,) = first.outcomes
+    assert outcome.ok and outcome.new_articles == 2
+    assert [w for w in outcome.warnings if "failed" in w] == [
+        f"item {pages[1]} failed: RuntimeError('a bug in this article')"
+    ]
+    # The batch is one transaction: its first article was not committed yet.
+    assert seen_by_others == [0]
+    # The broken article's rows went back with it; the next pass writes it.
+    assert after_first == [pages[0], pages[2]]
+    assert (second.outcomes[0].new_articles, second.outcomes[0].warnings) == (1, ())
+    assert after_second == [pages[0], pages[2], pages[1]]
+
+
+async def test_an_outage_mid_batch_fails_the_pass_and_the_next_one_writes_it_whole(
+    tmp_path, web_server, pool, db_url, monkeypatch
+) -> None:
+    pages, feed = three_articles(web_server)
+    outage = OperationalError("INSERT", {}, ConnectionResetError("connection reset by peer"))
+    break_write_of(monkeypatch, pages[1], outage)
+    clock = Clock(NOW)
+    sources = source("news", feed, allow_private_networks=True, interval="15m")
+    async with build(tmp_path, sources, pool, db_url=db_url, clock=clock) as svc:
+        with pytest.raises(OperationalError):
+            await svc.run_pass()
+        after_outage = await articles(svc)
+        monkeypatch.undo()
+        clock.advance(minutes=1)  # the source's poll was not recorded: it is still due
+        second = await svc.run_pass()
+        after_second = await articles(svc)
+    assert after_outage == []
+    (outcome,) = second.outcomes
+    # The story index forgot what the rollback took back: no article joins a story that
+    # was never committed.
+    assert (outcome.new_articles, outcome.warnings) == (3, ())
+    assert sorted(row.url for row in after_second) == pages
+    assert all(row.story_id is not None for row in after_second)
