@@ -19,17 +19,20 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
+from monitor import subscribe
 from monitor.app import Control, PassSummary, Service
 from monitor.backtest import Backtest, Hit, RuleReport, replay, run_backtest
 from monitor.config import Config, SourceConfig
-from monitor.config.edit import toml_string
+from monitor.config.edit import EditRefused, NewSource, SourcesFile, toml_string
+from monitor.config.example import ExampleRefused, write_example
 from monitor.config.service import BindAddress
+from monitor.config.validation import known_names
 from monitor.digest import DigestContent
-from monitor.errors import ConfigError
+from monitor.errors import BlockedAddress, ConfigError, SourceError
 from monitor.extract import WorkerPool
 from monitor.labels import LabeledArticle
 from monitor.listings import (
@@ -41,9 +44,12 @@ from monitor.listings import (
     settings_for,
 )
 from monitor.names import UnknownName
+from monitor.notify.channels import SendResult
 from monitor.notify.dispatch import DispatchSummary
+from monitor.notify.probe import send_test
 from monitor.notify.render import Rendered
 from monitor.observe.recorder import Recorder
+from monitor.parse.opml import MAX_OPML, OpmlError, write_opml
 from monitor.records import PassProgress
 from monitor.rulebook import (
     BadLabels,
@@ -54,25 +60,44 @@ from monitor.rulebook import (
     Rulebook,
     labeled_articles,
 )
+from monitor.schedule.heartbeat import service_health
 from monitor.settings import Settings, database_url, default_url, read_config
 from monitor.store import FeedbackRecord, PruneResult, StoredArticle
+from monitor.subscribe import FoundFeed, ImportReport, configured_feeds, find_feed_at, new_source
 
 __all__ = [
+    "AddedSource",
     "AlertItem",
     "BadLabels",
     "BadQuery",
+    "BlockedAddress",
     "DeliveryStatus",
+    "EditRefused",
+    "ExampleRefused",
+    "FoundFeed",
+    "ImportReport",
     "Listings",
     "Monitor",
     "NoArticle",
+    "OpmlError",
+    "OpmlExport",
+    "OpmlImport",
     "QueryScores",
     "Reading",
+    "SendResult",
+    "SourceError",
     "SourceHealth",
     "Trial",
     "UnknownName",
+    "add_source",
+    "export_opml",
+    "import_opml",
     "labeled_articles",
     "open_listings",
     "open_monitor",
+    "probe_channel",
+    "service_health",
+    "write_example_config",
 ]
 
 Verdict = Literal["right", "wrong"]
@@ -136,6 +161,79 @@ def upgrade_database(settings: Settings) -> str:
             url = default_url(settings.data_dir)
     upgrade(url)
     return display_url(url)
+
+
+@dataclass(frozen=True)
+class AddedSource:
+    """A feed appended to sources.toml: what was found at the address, and where it went."""
+
+    source: NewSource
+    feed: FoundFeed
+    path: Path  # the sources.toml written
+    line: int  # where the new source's block starts in it
+
+
+async def add_source(
+    config_dir: str | Path, url: str, source_id: str | None = None, *, allow_private: bool = False
+) -> AddedSource:
+    """Append the feed at `url` (or the first one the HTML page there advertises) to
+    sources.toml as a commented block, the rest of the file kept as it is. `EditRefused`
+    when the address or the id is configured already, before anything is fetched;
+    `SourceError` (`BlockedAddress` for a private address) when no feed can be read there."""
+    sources = SourcesFile.read(Path(config_dir))
+    if source_id:  # refused now rather than after reading the site
+        sources.check(NewSource(source_id, source_id, url))
+    else:
+        sources.check_free(None, url)
+    found = await find_feed_at(url, sources.fetch, allow_private=allow_private)
+    new = new_source(found, sources, source_id, datetime.now(UTC))
+    sources.add(new)
+    return AddedSource(new, found, sources.path, sources.save())
+
+
+@dataclass(frozen=True)
+class OpmlImport:
+    """What an OPML file added to sources.toml (`path`) and what it skipped, and why."""
+
+    path: Path
+    report: ImportReport
+
+
+def import_opml(config_dir: str | Path, opml: Path) -> OpmlImport:
+    """Append every feed of the OPML file that is not configured yet to sources.toml,
+    without fetching them. `OSError` when a file cannot be read or written, `OpmlError`
+    for a file that is not OPML, `EditRefused` for a sources.toml that cannot be edited."""
+    sources = SourcesFile.read(Path(config_dir))
+    with opml.open("rb") as file:
+        body = file.read(MAX_OPML + 1)  # more is refused: no need to read it all
+    return OpmlImport(sources.path, subscribe.import_opml(sources, body, str(opml)))
+
+
+@dataclass(frozen=True)
+class OpmlExport:
+    document: bytes  # OPML 2.0
+    feeds: int  # how many feeds it lists
+
+
+def export_opml(config_dir: str | Path) -> OpmlExport:
+    """The feed sources of sources.toml as an OPML 2.0 document (`ConfigError` when the
+    file has errors)."""
+    feeds = configured_feeds(Path(config_dir))
+    return OpmlExport(write_opml(feeds, "veille sources"), len(feeds))
+
+
+async def probe_channel(config: Config, channel: str) -> SendResult:
+    """The sample alert sent through a configured channel now: whether it went through, or
+    the channel's exact error. `UnknownName` when the configuration has no such channel."""
+    if channel not in config.channels:
+        raise UnknownName(f"unknown channel {channel!r}{known_names(channel, config.channels)}")
+    return await send_test(config, channel)
+
+
+def write_example_config(target: str | Path, *, force: bool = False) -> list[Path]:
+    """The shipped example configuration (sources.toml, monitor.toml, alerts/) written into
+    `target`: the files written. `ExampleRefused` when one is there already, unless `force`."""
+    return write_example(Path(target), force=force)
 
 
 async def run_service(settings: Settings, config: Config, bind: BindAddress | None) -> None:

@@ -1,6 +1,6 @@
 """What the database says, read without fetching, matching or sending: the sources with
 their health, the latest alerts and their verdicts, deliveries, the recorded verdicts,
-the size of the archive.
+the size of the archive; and whether the service is alive (`service_health`).
 
     async with open_listings("~/veille") as listings:
         for source in await listings.sources():
@@ -26,6 +26,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from monitor.names import enabled_rule
+
+# Re-exported: whether the service is alive is read from its heartbeat file, as lightly.
+from monitor.schedule.heartbeat import service_health as service_health
 from monitor.settings import Settings, database_url, read_config
 
 if TYPE_CHECKING:
