@@ -16,8 +16,8 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-from collections.abc import Callable, Mapping, Sequence
-from contextlib import nullcontext
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -26,15 +26,18 @@ from typing import Literal
 from monitor import subscribe
 from monitor.app import Control, PassSummary, Service
 from monitor.backtest import Backtest, Hit, RuleReport, replay, run_backtest
-from monitor.config import Config, SourceConfig
+from monitor.backtest import render as render_backtest
+from monitor.config import Config, RuleConfig, SourceConfig, example_document
 from monitor.config.edit import EditRefused, NewSource, SourcesFile, toml_string
 from monitor.config.example import ExampleRefused, write_example
 from monitor.config.service import BindAddress
 from monitor.config.validation import known_names
+from monitor.demo import run_demo
 from monitor.digest import DigestContent
 from monitor.errors import BlockedAddress, ConfigError, SourceError
 from monitor.extract import WorkerPool
-from monitor.labels import LabeledArticle
+from monitor.extract.pool import return_freed_memory
+from monitor.labels import LabeledArticle, render_scores
 from monitor.listings import (
     AlertItem,
     DeliveryStatus,
@@ -43,13 +46,19 @@ from monitor.listings import (
     open_listings,
     settings_for,
 )
+from monitor.match import ExampleResult, Explanation, check_examples
+from monitor.match.lemmas import use_frugal_dictionaries
 from monitor.names import UnknownName
 from monitor.notify.channels import SendResult
 from monitor.notify.dispatch import DispatchSummary
 from monitor.notify.probe import send_test
 from monitor.notify.render import Rendered
+from monitor.observe import instance_id
+from monitor.observe.http import CannotListen
 from monitor.observe.recorder import Recorder
 from monitor.parse.opml import MAX_OPML, OpmlError, write_opml
+from monitor.pipeline import SOURCE_FAILURE
+from monitor.pipeline import log as pipeline_log
 from monitor.records import PassProgress
 from monitor.rulebook import (
     BadLabels,
@@ -62,20 +71,28 @@ from monitor.rulebook import (
 )
 from monitor.schedule.heartbeat import service_health
 from monitor.settings import Settings, database_url, default_url, read_config
-from monitor.store import FeedbackRecord, PruneResult, StoredArticle
+from monitor.store import DeliveryRecord, FeedbackRecord, PruneResult, StoredArticle
+from monitor.store.feedback import UnknownAlert
 from monitor.subscribe import FoundFeed, ImportReport, configured_feeds, find_feed_at, new_source
 
 __all__ = [
     "AddedSource",
     "AlertItem",
+    "Backtest",
     "BadLabels",
     "BadQuery",
     "BlockedAddress",
+    "CannotListen",
+    "Control",
+    "DeliveryRecord",
     "DeliveryStatus",
     "EditRefused",
     "ExampleRefused",
+    "ExampleResult",
+    "Explanation",
     "FoundFeed",
     "ImportReport",
+    "LabeledArticle",
     "Listings",
     "Monitor",
     "NoArticle",
@@ -88,14 +105,22 @@ __all__ = [
     "SourceError",
     "SourceHealth",
     "Trial",
+    "UnknownAlert",
     "UnknownName",
     "add_source",
+    "check_rule_examples",
     "export_opml",
     "import_opml",
+    "instance_id",
     "labeled_articles",
     "open_listings",
     "open_monitor",
+    "prepare_service_process",
     "probe_channel",
+    "quiet_source_failures",
+    "render_backtest",
+    "render_scores",
+    "run_demo",
     "service_health",
     "write_example_config",
 ]
@@ -232,8 +257,44 @@ async def probe_channel(config: Config, channel: str) -> SendResult:
 
 def write_example_config(target: str | Path, *, force: bool = False) -> list[Path]:
     """The shipped example configuration (sources.toml, monitor.toml, alerts/) written into
-    `target`: the files written. `ExampleRefused` when one is there already, unless `force`."""
+    `target`: the files written, relative to it. `ExampleRefused` when one is there
+    already, unless `force`."""
     return write_example(Path(target), force=force)
+
+
+def check_rule_examples(config: Config, rule: RuleConfig) -> list[ExampleResult]:
+    """The rule's `should_match` and `should_not_match` examples run through it, each with
+    its explanation: positives first, in the order written."""
+    return check_examples(
+        config.ruleset,
+        rule.id,
+        [example_document(e) for e in rule.should_match],
+        [example_document(e) for e in rule.should_not_match],
+    )
+
+
+def prepare_service_process() -> None:
+    """Set up a process that runs passes or the service. It compiles the rules and
+    matches nothing (its workers do): the small lemma dictionaries are enough for the few
+    words it looks up; and the article pages it fetches are large blocks, to give back."""
+    use_frugal_dictionaries()
+    return_freed_memory()
+
+
+@contextmanager
+def quiet_source_failures() -> Iterator[None]:
+    """One pass ends with its grouped failures: the same failures logged one by one
+    before it would say everything twice. Only for that pass: the pipeline's logger is
+    shared with whatever runs next in the process."""
+    pipeline_log.addFilter(_not_a_source_failure)
+    try:
+        yield
+    finally:
+        pipeline_log.removeFilter(_not_a_source_failure)
+
+
+def _not_a_source_failure(record: logging.LogRecord) -> bool:
+    return not getattr(record, SOURCE_FAILURE, False)
 
 
 async def run_service(settings: Settings, config: Config, bind: BindAddress | None) -> None:
@@ -243,7 +304,6 @@ async def run_service(settings: Settings, config: Config, bind: BindAddress | No
     address is taken). They open once the first service has migrated the database, so that
     a second instance waiting for this one to be healthy never migrates at the same time;
     they stay open across reloads, showing each service in turn."""
-    from monitor.observe import instance_id
     from monitor.observe.http import ObserveServer
     from monitor.observe.metrics import Metrics
 
