@@ -16,22 +16,28 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-from collections.abc import Callable, Mapping, Sequence
-from contextlib import nullcontext
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
+from monitor import subscribe
 from monitor.app import Control, PassSummary, Service
 from monitor.backtest import Backtest, Hit, RuleReport, replay, run_backtest
-from monitor.config import Config, SourceConfig
-from monitor.config.edit import toml_string
+from monitor.backtest import render as render_backtest
+from monitor.config import Config, RuleConfig, SourceConfig, example_document
+from monitor.config.edit import EditRefused, NewSource, SourcesFile, toml_string
+from monitor.config.example import ExampleRefused, write_example
 from monitor.config.service import BindAddress
+from monitor.config.validation import known_names
+from monitor.demo import run_demo
 from monitor.digest import DigestContent
-from monitor.errors import ConfigError
+from monitor.errors import BlockedAddress, ConfigError, SourceError
 from monitor.extract import WorkerPool
-from monitor.labels import LabeledArticle
+from monitor.extract.pool import return_freed_memory
+from monitor.labels import LabeledArticle, render_scores
 from monitor.listings import (
     AlertItem,
     DeliveryStatus,
@@ -40,10 +46,19 @@ from monitor.listings import (
     open_listings,
     settings_for,
 )
+from monitor.match import ExampleResult, Explanation, check_examples
+from monitor.match.lemmas import use_frugal_dictionaries
 from monitor.names import UnknownName
+from monitor.notify.channels import SendResult
 from monitor.notify.dispatch import DispatchSummary
+from monitor.notify.probe import send_test
 from monitor.notify.render import Rendered
+from monitor.observe import instance_id
+from monitor.observe.http import CannotListen
 from monitor.observe.recorder import Recorder
+from monitor.parse.opml import MAX_OPML, OpmlError, write_opml
+from monitor.pipeline import SOURCE_FAILURE
+from monitor.pipeline import log as pipeline_log
 from monitor.records import PassProgress
 from monitor.rulebook import (
     BadLabels,
@@ -54,25 +69,60 @@ from monitor.rulebook import (
     Rulebook,
     labeled_articles,
 )
+from monitor.schedule.heartbeat import service_health
 from monitor.settings import Settings, database_url, default_url, read_config
-from monitor.store import FeedbackRecord, PruneResult, StoredArticle
+from monitor.store import DeliveryRecord, FeedbackRecord, PruneResult, StoredArticle
+from monitor.store.feedback import UnknownAlert
+from monitor.subscribe import FoundFeed, ImportReport, configured_feeds, find_feed_at, new_source
 
 __all__ = [
+    "AddedSource",
     "AlertItem",
+    "Backtest",
     "BadLabels",
     "BadQuery",
+    "BlockedAddress",
+    "CannotListen",
+    "Control",
+    "DeliveryRecord",
     "DeliveryStatus",
+    "EditRefused",
+    "ExampleRefused",
+    "ExampleResult",
+    "Explanation",
+    "FoundFeed",
+    "ImportReport",
+    "LabeledArticle",
     "Listings",
     "Monitor",
     "NoArticle",
+    "OpmlError",
+    "OpmlExport",
+    "OpmlImport",
     "QueryScores",
     "Reading",
+    "SendResult",
+    "SourceError",
     "SourceHealth",
     "Trial",
+    "UnknownAlert",
     "UnknownName",
+    "add_source",
+    "check_rule_examples",
+    "export_opml",
+    "import_opml",
+    "instance_id",
     "labeled_articles",
     "open_listings",
     "open_monitor",
+    "prepare_service_process",
+    "probe_channel",
+    "quiet_source_failures",
+    "render_backtest",
+    "render_scores",
+    "run_demo",
+    "service_health",
+    "write_example_config",
 ]
 
 Verdict = Literal["right", "wrong"]
@@ -138,6 +188,115 @@ def upgrade_database(settings: Settings) -> str:
     return display_url(url)
 
 
+@dataclass(frozen=True)
+class AddedSource:
+    """A feed appended to sources.toml: what was found at the address, and where it went."""
+
+    source: NewSource
+    feed: FoundFeed
+    path: Path  # the sources.toml written
+    line: int  # where the new source's block starts in it
+
+
+async def add_source(
+    config_dir: str | Path, url: str, source_id: str | None = None, *, allow_private: bool = False
+) -> AddedSource:
+    """Append the feed at `url` (or the first one the HTML page there advertises) to
+    sources.toml as a commented block, the rest of the file kept as it is. `EditRefused`
+    when the address or the id is configured already, before anything is fetched;
+    `SourceError` (`BlockedAddress` for a private address) when no feed can be read there."""
+    sources = SourcesFile.read(Path(config_dir))
+    if source_id:  # refused now rather than after reading the site
+        sources.check(NewSource(source_id, source_id, url))
+    else:
+        sources.check_free(None, url)
+    found = await find_feed_at(url, sources.fetch, allow_private=allow_private)
+    new = new_source(found, sources, source_id, datetime.now(UTC))
+    sources.add(new)
+    return AddedSource(new, found, sources.path, sources.save())
+
+
+@dataclass(frozen=True)
+class OpmlImport:
+    """What an OPML file added to sources.toml (`path`) and what it skipped, and why."""
+
+    path: Path
+    report: ImportReport
+
+
+def import_opml(config_dir: str | Path, opml: Path) -> OpmlImport:
+    """Append every feed of the OPML file that is not configured yet to sources.toml,
+    without fetching them. `OSError` when a file cannot be read or written, `OpmlError`
+    for a file that is not OPML, `EditRefused` for a sources.toml that cannot be edited."""
+    sources = SourcesFile.read(Path(config_dir))
+    with opml.open("rb") as file:
+        body = file.read(MAX_OPML + 1)  # more is refused: no need to read it all
+    return OpmlImport(sources.path, subscribe.import_opml(sources, body, str(opml)))
+
+
+@dataclass(frozen=True)
+class OpmlExport:
+    document: bytes  # OPML 2.0
+    feeds: int  # how many feeds it lists
+
+
+def export_opml(config_dir: str | Path) -> OpmlExport:
+    """The feed sources of sources.toml as an OPML 2.0 document (`ConfigError` when the
+    file has errors)."""
+    feeds = configured_feeds(Path(config_dir))
+    return OpmlExport(write_opml(feeds, "veille sources"), len(feeds))
+
+
+async def probe_channel(config: Config, channel: str) -> SendResult:
+    """The sample alert sent through a configured channel now: whether it went through, or
+    the channel's exact error. `UnknownName` when the configuration has no such channel."""
+    if channel not in config.channels:
+        raise UnknownName(f"unknown channel {channel!r}{known_names(channel, config.channels)}")
+    return await send_test(config, channel)
+
+
+def write_example_config(target: str | Path, *, force: bool = False) -> list[Path]:
+    """The shipped example configuration (sources.toml, monitor.toml, alerts/) written into
+    `target`: the files written, relative to it. `ExampleRefused` when one is there
+    already, unless `force`."""
+    return write_example(Path(target), force=force)
+
+
+def check_rule_examples(config: Config, rule: RuleConfig) -> list[ExampleResult]:
+    """The rule's `should_match` and `should_not_match` examples run through it, each with
+    its explanation: positives first, in the order written."""
+    return check_examples(
+        config.ruleset,
+        rule.id,
+        [example_document(e) for e in rule.should_match],
+        [example_document(e) for e in rule.should_not_match],
+    )
+
+
+def prepare_service_process() -> None:
+    """Set up a process that runs passes or the service. It compiles the rules and
+    matches nothing (its workers do): the small lemma dictionaries are enough for the few
+    words it looks up; and the article pages it fetches are large blocks, to give back."""
+    use_frugal_dictionaries()
+    return_freed_memory()
+
+
+@contextmanager
+def quiet_source_failures() -> Iterator[None]:
+    """One pass ends with its grouped failures: the same failures logged one by one
+    before it would say everything twice. Only for that pass: the pipeline's logger is
+    shared with whatever runs next in the process."""
+    pipeline_log.addFilter(_not_a_source_failure)
+    try:
+        yield
+    finally:
+        pipeline_log.removeFilter(_not_a_source_failure)
+
+
+def _not_a_source_failure(record: logging.LogRecord) -> bool:
+    return not getattr(record, SOURCE_FAILURE, False)
+
+
 async def run_service(settings: Settings, config: Config, bind: BindAddress | None) -> None:
     """The service until SIGINT/SIGTERM; a SIGHUP with a valid configuration starts it anew.
 
@@ -145,7 +304,6 @@ async def run_service(settings: Settings, config: Config, bind: BindAddress | No
     address is taken). They open once the first service has migrated the database, so that
     a second instance waiting for this one to be healthy never migrates at the same time;
     they stay open across reloads, showing each service in turn."""
-    from monitor.observe import instance_id
     from monitor.observe.http import ObserveServer
     from monitor.observe.metrics import Metrics
 

@@ -1,6 +1,7 @@
 """What the database says, read without fetching, matching or sending: the sources with
 their health, the latest alerts and their verdicts, deliveries, the recorded verdicts,
-the size of the archive.
+the size of the archive; and, as light, the verdicts written as a labeled file
+(`write_labeled`) and whether the service is alive (`service_health`, from its heartbeat).
 
     async with open_listings("~/veille") as listings:
         for source in await listings.sources():
@@ -25,7 +26,9 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
+from monitor.labels import write_labeled as write_labeled  # re-exported: as light
 from monitor.names import enabled_rule
+from monitor.schedule.heartbeat import service_health as service_health  # re-exported: as light
 from monitor.settings import Settings, database_url, read_config
 
 if TYPE_CHECKING:

@@ -17,8 +17,8 @@ from monitor.cli.common import (
 from monitor.settings import Settings, read_config
 
 if TYPE_CHECKING:
+    from monitor.api import DeliveryRecord
     from monitor.listings import DeliveryStatus
-    from monitor.store import DeliveryRecord
 
 
 def register(commands: Commands) -> None:

@@ -21,8 +21,7 @@ from monitor.cli.common import (
 from monitor.settings import Settings, read_config
 
 if TYPE_CHECKING:
-    from monitor.api import Monitor
-    from monitor.backtest import Backtest
+    from monitor.api import Backtest, Monitor
 
 
 def register(commands: Commands) -> None:
@@ -61,7 +60,7 @@ _duration: Callable[[str], timedelta] = duration_argument()
 
 
 def cmd_backtest(args: argparse.Namespace, settings: Settings) -> int:
-    from monitor.backtest import render
+    from monitor.api import render_backtest
     from monitor.display import local_time
 
     config = read_config(settings)
@@ -73,7 +72,7 @@ def cmd_backtest(args: argparse.Namespace, settings: Settings) -> int:
             return await monitor.backtest(args.rule_ids or None, args.since, advance)
 
     result = with_monitor(settings, config, replay)
-    print("\n".join(render(result, args.passages, local_time)))
+    print("\n".join(render_backtest(result, args.passages, local_time)))
     return EXIT_OK
 
 

@@ -30,7 +30,7 @@ def register(commands: Commands) -> None:
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     import asyncio
 
-    from monitor.demo import run_demo
+    from monitor.api import run_demo
 
     if not args.verbose:
         setup_logging("WARNING")  # the demo's own output tells the story

@@ -18,9 +18,8 @@ from monitor.cli.common import (
 from monitor.settings import Settings, read_config
 
 if TYPE_CHECKING:
-    from monitor.api import Verdict
+    from monitor.api import LabeledArticle, Verdict
     from monitor.config import Config
-    from monitor.labels import LabeledArticle
 
 VERDICTS = ("wrong", "right")  # as the usage line gives them
 
@@ -72,8 +71,8 @@ def cmd_feedback(args: argparse.Namespace, settings: Settings) -> int:
 def _feedback_verdict(
     alert_id: int, verdict: Verdict, note: str | None, config: Config, settings: Settings
 ) -> int:
+    from monitor.api import UnknownAlert
     from monitor.display import shorten
-    from monitor.store.feedback import UnknownAlert
 
     try:
         record = with_monitor(
@@ -104,7 +103,7 @@ def _feedback_missed(args: argparse.Namespace, config: Config, settings: Setting
 
 
 def _feedback_export(rule_id: str | None, config: Config, settings: Settings) -> int:
-    from monitor.labels import write_labeled
+    from monitor.listings import write_labeled
 
     no_database: list[LabeledArticle] = []
     labeled = with_listings(

@@ -29,7 +29,7 @@ def register(commands: Commands) -> None:
 
 
 def cmd_health(args: argparse.Namespace, settings: Settings) -> int:
-    from monitor.schedule.heartbeat import service_health
+    from monitor.listings import service_health
 
     healthy, line = service_health(settings.data_dir, args.max_age, datetime.now(UTC))
     print(line)

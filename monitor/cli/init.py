@@ -33,11 +33,11 @@ def register(commands: Commands) -> None:
 def cmd_init(args: argparse.Namespace, settings: Settings) -> int:
     import shlex
 
-    from monitor.config.example import ExampleRefused, write_example
+    from monitor.api import ExampleRefused, write_example_config
 
     target: Path = args.dir or settings.config_dir
     try:
-        files = write_example(target, force=args.force)
+        files = write_example_config(target, force=args.force)
     except ExampleRefused as exc:
         print(f"monitor init: {exc}", file=sys.stderr)
         return EXIT_FAILED

@@ -23,15 +23,14 @@ def register(commands: Commands) -> None:
 def cmd_notify(args: argparse.Namespace, settings: Settings) -> int:
     import asyncio
 
-    from monitor.config.validation import known_names
-    from monitor.notify.probe import send_test
+    from monitor.api import UnknownName, probe_channel
 
     config = read_config(settings)
-    if args.test not in config.channels:
-        hint = known_names(args.test, config.channels)
-        print(f"unknown channel {args.test!r}{hint}", file=sys.stderr)
+    try:
+        result = asyncio.run(probe_channel(config, args.test))
+    except UnknownName as exc:
+        print(exc, file=sys.stderr)
         return EXIT_USAGE
-    result = asyncio.run(send_test(config, args.test))
     if result.ok:
         print(f"channel {args.test}: test notification sent")
         return EXIT_OK

@@ -17,7 +17,7 @@ from monitor.cli.common import (
 from monitor.settings import Settings, read_config
 
 if TYPE_CHECKING:
-    from monitor.match import Explanation
+    from monitor.api import Explanation
     from monitor.rulebook import Reading
 
 # How `explain` says where the document's language came from.
@@ -98,9 +98,8 @@ def register(commands: Commands) -> None:
 
 
 def cmd_rules_test(args: argparse.Namespace, settings: Settings) -> int:
-    from monitor.config import example_document
+    from monitor.api import check_rule_examples
     from monitor.display import shorten
-    from monitor.match import check_examples
 
     config = read_config(settings)
     if unknown_rules(config, args.rule_ids):
@@ -108,12 +107,7 @@ def cmd_rules_test(args: argparse.Namespace, settings: Settings) -> int:
     failures = 0
     chosen = [r for r in config.rules if not args.rule_ids or r.id in args.rule_ids]
     for rule in chosen:
-        results = check_examples(
-            config.ruleset,
-            rule.id,
-            [example_document(e) for e in rule.should_match],
-            [example_document(e) for e in rule.should_not_match],
-        )
+        results = check_rule_examples(config, rule)
         bad = [r for r in results if not r.ok]
         failures += len(bad)
         positives = sum(r.expected for r in results)
@@ -160,7 +154,7 @@ def cmd_rules_explain(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_rules_eval(args: argparse.Namespace, settings: Settings) -> int:
-    from monitor.labels import render_scores
+    from monitor.api import render_scores
     from monitor.rulebook import BadLabels, evaluate_rules, read_labeled_file
 
     config = read_config(settings)

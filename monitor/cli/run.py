@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from monitor.cli.common import (
@@ -72,10 +69,8 @@ def register(commands: Commands) -> None:
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     import asyncio
 
-    from monitor.extract.pool import return_freed_memory
+    from monitor.api import instance_id, prepare_service_process
     from monitor.log import use_log_format
-    from monitor.match.lemmas import use_frugal_dictionaries
-    from monitor.observe import instance_id
 
     if not args.once and (args.source or args.force or args.no_send):
         print("--source, --force and --no-send go with --once (one pass)", file=sys.stderr)
@@ -86,10 +81,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     if settings.log_format not in (None, *LOG_FORMATS):
         print(f"MONITOR_LOG_FORMAT is {settings.log_format!r}: use human or json", file=sys.stderr)
         return EXIT_USAGE
-    # This process compiles the rules and matches nothing (its workers do): the small
-    # lemma dictionaries are enough for the few words it looks up.
-    use_frugal_dictionaries()
-    return_freed_memory()  # the article pages it fetches are large blocks
+    prepare_service_process()
     config = read_config(settings)
     service = config.service.service
     use_log_format(
@@ -106,9 +98,8 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 def run_once(args: argparse.Namespace, settings: Settings, config: Config) -> int:
     import asyncio
 
-    from monitor.api import Monitor, log_start
+    from monitor.api import Monitor, instance_id, log_start, quiet_source_failures
     from monitor.display import progress_line
-    from monitor.observe import instance_id
 
     # In the configuration's order, each once.
     chosen = [s.id for s in config.sources if s.id in args.source] if args.source else None
@@ -125,8 +116,7 @@ def run_once(args: argparse.Namespace, settings: Settings, config: Config) -> in
 
 
 async def serve(settings: Settings, config: Config, bind: BindAddress | None) -> int:
-    from monitor.api import run_service
-    from monitor.observe.http import CannotListen
+    from monitor.api import CannotListen, run_service
 
     try:
         await run_service(settings, config, bind)
@@ -134,23 +124,3 @@ async def serve(settings: Settings, config: Config, bind: BindAddress | None) ->
         print(exc, file=sys.stderr)
         return EXIT_FAILED
     return EXIT_OK
-
-
-@contextmanager
-def quiet_source_failures() -> Iterator[None]:
-    """One pass ends with its grouped failures: the same failures logged one by one
-    before it would say everything twice. Only for that pass: the pipeline's logger is
-    shared with whatever runs next in the process."""
-    from monitor.pipeline import log
-
-    log.addFilter(_not_a_source_failure)
-    try:
-        yield
-    finally:
-        log.removeFilter(_not_a_source_failure)
-
-
-def _not_a_source_failure(record: logging.LogRecord) -> bool:
-    from monitor.pipeline import SOURCE_FAILURE
-
-    return not getattr(record, SOURCE_FAILURE, False)

@@ -88,54 +88,41 @@ def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_sources_add(args: argparse.Namespace, settings: Settings) -> int:
     import asyncio
 
-    from monitor.config.edit import EditRefused, NewSource, SourcesFile
-    from monitor.errors import BlockedAddress, SourceError
-    from monitor.subscribe import find_feed_at, new_source
+    from monitor.api import BlockedAddress, EditRefused, SourceError, add_source
 
+    allow = settings.allow_private_networks
     try:
-        sources = SourcesFile.read(Path(settings.config_dir))
-        if args.id:  # refused now rather than after reading the site
-            sources.check(NewSource(args.id, args.id, args.url))
-        else:
-            sources.check_free(None, args.url)
-        allow = settings.allow_private_networks
-        found = asyncio.run(find_feed_at(args.url, sources.fetch, allow_private=allow))
-        new = new_source(found, sources, args.id, datetime.now(UTC))
-        sources.add(new)
-        line = sources.save()
+        added = asyncio.run(add_source(settings.config_dir, args.url, args.id, allow_private=allow))
     except (EditRefused, SourceError) as exc:
         reason = exc.message if isinstance(exc, SourceError) else str(exc)
         if isinstance(exc, BlockedAddress):
             reason += "; MONITOR_ALLOW_PRIVATE_NETWORKS=1 or [fetch] allow_networks allow it"
         say(f"cannot add {args.url}: {reason}", error=True)
         return EXIT_FAILED
+    found = added.feed
     if found.page:
         others = f" (it also advertises {', '.join(found.others)})" if found.others else ""
         say(f"feed found on {found.page}: {found.url}{others}")
     say(f"feed {found.described}")
     print(
-        f"added source {new.id!r} to {sources.path} (line {line}): check it with "
-        f"`monitor check`, poll it with `monitor run --once --source {new.id}`"
+        f"added source {added.source.id!r} to {added.path} (line {added.line}): check it with "
+        f"`monitor check`, poll it with `monitor run --once --source {added.source.id}`"
     )
     return EXIT_OK
 
 
 def cmd_sources_import(args: argparse.Namespace, settings: Settings) -> int:
-    from monitor.config.edit import EditRefused, SourcesFile
-    from monitor.parse.opml import MAX_OPML, OpmlError
-    from monitor.subscribe import import_opml
+    from monitor.api import EditRefused, OpmlError, import_opml
 
     try:
-        sources = SourcesFile.read(Path(settings.config_dir))
-        with args.file.open("rb") as opml:
-            body = opml.read(MAX_OPML + 1)  # more is refused: no need to read it all
-        report = import_opml(sources, body, str(args.file))
+        imported = import_opml(settings.config_dir, args.file)
     except OSError as exc:
         print(f"cannot read {args.file}: {exc.strerror or exc}", file=sys.stderr)
         return EXIT_FAILED
     except (EditRefused, OpmlError) as exc:
         say(f"cannot import {args.file}: {exc}", error=True)
         return EXIT_FAILED
+    report = imported.report
     for new in report.added:
         say(f"added {new.id}: {new.url}")
     for why in report.skipped:
@@ -143,25 +130,23 @@ def cmd_sources_import(args: argparse.Namespace, settings: Settings) -> int:
     if not report.added and not report.skipped:
         print(f"no feed in {args.file} (no outline with an xmlUrl)", file=sys.stderr)
         return EXIT_FAILED
-    where = f", appended to {sources.path} from line {report.first_line}" if report.added else ""
+    where = f", appended to {imported.path} from line {report.first_line}" if report.added else ""
     print(f"{len(report.added)} added, {len(report.skipped)} skipped{where}")
     return EXIT_OK
 
 
 def cmd_sources_export(args: argparse.Namespace, settings: Settings) -> int:
-    from monitor.parse.opml import write_opml
-    from monitor.subscribe import configured_feeds
+    from monitor.api import export_opml
 
-    feeds = configured_feeds(Path(settings.config_dir))
-    document = write_opml(feeds, "veille sources")
+    opml = export_opml(settings.config_dir)
     if args.file is None:
         sys.stdout.flush()
-        sys.stdout.buffer.write(document)
+        sys.stdout.buffer.write(opml.document)
         return EXIT_OK
     try:
-        args.file.write_bytes(document)
+        args.file.write_bytes(opml.document)
     except OSError as exc:
         print(f"cannot write {args.file}: {exc.strerror or exc}", file=sys.stderr)
         return EXIT_FAILED
-    print(f"{len(feeds)} feeds written to {args.file}")
+    print(f"{opml.feeds} feeds written to {args.file}")
     return EXIT_OK

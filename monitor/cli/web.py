@@ -33,8 +33,7 @@ def register(commands: Commands) -> None:
 def cmd_web(args: argparse.Namespace, settings: Settings) -> int:
     import asyncio
 
-    from monitor.api import Monitor
-    from monitor.app import Control
+    from monitor.api import Control, Monitor
     from monitor.web import ConsoleRefused, check_exposure, serve_console
 
     token = settings.environ.get("MONITOR_WEB_TOKEN") or None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 from datetime import timedelta
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from monitor.preflight import load_checked
 
 from support import REPO, write
 from support.config import RULES, SOURCES, make_config, problems
+from support.layers import imports_refused, monitor_imports
 
 
 def test_shipped_configuration_loads() -> None:
@@ -252,32 +252,23 @@ def test_rules_sharing_events_share_their_key(tmp_path: Path) -> None:
 # (an import of one of them from monitor/config made the loop config -> notify.samples ->
 # digest.builder -> config, and made every command pay for the notifier).
 ABOVE_CONFIG = (
-    "api", "app", "cli", "digest", "notify", "parse", "pipeline", "preflight", "schedule", "web"
+    "api",
+    "app",
+    "cli",
+    "digest",
+    "notify",
+    "parse",
+    "pipeline",
+    "preflight",
+    "schedule",
+    "web",
 )
 
 
-def _monitor_imports(path: Path) -> list[tuple[int, str]]:
-    """(line, module) of every `monitor.*` import in a file, those inside functions too."""
-    found = []
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.Import):
-            found += [(node.lineno, alias.name) for alias in node.names]
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            # `from monitor import notify` imports monitor.notify.
-            found += [(node.lineno, f"{node.module}.{alias.name}") for alias in node.names]
-    return [(line, name) for line, name in found if name.startswith("monitor.")]
-
-
 def test_configuration_imports_nothing_above_it() -> None:
-    files = sorted((REPO / "monitor" / "config").glob("*.py"))
-    assert len(files) >= 10
-    wrong = [
-        f"{path.relative_to(REPO)}:{line}: {name}"
-        for path in files
-        for line, name in _monitor_imports(path)
-        if name.split(".")[1] in ABOVE_CONFIG
-    ]
-    assert wrong == []
+    folder = REPO / "monitor" / "config"
+    assert len(list(folder.glob("*.py"))) >= 10
+    assert imports_refused(folder, lambda name: name.split(".")[1] in ABOVE_CONFIG) == []
 
 
 def test_the_layer_check_sees_imports_inside_functions(tmp_path: Path) -> None:
@@ -285,7 +276,7 @@ def test_the_layer_check_sees_imports_inside_functions(tmp_path: Path) -> None:
         tmp_path / "m.py",
         "from monitor import notify\n\ndef f():\n    from monitor.parse.html import x\n",
     )
-    assert _monitor_imports(path) == [(1, "monitor.notify"), (4, "monitor.parse.html.x")]
+    assert monitor_imports(path) == [(1, "monitor.notify"), (4, "monitor.parse.html.x")]
 
 
 BAD_QUERY = """
