@@ -23,15 +23,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
-from monitor import subscribe
 from monitor.app import Control, PassSummary, Service
 from monitor.backtest import Backtest, Hit, RuleReport, replay, run_backtest
 from monitor.backtest import render as render_backtest
 from monitor.config import Config, RuleConfig, SourceConfig, example_document
 from monitor.config.edit import EditRefused, NewSource, SourcesFile, toml_string
-from monitor.config.example import ExampleRefused, write_example
+from monitor.config.example import ExampleRefused
 from monitor.config.service import BindAddress
 from monitor.config.validation import known_names
+from monitor.configdir import OpmlExport, OpmlImport, export_opml, import_opml, write_example_config
 from monitor.demo import run_demo
 from monitor.digest import DigestContent
 from monitor.errors import BlockedAddress, ConfigError, SourceError
@@ -56,7 +56,7 @@ from monitor.notify.render import Rendered
 from monitor.observe import instance_id
 from monitor.observe.http import CannotListen
 from monitor.observe.recorder import Recorder
-from monitor.parse.opml import MAX_OPML, OpmlError, write_opml
+from monitor.parse.opml import OpmlError
 from monitor.pipeline import SOURCE_FAILURE
 from monitor.pipeline import log as pipeline_log
 from monitor.records import PassProgress
@@ -73,7 +73,7 @@ from monitor.schedule.heartbeat import service_health
 from monitor.settings import Settings, database_url, default_url, read_config
 from monitor.store import DeliveryRecord, FeedbackRecord, PruneResult, StoredArticle
 from monitor.store.feedback import UnknownAlert
-from monitor.subscribe import FoundFeed, ImportReport, configured_feeds, find_feed_at, new_source
+from monitor.subscribe import FoundFeed, ImportReport, find_feed_at, new_source
 
 __all__ = [
     "AddedSource",
@@ -216,50 +216,12 @@ async def add_source(
     return AddedSource(new, found, sources.path, sources.save())
 
 
-@dataclass(frozen=True)
-class OpmlImport:
-    """What an OPML file added to sources.toml (`path`) and what it skipped, and why."""
-
-    path: Path
-    report: ImportReport
-
-
-def import_opml(config_dir: str | Path, opml: Path) -> OpmlImport:
-    """Append every feed of the OPML file that is not configured yet to sources.toml,
-    without fetching them. `OSError` when a file cannot be read or written, `OpmlError`
-    for a file that is not OPML, `EditRefused` for a sources.toml that cannot be edited."""
-    sources = SourcesFile.read(Path(config_dir))
-    with opml.open("rb") as file:
-        body = file.read(MAX_OPML + 1)  # more is refused: no need to read it all
-    return OpmlImport(sources.path, subscribe.import_opml(sources, body, str(opml)))
-
-
-@dataclass(frozen=True)
-class OpmlExport:
-    document: bytes  # OPML 2.0
-    feeds: int  # how many feeds it lists
-
-
-def export_opml(config_dir: str | Path) -> OpmlExport:
-    """The feed sources of sources.toml as an OPML 2.0 document (`ConfigError` when the
-    file has errors)."""
-    feeds = configured_feeds(Path(config_dir))
-    return OpmlExport(write_opml(feeds, "veille sources"), len(feeds))
-
-
 async def probe_channel(config: Config, channel: str) -> SendResult:
     """The sample alert sent through a configured channel now: whether it went through, or
     the channel's exact error. `UnknownName` when the configuration has no such channel."""
     if channel not in config.channels:
         raise UnknownName(f"unknown channel {channel!r}{known_names(channel, config.channels)}")
     return await send_test(config, channel)
-
-
-def write_example_config(target: str | Path, *, force: bool = False) -> list[Path]:
-    """The shipped example configuration (sources.toml, monitor.toml, alerts/) written into
-    `target`: the files written, relative to it. `ExampleRefused` when one is there
-    already, unless `force`."""
-    return write_example(Path(target), force=force)
 
 
 def check_rule_examples(config: Config, rule: RuleConfig) -> list[ExampleResult]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from monitor.config.edit import (
     SOURCES_FILE,
@@ -25,10 +26,12 @@ from monitor.config.edit import (
 from monitor.config.sources import FetchSettings, load_sources
 from monitor.config.toml import read_toml
 from monitor.errors import ConfigError, ParseError
-from monitor.fetch import FEED_ACCEPT, HttpClient
 from monitor.parse.feed import advertised_feeds, looks_like_html, parse_feed
 from monitor.parse.opml import OpmlFeed, read_opml
 from monitor.records import FetchResult
+
+if TYPE_CHECKING:
+    from monitor.fetch import HttpClient
 
 ADDING = "add"  # the source id errors carry while no source exists yet
 
@@ -55,6 +58,9 @@ class ImportReport:
 
 
 async def find_feed_at(url: str, fetch: FetchSettings, *, allow_private: bool) -> FoundFeed:
+    # Imported here: importing and exporting OPML, which fetch nothing, stay light.
+    from monitor.fetch import HttpClient
+
     async with HttpClient(fetch, allow_private=allow_private) as http:
         return await find_feed(http, url)
 
@@ -62,6 +68,8 @@ async def find_feed_at(url: str, fetch: FetchSettings, *, allow_private: bool) -
 async def find_feed(http: HttpClient, url: str) -> FoundFeed:
     """The feed at `url`, or the first one the page at `url` advertises; a SourceError
     (FetchError, ParseError) saying why there is none."""
+    from monitor.fetch import FEED_ACCEPT
+
     result = await http.get(url, source_id=ADDING, accept=FEED_ACCEPT)
     try:
         return _read_feed(result, url)

@@ -33,7 +33,7 @@ def register(commands: Commands) -> None:
 def cmd_init(args: argparse.Namespace, settings: Settings) -> int:
     import shlex
 
-    from monitor.api import ExampleRefused, write_example_config
+    from monitor.configdir import ExampleRefused, write_example_config
 
     target: Path = args.dir or settings.config_dir
     try:

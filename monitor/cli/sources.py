@@ -112,7 +112,7 @@ def cmd_sources_add(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_sources_import(args: argparse.Namespace, settings: Settings) -> int:
-    from monitor.api import EditRefused, OpmlError, import_opml
+    from monitor.configdir import EditRefused, OpmlError, import_opml
 
     try:
         imported = import_opml(settings.config_dir, args.file)
@@ -136,7 +136,7 @@ def cmd_sources_import(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_sources_export(args: argparse.Namespace, settings: Settings) -> int:
-    from monitor.api import export_opml
+    from monitor.configdir import export_opml
 
     opml = export_opml(settings.config_dir)
     if args.file is None:

@@ -16,6 +16,7 @@ ALLOWED = (
     "monitor.api",  # the public API: what a command does
     "monitor.listings",  # the light read-only part of it (docs/api.md), for fast listings
     "monitor.rulebook",  # the light rule part of it (docs/api.md), for `rules explain`/`eval`
+    "monitor.configdir",  # the light configuration-file part of it: `init`, OPML in and out
     "monitor.cli",  # the command modules themselves
     "monitor.settings",  # the environment and the configuration, read at the edge
     "monitor.errors",  # the errors the entry point turns into exit statuses
