@@ -11,7 +11,7 @@ import asyncio
 import hashlib
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager, suppress
+from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 
 from monitor.config import SourceConfig
@@ -28,9 +28,7 @@ def spread(source_id: str) -> float:
     return int.from_bytes(hashlib.sha256(source_id.encode()).digest()[:4], "big") / 2**32
 
 
-def due_times(
-    sources: Sequence[SourceConfig], jitter: float, now: datetime
-) -> dict[str, datetime]:
+def due_times(sources: Sequence[SourceConfig], jitter: float, now: datetime) -> dict[str, datetime]:
     """For each source, the latest next-check time at which it is due now."""
     return {s.id: now - s.interval * jitter * spread(s.id) for s in sources}
 
@@ -59,9 +57,7 @@ class SourceLeases:
         """The sources of `ids` this instance now holds (only the due ones, with `due`;
         at most `limit`, besides those taken over from an instance whose lease lapsed)."""
         now = self.clock()
-        claims = await self.store.claim_sources(
-            ids, self.owner, now, now + self.lease, due, limit
-        )
+        claims = await self.store.claim_sources(ids, self.owner, now, now + self.lease, due, limit)
         for claim in claims:
             if claim.taken_from:
                 log.warning(
@@ -75,13 +71,15 @@ class SourceLeases:
     @asynccontextmanager
     async def held(self, ids: Sequence[str]) -> AsyncIterator[None]:
         """Renew the leases of `ids` while the block runs, and give them back after it."""
-        renewing = asyncio.create_task(self._renew(ids))
+        done = asyncio.Event()
+        renewing = asyncio.create_task(self._renew(ids, done))
         try:
             yield
         finally:
-            renewing.cancel()
-            with suppress(asyncio.CancelledError):
-                await renewing
+            # Stopped between renewals, never cancelled inside one: a cancelled statement
+            # can leave its connection in a transaction that holds SQLite's write lock.
+            done.set()
+            await renewing
             try:
                 await self.store.release_sources(ids, self.owner)
             except Exception as exc:  # the database is gone: the leases lapse by themselves
@@ -89,15 +87,12 @@ class SourceLeases:
                     "could not give back the leases of %s: %s", ", ".join(ids), error_line(exc)
                 )
 
-    async def _renew(self, ids: Sequence[str]) -> None:
-        while True:
-            await asyncio.sleep(self.lease.total_seconds() / 3)
+    async def _renew(self, ids: Sequence[str], done: asyncio.Event) -> None:
+        while not await _set_within(done, self.lease.total_seconds() / 3):
             try:
                 held = await self.store.renew_sources(ids, self.owner, self.clock() + self.lease)
             except Exception as exc:  # an outage: try again at the next turn
-                log.warning(
-                    "could not renew the leases of %s: %s", ", ".join(ids), error_line(exc)
-                )
+                log.warning("could not renew the leases of %s: %s", ", ".join(ids), error_line(exc))
                 continue
             lost = sorted(set(ids) - set(held))
             if lost:
@@ -105,3 +100,12 @@ class SourceLeases:
                     "lease of %s lapsed during the poll; another instance may poll it too",
                     ", ".join(lost),
                 )
+
+
+async def _set_within(event: asyncio.Event, seconds: float) -> bool:
+    """Whether `event` is set within `seconds`."""
+    try:
+        await asyncio.wait_for(event.wait(), seconds)
+    except TimeoutError:
+        return False
+    return True
