@@ -34,7 +34,7 @@ from monitor.settings import Settings, database_url, read_config
 if TYPE_CHECKING:
     from monitor.config import Config, SourceConfig
     from monitor.labels import LabeledArticle
-    from monitor.store import AlertView, DeliveryRecord, SourceState, Store
+    from monitor.store import AlertView, DeliveryRecord, SourceState, Store, StoryView
 
 DeliveryStatus = Literal["pending", "failed", "sent"]
 
@@ -159,6 +159,11 @@ class Listings:
         views = await self.store.recent_alerts(limit, rule_ids)
         verdicts = await self.store.alert_verdicts([v.alert_id for v in views])
         return [AlertItem(view, verdicts.get(view.alert_id)) for view in views]
+
+    async def stories(self, limit: int = 50) -> list[StoryView]:
+        """The stories seen last, newest first: their outlets' articles and the rules that
+        alerted on them."""
+        return await self.store.recent_stories(limit)
 
     async def wrong_counts(self, days: int = 30) -> dict[str, int]:
         """Rule id -> alerts marked wrong in the last `days` days."""

@@ -51,6 +51,8 @@ from monitor.store.views import (
     SourceState,
     StoredArticle,
     StoredVocabulary,
+    StoryArticle,
+    StoryView,
     WriteOutcome,
 )
 
@@ -75,6 +77,8 @@ __all__ = [
     "Store",
     "StoredArticle",
     "StoredVocabulary",
+    "StoryArticle",
+    "StoryView",
     "WriteOutcome",
     "display_url",
     "upgrade",
@@ -371,6 +375,9 @@ class Store:
         self, limit: int = 50, rule_ids: Sequence[str] | None = None
     ) -> list[AlertView]:
         return await self._run(console.recent_alerts, limit, rule_ids)
+
+    async def recent_stories(self, limit: int = 50) -> list[StoryView]:
+        return await self._run(console.recent_stories, limit)
 
     async def alert_verdicts(self, alert_ids: Sequence[int]) -> dict[int, str]:
         return await self._run(console.alert_verdicts, alert_ids)

@@ -160,6 +160,34 @@ class AlertView:
 
 
 @dataclass(frozen=True)
+class StoryArticle:
+    """One outlet's article of a story, as the console lists it."""
+
+    title: str
+    url: str
+    source_name: str
+    first_seen_at: datetime
+    published: datetime | None
+
+
+@dataclass(frozen=True)
+class StoryView:
+    """A story: the articles that report one event or one text, oldest first, and the
+    rules that alerted on it."""
+
+    story_id: int
+    title: str
+    first_seen_at: datetime
+    last_seen_at: datetime
+    rules: tuple[str, ...]
+    articles: tuple[StoryArticle, ...]
+
+    @property
+    def outlets(self) -> int:
+        return len({a.source_name for a in self.articles})
+
+
+@dataclass(frozen=True)
 class PendingDelivery:
     id: int
     kind: str

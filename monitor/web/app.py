@@ -49,6 +49,7 @@ SECURITY_HEADERS = {
 }
 STATIC = {"style.css": "text/css", "icon.svg": "image/svg+xml"}  # name -> content type
 ALERTS_SHOWN = 50
+STORIES_SHOWN = 50
 FEED_ENTRIES = 50
 DEFAULT_DAYS, MAX_DAYS = 30, 3650
 MAX_UPLOAD = 16 * 1024 * 1024  # a labeled file for the playground
@@ -57,6 +58,7 @@ VISITOR = web.RequestKey("visitor", Visitor)  # who sends the request
 NAV = (
     ("/", "Sources"),
     ("/alerts", "Alerts"),
+    ("/stories", "Stories"),
     ("/deliveries", "Deliveries"),
     ("/digest", "Digest"),
     ("/playground", "Playground"),
@@ -79,6 +81,7 @@ class Console:
         app.router.add_post("/sources/{id}/poll", self._action(self.poll))
         app.router.add_get("/alerts", self.alerts)
         app.router.add_post("/alerts/{id}/verdict", self._action(self.verdict))
+        app.router.add_get("/stories", self.stories)
         app.router.add_get("/deliveries", self.deliveries)
         app.router.add_post("/deliveries/{id}/retry", self._action(self.retry))
         app.router.add_get("/digest", self.digest)
@@ -194,6 +197,10 @@ class Console:
             wrong=await self.monitor.wrong_counts(),
             verdicts=VERDICTS,
         )
+
+    async def stories(self, request: web.Request) -> web.Response:
+        stories = await self.monitor.stories(STORIES_SHOWN)
+        return self._page(request, "stories.html", stories=stories)
 
     async def deliveries(self, request: web.Request) -> web.Response:
         return self._page(

@@ -151,6 +151,21 @@ async def test_alerts_marked_wrong_are_counted_and_markup_stays_text(
         assert await text(seen, "#alert-1 .verdict") == "marked right"
 
 
+async def test_stories_list_each_outlet_once_and_markup_as_text(filled, pool, tmp_path) -> None:
+    async with browsing(filled, pool, tmp_path) as seen:
+        await seen.page.goto(seen.url("/alerts"))
+        await click(seen, "nav >> text=Stories")
+        story = seen.page.locator("article.story", has_text=DEMO[EVENT].title)
+        assert await story.count() == 1
+        outlets = await story.locator(".outlets li").all_inner_texts()
+        assert len(outlets) == 2 and outlets[1].startswith("Outlet hebdo: ")
+        assert "2 articles from 2 outlets" in await story.locator(".meta").first.inner_text()
+        assert RULE_ID in await story.locator(".meta").first.inner_text()
+        marked = seen.page.locator("article.story", has_text=MARKUP_TITLE)
+        assert await marked.count() == 1 and await count(seen, "article.story script") == 0
+        await seen.shot("stories")
+
+
 async def test_deliveries_retry_and_digest_preview(filled, pool, tmp_path) -> None:
     async with browsing(filled, pool, tmp_path) as seen:
         await seen.page.goto(seen.url("/deliveries"))
@@ -225,7 +240,7 @@ async def test_playground_shows_what_an_edited_query_changes(filled, pool, tmp_p
 async def test_readable_on_a_phone(filled, pool, tmp_path) -> None:
     async with browsing(filled, pool, tmp_path, PHONE) as seen:
         page = seen.page
-        for path in ("/alerts", "/", "/playground"):
+        for path in ("/alerts", "/", "/stories", "/playground"):
             await page.goto(seen.url(path))
             overflow = await page.evaluate(
                 "document.documentElement.scrollWidth - document.documentElement.clientWidth"
