@@ -34,7 +34,7 @@ from monitor.config.validation import known_names
 from monitor.configdir import OpmlExport, OpmlImport, export_opml, import_opml, write_example_config
 from monitor.demo import run_demo
 from monitor.digest import DigestContent
-from monitor.errors import BlockedAddress, ConfigError, SourceError
+from monitor.errors import BlockedAddress, CannotListen, ConfigError, SourceError
 from monitor.extract import WorkerPool
 from monitor.extract.pool import return_freed_memory
 from monitor.labels import LabeledArticle, render_scores
@@ -54,7 +54,6 @@ from monitor.notify.dispatch import DispatchSummary
 from monitor.notify.probe import send_test
 from monitor.notify.render import Rendered
 from monitor.observe import instance_id
-from monitor.observe.http import CannotListen
 from monitor.observe.recorder import Recorder
 from monitor.parse.opml import OpmlError
 from monitor.pipeline import SOURCE_FAILURE

@@ -16,6 +16,11 @@ class MonitorError(Exception):
     """Base class for every error veille raises on purpose."""
 
 
+class CannotListen(MonitorError):
+    """An address cannot be bound: in use, or not one of this host's. Here rather than
+    beside the endpoints, so that naming it does not load the metrics library."""
+
+
 @dataclass(frozen=True)
 class ConfigProblem:
     """One thing wrong in the operator's configuration, with where it is."""

@@ -25,17 +25,13 @@ from apscheduler.schedulers.base import STATE_RUNNING
 
 from monitor.config import Config
 from monitor.config.service import BindAddress
-from monitor.errors import MonitorError
+from monitor.errors import CannotListen
 from monitor.hygiene import mask
 from monitor.observe.metrics import CONTENT_TYPE_LATEST, Metrics
 from monitor.store import Store
 
 log = logging.getLogger(__name__)
 DATABASE_TIMEOUT = 5.0  # seconds: a readiness probe must answer before the prober gives up
-
-
-class CannotListen(MonitorError):
-    """The address cannot be bound: in use, or not one of this host's."""
 
 
 class Observed(Protocol):
