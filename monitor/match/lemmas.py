@@ -34,9 +34,11 @@ _frugal = False  # see `use_frugal_dictionaries`
 def lemmatize(word: str, lang: str | tuple[str, ...]) -> str:
     """simplemma's lemma of ``word`` (the first of ``lang`` that knows it)."""
     global _lemmatizer
-    if _lemmatizer is None:
-        _lemmatizer = _new_lemmatizer()
-    return _lemmatizer.lemmatize(word, lang)
+    # Read once: a backtest's thread may look a lemma up while the pass forgets them.
+    lemmatizer = _lemmatizer
+    if lemmatizer is None:
+        lemmatizer = _lemmatizer = _new_lemmatizer()
+    return lemmatizer.lemmatize(word, lang)
 
 
 def _new_lemmatizer() -> Lemmatizer:

@@ -12,6 +12,8 @@ from monitor.store.outbox import alert_view
 from monitor.store.tables import AlertRow, ArticleRow, FeedbackRow, SourceRow, StoryRow
 from monitor.store.views import AlertView, StoryArticle, StoryView
 
+STORY_ARTICLES_SHOWN = 20  # articles listed per story; the rest are counted
+
 
 async def recent_alerts(
     session: AsyncSession, limit: int, rule_ids: Sequence[str] | None = None
@@ -50,8 +52,14 @@ async def recent_stories(session: AsyncSession, limit: int) -> list[StoryView]:
         .where(ArticleRow.story_id.in_(ids))
         .order_by(ArticleRow.first_seen_at, ArticleRow.id)
     )
+    counts: dict[int, int] = dict.fromkeys(ids, 0)
+    outlets: dict[int, set[str]] = {story_id: set() for story_id in ids}
     for article, source_name in rows.all():
         assert article.story_id is not None  # the query asks for it
+        counts[article.story_id] += 1
+        outlets[article.story_id].add(source_name)
+        if counts[article.story_id] > STORY_ARTICLES_SHOWN:
+            continue  # a story a flood of near-copies joined: its first articles say it
         articles[article.story_id].append(
             StoryArticle(
                 article.title, article.url, source_name, article.first_seen_at, article.published_at
@@ -71,6 +79,8 @@ async def recent_stories(session: AsyncSession, limit: int) -> list[StoryView]:
             story.last_seen_at,
             tuple(sorted(rules[story.id])),
             tuple(articles[story.id]),
+            counts[story.id],
+            len(outlets[story.id]),
         )
         for story in stories
     ]

@@ -180,11 +180,9 @@ class StoryView:
     first_seen_at: datetime
     last_seen_at: datetime
     rules: tuple[str, ...]
-    articles: tuple[StoryArticle, ...]
-
-    @property
-    def outlets(self) -> int:
-        return len({a.source_name for a in self.articles})
+    articles: tuple[StoryArticle, ...]  # the first ones, at most STORY_ARTICLES_SHOWN
+    article_count: int  # all of them
+    outlets: int  # the sources they came from
 
 
 @dataclass(frozen=True)
