@@ -32,12 +32,18 @@ from monitor.match.types import QueryError
 # Words between a head and its proper name: « ministère de la Culture », "Ministry of the
 # Interior", « CHU d'Angers ». Elisions are tokens of their own ("l", "d").
 CONNECTORS = frozenset({"de", "du", "des", "d", "l", "la", "le", "les", "of", "the"})
-# Capitalised words before a head that are not its name: "the French ministry".
+# Capitalised words before a head that are not its name: "the French ministry", and the
+# articles and prepositions that open a sentence (« Au ministère », "In a ministry").
 NOT_NAMES = frozenset(
     {"french", "france", "france's", "the", "state", "public", "federal", "national", "le", "la"}
+    | {"au", "aux", "un", "une", "en", "a", "an", "in", "at", "for", "by"}
 )
 MAX_NAME_WORDS = 3
 MAX_CONNECTORS = 2
+# What may stand between the words of one name: spaces, an elision, a hyphen
+# (« CHU d'Angers », « Saint-Étienne »). A colon, comma or dash ends the name: in
+# « la Mairie : Signature d'un partenariat », "Signature" is not the mairie's name.
+NAME_JOINERS = frozenset(" \u00a0\u202f'’-")
 
 
 @dataclass(frozen=True)
@@ -104,6 +110,15 @@ def _capitalised(analysis: Analysis, position: int) -> bool:
     return raw[:1].isupper() and surface not in NOT_NAMES and surface not in CONNECTORS
 
 
+def _joined(analysis: Analysis, left: int, right: int) -> bool:
+    """Tokens ``left`` and ``right`` (of one sentence) are parted by joiners only."""
+    sentence = analysis.sent_of[left]
+    first = analysis.sentences[sentence].tok_start
+    spans = analysis.token_chars(sentence)
+    gap = analysis.sentence_text(sentence)[spans[left - first][1] : spans[right - first][0]]
+    return all(char in NAME_JOINERS for char in gap)
+
+
 def name_after(analysis: Analysis, end: int) -> str:
     """The proper name that follows a head ending at token ``end``, folded, or ""."""
     sentence, count = analysis.sent_of[end - 1], len(analysis.surfaces)
@@ -113,6 +128,7 @@ def name_after(analysis: Analysis, end: int) -> str:
         and analysis.sent_of[position] == sentence
         and analysis.surfaces[position] in CONNECTORS
         and skipped < MAX_CONNECTORS
+        and _joined(analysis, position - 1, position)
     ):
         position, skipped = position + 1, skipped + 1
     words: list[str] = []
@@ -121,6 +137,7 @@ def name_after(analysis: Analysis, end: int) -> str:
         and analysis.sent_of[position] == sentence
         and len(words) < MAX_NAME_WORDS
         and _capitalised(analysis, position)
+        and _joined(analysis, position - 1, position)
     ):
         words.append(analysis.surfaces[position])
         position += 1
@@ -137,6 +154,7 @@ def name_before(analysis: Analysis, start: int) -> str:
         and analysis.sent_of[position] == sentence
         and len(words) < MAX_NAME_WORDS
         and _capitalised(analysis, position)
+        and _joined(analysis, position, position + 1)
     ):
         words.insert(0, analysis.surfaces[position])
         position -= 1

@@ -51,6 +51,10 @@ def test_the_event_tier_wins_and_the_related_tier_catches_the_topic():
         ("Le ministère des Armées et Microsoft", "Le ministère signe avec Microsoft.", ("armees",)),
         # no proper name: the event is not identified by its actors
         ("", "Le ministère signe avec Microsoft.", ()),
+        # a name runs through hyphens and elisions, and stops at a colon
+        ("", "Le CHRU de Saint-Étienne choisit Azure.", ("saint etienne",)),
+        ("", "Au ministère : Microsoft signe.", ()),
+        ("", "Le ministère, Microsoft signe.", ()),
     ],
 )
 def test_actors_are_found_in_the_deciding_sentences(title, text, expected):
