@@ -9,7 +9,10 @@ Rows (median and minimum over the rounds; ratios of medians):
   pass     `monitor run --once --no-send` over the corpus pages (MONITOR_CORPUS_DIR, default
            ../shared/corpus) behind 11 loopback feeds, fresh SQLite database each round,
            against `trafilatura.extract` alone over the same pages in 2 processes:
-           articles/s, CPU per article and peak memory of the whole process tree.
+           articles/s, CPU per article and peak memory of the whole process tree. Each
+           round also says where its wall time went: the main process alone before the
+           workers first used CPU (start-up, migrations, worker spawn), with them (fetch,
+           extraction, matching), and alone after their last CPU (the writes).
   repoll   a second `run --once` over N feeds that all answer 304, after a first pass that
            stored them: wall and CPU seconds (start-up included, and shown apart).
   startup  `monitor --help`, `sources`, `alerts`, `health`, `feedback export` (all under
@@ -64,6 +67,22 @@ class Usage:
     cpu_by_pid: dict[int, float] = field(default_factory=dict)
     peak_by_role: dict[str, int] = field(default_factory=dict)  # at the tree's peak, bytes
     own_cpu: float = 0.0  # the command's process alone, its last sample
+    # When the pool's workers first and last used CPU, seconds from the start (None: never).
+    workers_from: float | None = None
+    workers_until: float | None = None
+    workers_seen: float = 0.0  # the largest CPU time of the workers summed at one sample
+
+    def phases(self) -> str:
+        """Where the wall time went: the command alone before its workers worked (start-up:
+        imports, configuration, database, worker spawn), with them, and alone after them
+        (for a pass: the writes)."""
+        if self.workers_from is None or self.workers_until is None:
+            return f"no worker used CPU in {self.wall:.1f} s"
+        return (
+            f"alone {self.workers_from:.1f} s, with workers"
+            f" {self.workers_until - self.workers_from:.1f} s,"
+            f" alone after {self.wall - self.workers_until:.1f} s"
+        )
 
 
 def _children_map() -> dict[int, list[int]]:
@@ -132,13 +151,16 @@ def measure(
     reader = threading.Thread(target=lambda: stderr.append(proc.stderr.read()))  # type: ignore[union-attr]
     reader.start()
     while True:
-        rss, by_role = 0, {}
+        rss, by_role, workers_cpu = 0, {}, 0.0
         for pid in _tree(proc.pid):
             sample = _sample(pid)
             if sample:
+                role = _role(pid, proc.pid)
                 usage.cpu_by_pid[pid] = sample[0]
                 rss += sample[1]
-                by_role[_role(pid, proc.pid)] = sample[1]
+                by_role[role] = sample[1]
+                workers_cpu += sample[0] if role.startswith("worker") else 0.0
+        _note_workers(usage, workers_cpu, time.perf_counter() - started)
         if rss > usage.peak_rss:
             usage.peak_rss, usage.peak_by_role = rss, by_role
         # wait4 reaps the child with its exact CPU time (and that of the descendants it
@@ -158,6 +180,18 @@ def measure(
             f"{' '.join(command)} exited {proc.returncode}:\n{''.join(stderr)[-3000:]}"
         )
     return usage
+
+
+def _note_workers(usage: Usage, workers_cpu: float, now: float) -> None:
+    """Keep when the workers' CPU time first and last grew. It is summed over the workers
+    alive at a sample: a worker that ends takes its time out of the sum, so only growth
+    past the largest sum seen counts."""
+    if workers_cpu <= usage.workers_seen:
+        return
+    usage.workers_seen = workers_cpu
+    if usage.workers_from is None:
+        usage.workers_from = now
+    usage.workers_until = now
 
 
 # --- loopback web ---------------------------------------------------------------------
@@ -325,7 +359,7 @@ def row_pass(rounds: int, server: Web) -> list[Row]:
             f" {usage.cpu / stored * 1000:.0f} ms CPU/art"
             f" (main process {usage.own_cpu / stored * 1000:.0f}),"
             f" peak {usage.peak_rss / 2**20:.0f} MB"
-            f" ({split})",
+            f" ({split}); wall {usage.wall:.1f} s: {usage.phases()}",
             file=sys.stderr,
         )
     ref = "trafilatura.extract, 2 processes"
