@@ -67,21 +67,22 @@ class Usage:
     cpu_by_pid: dict[int, float] = field(default_factory=dict)
     peak_by_role: dict[str, int] = field(default_factory=dict)  # at the tree's peak, bytes
     own_cpu: float = 0.0  # the command's process alone, its last sample
-    # When the pool's workers first and last used CPU, seconds from the start (None: never).
-    workers_from: float | None = None
-    workers_until: float | None = None
-    workers_seen: float = 0.0  # the largest CPU time of the workers summed at one sample
+    # (seconds from the start, the largest CPU time of the pool's workers summed so far)
+    workers_cpu: list[tuple[float, float]] = field(default_factory=list)
 
     def phases(self) -> str:
         """Where the wall time went: the command alone before its workers worked (start-up:
         imports, configuration, database, worker spawn), with them, and alone after them
-        (for a pass: the writes)."""
-        if self.workers_from is None or self.workers_until is None:
+        (for a pass: the writes). The workers' time ends when they had done 98 % of their
+        CPU: exiting at the end of the command costs them a little more."""
+        done = self.workers_cpu[-1][1] if self.workers_cpu else 0.0
+        if not done:
             return f"no worker used CPU in {self.wall:.1f} s"
+        start = next(t for t, cpu in self.workers_cpu if cpu > 0)
+        end = next(t for t, cpu in self.workers_cpu if cpu >= 0.98 * done)
         return (
-            f"alone {self.workers_from:.1f} s, with workers"
-            f" {self.workers_until - self.workers_from:.1f} s,"
-            f" alone after {self.wall - self.workers_until:.1f} s"
+            f"alone {start:.1f} s, with workers {end - start:.1f} s,"
+            f" alone after {self.wall - end:.1f} s"
         )
 
 
@@ -183,15 +184,11 @@ def measure(
 
 
 def _note_workers(usage: Usage, workers_cpu: float, now: float) -> None:
-    """Keep when the workers' CPU time first and last grew. It is summed over the workers
-    alive at a sample: a worker that ends takes its time out of the sum, so only growth
-    past the largest sum seen counts."""
-    if workers_cpu <= usage.workers_seen:
-        return
-    usage.workers_seen = workers_cpu
-    if usage.workers_from is None:
-        usage.workers_from = now
-    usage.workers_until = now
+    """Keep the workers' CPU time at this sample. It is summed over the workers alive at
+    the sample (one that ends takes its time out of the sum): the largest sum so far is
+    kept."""
+    seen = usage.workers_cpu[-1][1] if usage.workers_cpu else 0.0
+    usage.workers_cpu.append((now, max(seen, workers_cpu)))
 
 
 # --- loopback web ---------------------------------------------------------------------
