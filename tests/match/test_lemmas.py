@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from monitor.match import lemmas
-from monitor.match.tries import TrieDictionaries
+from monitor.match.tries import TrieDictionaries, cache_folder
 
 
 @pytest.fixture
@@ -92,3 +92,15 @@ def test_the_small_dictionaries_lemmatize_and_detect_as_simplemma_does() -> None
     for text in texts:
         expected = langdetect(text, lang=("fr", "en"), low_memory=True)
         assert lemmas.language_shares(text, ("fr", "en")) == expected, text
+
+
+def test_the_cache_folder_is_the_one_set_and_per_simplemma_release(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import simplemma
+
+    monkeypatch.setenv("MONITOR_CACHE_DIR", str(tmp_path))
+    assert cache_folder() == tmp_path / f"lemma-tries-{simplemma.__version__}"
+    monkeypatch.delenv("MONITOR_CACHE_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert cache_folder().parent == tmp_path / "xdg" / "veille"
