@@ -9,7 +9,10 @@ Rows (median and minimum over the rounds; ratios of medians):
   pass     `monitor run --once --no-send` over the corpus pages (MONITOR_CORPUS_DIR, default
            ../shared/corpus) behind 11 loopback feeds, fresh SQLite database each round,
            against `trafilatura.extract` alone over the same pages in 2 processes:
-           articles/s, CPU per article and peak memory of the whole process tree.
+           articles/s, CPU per article and peak memory of the whole process tree. Each
+           round also says where its wall time went: the main process alone before the
+           workers first used CPU (start-up, migrations, worker spawn), with them (fetch,
+           extraction, matching), and alone after their last CPU (the writes).
   repoll   a second `run --once` over N feeds that all answer 304, after a first pass that
            stored them: wall and CPU seconds (start-up included, and shown apart).
   startup  `monitor --help`, `sources`, `alerts`, `health`, `feedback export` (all under
@@ -64,6 +67,23 @@ class Usage:
     cpu_by_pid: dict[int, float] = field(default_factory=dict)
     peak_by_role: dict[str, int] = field(default_factory=dict)  # at the tree's peak, bytes
     own_cpu: float = 0.0  # the command's process alone, its last sample
+    # (seconds from the start, the largest CPU time of the pool's workers summed so far)
+    workers_cpu: list[tuple[float, float]] = field(default_factory=list)
+
+    def phases(self) -> str:
+        """Where the wall time went: the command alone before its workers worked (start-up:
+        imports, configuration, database, worker spawn), with them, and alone after them
+        (for a pass: the writes). The workers' time ends when they had done 98 % of their
+        CPU: exiting at the end of the command costs them a little more."""
+        done = self.workers_cpu[-1][1] if self.workers_cpu else 0.0
+        if not done:
+            return f"no worker used CPU in {self.wall:.1f} s"
+        start = next(t for t, cpu in self.workers_cpu if cpu > 0)
+        end = next(t for t, cpu in self.workers_cpu if cpu >= 0.98 * done)
+        return (
+            f"alone {start:.1f} s, with workers {end - start:.1f} s,"
+            f" alone after {self.wall - end:.1f} s"
+        )
 
 
 def _children_map() -> dict[int, list[int]]:
@@ -132,13 +152,16 @@ def measure(
     reader = threading.Thread(target=lambda: stderr.append(proc.stderr.read()))  # type: ignore[union-attr]
     reader.start()
     while True:
-        rss, by_role = 0, {}
+        rss, by_role, workers_cpu = 0, {}, 0.0
         for pid in _tree(proc.pid):
             sample = _sample(pid)
             if sample:
+                role = _role(pid, proc.pid)
                 usage.cpu_by_pid[pid] = sample[0]
                 rss += sample[1]
-                by_role[_role(pid, proc.pid)] = sample[1]
+                by_role[role] = sample[1]
+                workers_cpu += sample[0] if role.startswith("worker") else 0.0
+        _note_workers(usage, workers_cpu, time.perf_counter() - started)
         if rss > usage.peak_rss:
             usage.peak_rss, usage.peak_by_role = rss, by_role
         # wait4 reaps the child with its exact CPU time (and that of the descendants it
@@ -158,6 +181,14 @@ def measure(
             f"{' '.join(command)} exited {proc.returncode}:\n{''.join(stderr)[-3000:]}"
         )
     return usage
+
+
+def _note_workers(usage: Usage, workers_cpu: float, now: float) -> None:
+    """Keep the workers' CPU time at this sample. It is summed over the workers alive at
+    the sample (one that ends takes its time out of the sum): the largest sum so far is
+    kept."""
+    seen = usage.workers_cpu[-1][1] if usage.workers_cpu else 0.0
+    usage.workers_cpu.append((now, max(seen, workers_cpu)))
 
 
 # --- loopback web ---------------------------------------------------------------------
@@ -325,7 +356,7 @@ def row_pass(rounds: int, server: Web) -> list[Row]:
             f" {usage.cpu / stored * 1000:.0f} ms CPU/art"
             f" (main process {usage.own_cpu / stored * 1000:.0f}),"
             f" peak {usage.peak_rss / 2**20:.0f} MB"
-            f" ({split})",
+            f" ({split}); wall {usage.wall:.1f} s: {usage.phases()}",
             file=sys.stderr,
         )
     ref = "trafilatura.extract, 2 processes"

@@ -21,7 +21,9 @@ Across languages only the key terms are compared.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, fields
+from operator import eq
 
 from monitor.cluster import text as tx
 from monitor.cluster.fingerprint import Fingerprint
@@ -81,33 +83,34 @@ class PairScore:
     story: float
 
 
-def _weight(term: str, names: dict[str, int], common: frozenset[str]) -> float:
-    if term in common or term in tx.generic_stems():
-        return GENERIC_WEIGHT
-    if term[:1].isdigit():
-        return NUMBER_WEIGHT if term[-1].isdigit() else AMOUNT_WEIGHT
-    # A word of a three-word name is a third of the name.
-    return KEY_WEIGHT / names[term] if term in names else WORD_WEIGHT
+def _weigher(names: dict[str, int], common: frozenset[str]) -> Callable[[str], float]:
+    """The weight of a term, for one pair of fingerprints (``names``: their name sizes)."""
+    generic = tx.generic_stems()
+
+    def weight(term: str) -> float:
+        if term in common or term in generic:
+            return GENERIC_WEIGHT
+        if term[:1].isdigit():
+            return NUMBER_WEIGHT if term[-1].isdigit() else AMOUNT_WEIGHT
+        # A word of a three-word name is a third of the name.
+        return KEY_WEIGHT / names[term] if term in names else WORD_WEIGHT
+
+    return weight
 
 
-def weighted_jaccard(
-    a: frozenset[str], b: frozenset[str], keys: dict[str, int], common: frozenset[str]
-) -> float:
+def weighted_jaccard(a: frozenset[str], b: frozenset[str], weight: Callable[[str], float]) -> float:
     union = a | b
     if not union:
         return 0.0
-    total = sum(_weight(t, keys, common) for t in union)
-    return sum(_weight(t, keys, common) for t in a & b) / total
+    return sum(map(weight, a & b)) / sum(map(weight, union))
 
 
-def weighted_overlap(
-    a: frozenset[str], b: frozenset[str], keys: dict[str, int], common: frozenset[str]
-) -> float:
+def weighted_overlap(a: frozenset[str], b: frozenset[str], weight: Callable[[str], float]) -> float:
     """Shared weight over the lighter set's weight: how much of a summary the article holds."""
-    smaller = min(sum(_weight(t, keys, common) for t in side) for side in (a, b))
+    smaller = min(sum(map(weight, side)) for side in (a, b))
     if not smaller:
         return 0.0
-    return sum(_weight(t, keys, common) for t in a & b) / smaller
+    return sum(map(weight, a & b)) / smaller
 
 
 def text_similarity(a: Fingerprint, b: Fingerprint) -> tuple[float, float]:
@@ -118,7 +121,7 @@ def text_similarity(a: Fingerprint, b: Fingerprint) -> tuple[float, float]:
     """
     if not a.minhash or len(a.minhash) != len(b.minhash):
         return 0.0, 0.0
-    same = sum(x == y for x, y in zip(a.hashvalues, b.hashvalues, strict=True))
+    same = sum(map(eq, a.hashvalues, b.hashvalues))  # equal lengths: checked above
     jaccard = same / len(a.hashvalues)
     smaller = min(a.shingles, b.shingles)
     inter = jaccard * (a.shingles + b.shingles) / (1.0 + jaccard)
@@ -138,9 +141,10 @@ def compare(
     # A summary holds a few of the article's names, not as many: measure how
     # much of it the other side contains.
     similarity = weighted_overlap if short else weighted_jaccard
-    title = weighted_jaccard(a.title_stems, b.title_stems, keys, common)
-    key_sim = similarity(a.key_stems, b.key_stems, keys, common)
-    lead = similarity(a.lead_stems, b.lead_stems, keys, common)
+    weight = _weigher(keys, common)
+    title = weighted_jaccard(a.title_stems, b.title_stems, weight)
+    key_sim = similarity(a.key_stems, b.key_stems, weight)
+    lead = similarity(a.lead_stems, b.lead_stems, weight)
     shared = shared_keys(a, b, common)
     names = sum(1 / keys[s] for s in (a.key_stems & b.key_stems) - common - tx.generic_stems())
     if a.lang and b.lang and a.lang != b.lang:

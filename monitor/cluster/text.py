@@ -81,7 +81,11 @@ def clip(term: str) -> str:
 def fold(text: str) -> str:
     """Lowercase and strip accents: outlets differ on "Etat"/"État"."""
     decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    if decomposed.isascii():  # most words, and English texts: no mark to strip
+        return decomposed
+    # Each distinct character is tested once, not each of a whole article's characters.
+    marks = [ch for ch in set(decomposed) if unicodedata.combining(ch)]
+    return decomposed.translate(dict.fromkeys(map(ord, marks))) if marks else decomposed
 
 
 def tokens(text: str) -> list[str]:
@@ -204,9 +208,9 @@ def _sentences(text: str) -> list[str]:
 
 def _entity_shape(word: str) -> bool:
     """Acronyms (DINUM, S3NS) and inner capitals (OVHcloud) are names anywhere."""
-    if len(word) < 2:
+    if len(word) < 2 or word.islower():  # most words: no capital at all
         return False
-    upper = sum(ch.isupper() for ch in word)
+    upper = sum(map(str.isupper, word))
     return upper >= 2 and (word.isupper() or any(ch.islower() for ch in word))
 
 
@@ -223,24 +227,30 @@ def _name_runs(sentence: str, trust_case: bool) -> Iterator[list[tuple[int, str]
     as one when two articles are compared.
     """
     run: list[tuple[int, str]] = []
-    previous_end = None
+    previous_end = 0
     for position, match in enumerate(_WORD_RE.finditer(sentence)):
-        word = match.group()
-        folded = fold(word)
-        named = folded not in STOPWORDS and len(folded) > 1
-        named = named and (_entity_shape(word) or (trust_case and word[0].isupper()))
-        joined = previous_end is not None and not sentence[previous_end : match.start()].strip(
-            " \u00a0-"
-        )
+        word, gap = match.group(), sentence[previous_end : match.start()]
         previous_end = match.end()
-        if named and run and joined:
+        if not _is_name(word, trust_case):
+            if run:
+                yield run
+                run = []
+        elif run and not gap.strip(" \u00a0-"):
             run.append((position, word))
-            continue
-        if run:
-            yield run
-        run = [(position, word)] if named else []
+        else:
+            if run:
+                yield run
+            run = [(position, word)]
     if run:
         yield run
+
+
+def _is_name(word: str, trust_case: bool) -> bool:
+    # The shape first: most words are lower-case, and then need no folding.
+    if not (_entity_shape(word) or (trust_case and word[0].isupper())):
+        return False
+    folded = fold(word)
+    return folded not in STOPWORDS and len(folded) > 1
 
 
 def entities(text: str, lang: str, *, trust_case: bool = True) -> dict[str, tuple[int, int]]:

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import lxml.html
 from lxml import etree
 
+from monitor.match.lemmas import language_shares
 from monitor.parse.encoding import decode
 from monitor.parse.text import clean_text
 from monitor.records import ExtractedPage
@@ -186,9 +187,6 @@ def _html_lang(html: str) -> str | None:
 
 def detect_language(text: str) -> str | None:
     """fr or en (the languages of this service's sources), when the text tells clearly."""
-    from simplemma import langdetect
-
-    # The low-memory dictionaries: those the workers lemmatize with (`use_frugal_dictionaries`).
-    scores = langdetect(text[:3000], lang=_LANGS, low_memory=True)
-    best, score = scores[0]
+    # The small dictionaries: those the workers lemmatize with (`use_frugal_dictionaries`).
+    best, score = language_shares(text[:3000], _LANGS)[0]
     return best if best in _LANGS and score >= 0.3 else None

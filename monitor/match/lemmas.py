@@ -9,9 +9,9 @@ agreements (see ``french_participle_verb``). Lemmatizing happens before folding
 because simplemma needs the accents (``qualifiées`` -> ``qualifié``).
 
 One lemmatizer serves the whole process (the clusterer's lemmas too), so that its
-dictionaries are decoded once. The service's processes use simplemma's low-memory
-dictionaries (``use_frugal_dictionaries``); a process done with lemmas lets the
-lemmatizer and the cached keys go (``forget_dictionaries``).
+dictionaries are decoded once. The service's processes use small dictionaries, tries
+kept on disk (``use_frugal_dictionaries``, ``monitor.match.tries``); a process done with
+lemmas lets the lemmatizer and the cached keys go (``forget_dictionaries``).
 """
 
 from __future__ import annotations
@@ -23,12 +23,14 @@ from monitor.match.normalize import fold, remember
 
 if TYPE_CHECKING:
     from simplemma import Lemmatizer
+    from simplemma.strategies import LemmatizationStrategy
 
 LEMMA_LANGUAGES = ("fr", "en")
 
 _KEYS_CACHE: dict[str, frozenset[str]] = {}
 _lemmatizer: Lemmatizer | None = None  # the process's lemmatizer, made on first use
 _frugal = False  # see `use_frugal_dictionaries`
+_full_decoded = False  # a lemmatizer with the full dictionaries was made since the last forget
 
 
 def lemmatize(word: str, lang: str | tuple[str, ...]) -> str:
@@ -48,19 +50,47 @@ def _new_lemmatizer() -> Lemmatizer:
     from simplemma.strategies import DefaultStrategy
     from simplemma.strategies.dictionaries import DefaultDictionaryFactory
 
+    global _full_decoded
     # No cache of simplemma's: the callers cache what they make of its lemmas (lemma
     # keys, the clusterer's terms), and its own would hold tens of thousands more entries.
-    if _frugal:  # simplemma's own low-memory factory, which its language detection shares
-        strategy = DefaultStrategy(low_memory=True)
+    if _frugal:  # the tries, which language detection shares
+        strategy = small_strategy()
     else:  # a factory of its own, so that dropping this lemmatizer drops what it decoded
         strategy = DefaultStrategy(dictionary_factory=DefaultDictionaryFactory())
+        _full_decoded = True
     return Lemmatizer(cache_max_size=0, lemmatization_strategy=strategy)
 
 
+def small_strategy() -> LemmatizationStrategy:
+    """simplemma's strategy over the small dictionaries (`monitor.match.tries`)."""
+    from simplemma.strategies import DefaultStrategy
+
+    from monitor.match.tries import small_dictionaries
+
+    return DefaultStrategy(dictionary_factory=small_dictionaries())
+
+
+def language_shares(text: str, langs: tuple[str, ...]) -> list[tuple[str, float]]:
+    """simplemma's language detection over the small dictionaries: for each language
+    (and "unk", last), the share of the text's most common words it knows, best first.
+    A tie between the first two is settled by a wider sample of words."""
+    from simplemma import LanguageDetector
+    from simplemma.token_sampler import MostCommonTokenSampler, RelaxedMostCommonTokenSampler
+
+    strategy = small_strategy()
+    shares: list[tuple[str, float]] = []
+    for sampler in (MostCommonTokenSampler(), RelaxedMostCommonTokenSampler()):
+        found = LanguageDetector(langs, sampler, strategy).proportion_in_each_language(text)
+        shares = sorted(found.items(), key=lambda share: (share[0] == "unk", -share[1]))
+        if len(shares) == 1 or shares[0][1] != shares[1][1]:
+            break
+    return shares
+
+
 def use_frugal_dictionaries() -> None:
-    """From now on, look lemmas up in simplemma's low-memory dictionaries: about 7 MB
-    for French and English instead of 45, each lookup about five times slower (most are
-    cached). For the worker processes, each of which holds its own copy."""
+    """From now on, look lemmas up in the small dictionaries: about 2.5 MB for French
+    and English instead of 45, each lookup about ten times slower (most are cached). For
+    the service's processes, each of which holds its own copy."""
     global _frugal
     _frugal = True
     forget_dictionaries()
@@ -68,14 +98,18 @@ def use_frugal_dictionaries() -> None:
 
 def forget_dictionaries() -> None:
     """Let go of the lemmatizer, with the full dictionaries it decoded (about 45 MB for
-    French and English; simplemma keeps the low-memory ones, which its language detection
-    shares), and of the cached keys; the next lemma makes them again."""
-    global _lemmatizer
+    French and English; the small ones stay, which language detection shares), and of
+    the cached keys; the next lemma makes them again."""
+    global _lemmatizer, _full_decoded
     _lemmatizer = None
     _KEYS_CACHE.clear()
     # simplemma's caches refer to their owners (an lru_cache of a bound method): only
-    # the cycle collector frees the dictionaries, and a full collection may be far off.
-    gc.collect()
+    # the cycle collector frees the full dictionaries, and a full collection may be far
+    # off. Without them there is nothing large to free, and a collection costs tens of
+    # milliseconds on the way of every pass and worker start-up.
+    if _full_decoded:
+        _full_decoded = False
+        gc.collect()
 
 
 def french_verb_of(lower: str) -> str | None:
