@@ -39,6 +39,11 @@ COPY sources.toml /config/sources.toml
 COPY alerts /config/alerts
 
 USER veille
+# The lemma dictionaries as tries (monitor/match/tries.py), made once here in the user's
+# cache folder rather than at each new container's first start.
+RUN python -c "from monitor.match.lemmas import LEMMA_LANGUAGES; \
+from monitor.match.tries import cache_folder, load_trie; \
+[load_trie(cache_folder(), lang) for lang in LEMMA_LANGUAGES]"
 WORKDIR /data
 VOLUME ["/data"]
 
