@@ -172,7 +172,7 @@ class Pipeline:
         self.http = http
         self.pool = pool
         self.clock = clock
-        self.stories = Stories(event_keys=config.event_keys)
+        self.stories = stories_for(config)
         self._write_lock = asyncio.Lock()  # one writer: dedup across sources stays race-free
         # The last article and match read into the story indexes: other instances'
         # writes after them are read before each write of this one.
@@ -376,7 +376,7 @@ class Pipeline:
 
     def _forget_story_index(self) -> None:
         """Empty the story indexes: the next `load_story_index` reads them all again."""
-        self.stories = Stories(event_keys=self.config.event_keys)
+        self.stories = stories_for(self.config)
         self._read_up_to = (0, 0)
 
     async def _add_sighting(
@@ -548,6 +548,11 @@ class Pipeline:
 
 
 _NEWEST = datetime.max.replace(tzinfo=UTC)  # an undated article is written after dated ones
+
+
+def stories_for(config: Config) -> Stories:
+    """Empty story indexes that join events as ``config``'s rules say."""
+    return Stories(event_keys=config.event_keys, event_windows=config.event_windows)
 
 
 def document_of(article: Article, source: SourceConfig) -> Document:

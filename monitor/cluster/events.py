@@ -68,14 +68,27 @@ def same_actors(left: Actors, right: Actors) -> bool:
 
 class EventIndex:
     """Matches of the last ``window`` that named their actors, by rule; rules that
-    ``keys`` maps to one key (``same_event_as``) share their events."""
+    ``keys`` maps to one key (``same_event_as``) share their events, and rules that
+    ``windows`` names keep their stories open for their own window instead."""
 
     def __init__(
-        self, window: timedelta = EVENT_WINDOW, keys: Mapping[str, str] | None = None
+        self,
+        window: timedelta = EVENT_WINDOW,
+        keys: Mapping[str, str] | None = None,
+        windows: Mapping[str, timedelta] | None = None,
     ) -> None:
-        self.window = window
+        self._default = window
         self._keys = dict(keys or {})
+        self._windows = dict(windows or {})
         self._by_rule: dict[str, list[EventMention]] = defaultdict(list)
+
+    @property
+    def window(self) -> timedelta:
+        """The longest window of any rule: how far back the index must remember."""
+        return max([self._default, *self._windows.values()])
+
+    def window_of(self, rule_id: str) -> timedelta:
+        return self._windows.get(rule_id, self._default)
 
     def __len__(self) -> int:
         return sum(len(mentions) for mentions in self._by_rule.values())
@@ -85,10 +98,11 @@ class EventIndex:
 
     def find(self, rule_id: str, actors: Actors, when: When) -> int | None:
         """The story of the same event, or None."""
+        window = self.window_of(rule_id)
         found = [
             m
             for m in self._by_rule.get(self._keys.get(rule_id, rule_id), ())
-            if m.when.apart(when) <= self.window and same_actors(actors, m.actors)
+            if m.when.apart(when) <= window and same_actors(actors, m.actors)
         ]
         if not found:
             return None

@@ -40,9 +40,10 @@ class Stories:
         text_window: timedelta = TEXT_WINDOW,
         event_window: timedelta = EVENT_WINDOW,
         event_keys: Mapping[str, str] | None = None,
+        event_windows: Mapping[str, timedelta] | None = None,
     ) -> None:
         self.index = StoryIndex(window=text_window)
-        self.events = EventIndex(window=event_window, keys=event_keys)
+        self.events = EventIndex(window=event_window, keys=event_keys, windows=event_windows)
 
     def __len__(self) -> int:
         """Articles in the text index (every recent article is there)."""

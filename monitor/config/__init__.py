@@ -96,6 +96,12 @@ class Config:
         events with (``same_event_as``)."""
         return {r.id: r.same_event_as or r.id for r in self.rules}
 
+    @property
+    def event_windows(self) -> dict[str, timedelta]:
+        """The rules that keep their events' stories open longer (or shorter) than the
+        default ten days (``event_window``)."""
+        return {r.id: r.event_window for r in self.rules if r.event_window is not None}
+
     def rule(self, rule_id: str) -> RuleConfig:
         return next(r for r in self.rules if r.id == rule_id)
 
@@ -142,6 +148,7 @@ def load_config(
     problems += _check_references(alerts, channels, {s.id for s in sources})
     problems += _check_notice_channels(root, service, channels)
     problems += _check_same_events(alerts)
+    problems += _check_event_windows(alerts)
     templates = root / "alerts" / "templates"
     config = Config(
         root=root,
@@ -269,6 +276,24 @@ def _check_same_events(alerts: AlertsConfig) -> list[ConfigProblem]:
                 f"rule {rule.id!r}: same_event_as {why}",
             )
         )
+    return problems
+
+
+def _check_event_windows(alerts: AlertsConfig) -> list[ConfigProblem]:
+    """`event_window` says how long a rule's event stays one story: it needs the actors
+    that identify the event, and some time."""
+    problems = []
+    for rule in alerts.rules:
+        if rule.event_window is None:
+            continue
+        if not rule.actors:
+            why = "needs `actors`: without them, articles are joined by their text only"
+        elif rule.event_window <= timedelta(0):
+            why = "must be longer than zero"
+        else:
+            continue
+        where = f"rule:{rule.id}#event_window"
+        problems.append(problem_at(alerts.origins, where, f"rule {rule.id!r}: event_window {why}"))
     return problems
 
 

@@ -81,6 +81,9 @@ class RuleConfig(Strict):
     # Another rule whose events this rule's join: a procurement notice and the press
     # articles about the same award are one story. Both must declare the same actors.
     same_event_as: str | None = None
+    # How long a story stays open to other outlets' articles about the same event
+    # after its last one; None = ten days (cluster.events.EVENT_WINDOW).
+    event_window: Duration | None = None
     label: str | None = None  # its column in labeled files (`rules eval`); default: the id
     description: str = ""
     languages: tuple[str, ...] = ()

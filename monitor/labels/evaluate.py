@@ -8,8 +8,8 @@ then the text), oldest article first.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from datetime import UTC, datetime, time
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime, time, timedelta
 
 from monitor.cluster import StoryCandidate, fingerprint
 from monitor.cluster.events import When
@@ -61,7 +61,7 @@ def _score(
         return config.ruleset.explain(rule_id, documents[article.id]).reason
 
     def group(fired: Sequence[LabeledArticle]) -> list[list[str]]:
-        return group_stories(fired, matches, documents)
+        return group_stories(fired, matches, documents, config.event_windows)
 
     return score_rule(rule_id, label_keys(config, rule_id), articles, verdict, reason, group)
 
@@ -80,9 +80,10 @@ def group_stories(
     fired: Sequence[LabeledArticle],
     matches: dict[str, RuleMatch | None],
     documents: dict[str, Document],
+    event_windows: Mapping[str, timedelta],
 ) -> list[list[str]]:
     """The stories the pipeline would make of ``fired``, oldest first (ids per story)."""
-    stories = Stories()
+    stories = Stories(event_windows=event_windows)
     members: dict[int, list[str]] = {}
     ordered = sorted(fired, key=lambda a: (a.published or SEEN.date(), a.id))
     for number, article in enumerate(ordered, start=1):

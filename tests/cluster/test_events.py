@@ -34,6 +34,22 @@ def test_the_index_joins_the_same_event_within_the_window_only():
     assert len(index) == 0
 
 
+def test_a_rule_with_a_window_of_its_own_keeps_its_stories_open_that_long():
+    month = timedelta(days=30)
+    index = EventIndex(window=timedelta(days=10), windows={"snc": month})
+    for rule in ("ms", "snc"):
+        index.add(EventMention(rule, CULTURE, dated(DAY), 7))
+    late = dated(DAY + timedelta(days=13))  # a monthly's report of the same news
+    assert index.find("snc", CULTURE, late) == 7
+    assert index.find("ms", CULTURE, late) is None
+    assert index.find("snc", CULTURE, dated(DAY + timedelta(days=31))) is None
+    assert index.window == month  # what the index reads back from the database
+    index.prune(DAY + timedelta(days=20))
+    assert index.find("snc", CULTURE, late) == 7  # kept for the longest window
+    index.prune(DAY + timedelta(days=31))
+    assert len(index) == 0
+
+
 def test_an_undated_article_is_placed_in_time_by_when_it_was_seen():
     index = EventIndex(window=timedelta(days=10))
     index.add(EventMention("ms", CULTURE, dated(DAY - timedelta(days=400), seen=DAY), 7))

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
 from support import (
     DEMO,
     EVENT,
@@ -135,3 +137,49 @@ async def test_an_updated_article_alerts_only_for_a_rule_that_now_matches(
     subjects = [m["Subject"] for m in smtp_server.messages]
     assert subjects[0].endswith(" — Un ministère signe avec Microsoft")
     assert subjects[1].endswith(" — SecNumCloud")
+
+
+ACTORS_RULE = """
+[actors.public_body]
+heads = ["ministère"]
+
+[actors.public_body.names]
+armees = ["Armées", "ministère des Armées"]
+
+[[rule]]
+id = "ministry-microsoft"
+title = "Un ministère signe avec Microsoft"
+query = 'Microsoft AND (ministère OR Armées)'
+actors = ["public_body"]
+max_age = "60d"  # the late article may still alert, when it is a story of its own
+"""
+
+
+@pytest.mark.parametrize(("window", "joined"), [('event_window = "30d"', True), ("", False)])
+async def test_a_rule_s_event_window_keeps_its_story_open_across_a_restart(
+    tmp_path, web_server, smtp_server, pool, db_url, window: str, joined: bool
+) -> None:
+    pages = serve_articles(web_server, EVENT, OTHER_OUTLET)
+    fil = web_server.add(
+        "/fil.xml", rss([(EVENT, pages[EVENT])]), content_type="application/rss+xml"
+    )
+    hebdo = web_server.add("/hebdo.xml", rss([]), content_type="application/rss+xml")
+    clock = Clock(datetime(2026, 11, 20, 9, 0, tzinfo=UTC))
+    root = config(tmp_path, {"fil": fil, "hebdo": hebdo}, smtp_server.url())
+    write(root / "alerts" / "rules.toml", ACTORS_RULE + window)
+    async with service(tmp_path, root, pool, db_url, clock) as svc:
+        await svc.run_pass()
+    # Thirteen days later, after a restart, a weekly's article on the same deal comes
+    # out: the story index is read back from the database as far back as the longest
+    # window, so the story is still there to join (its articles are dated alike).
+    web_server.add(
+        "/hebdo.xml", rss([(OTHER_OUTLET, pages[OTHER_OUTLET])]), content_type="application/rss+xml"
+    )
+    clock.advance(days=13)
+    async with service(tmp_path, root, pool, db_url, clock) as svc:
+        late = await svc.run_pass()
+        view = await svc.store.alert_view(1)
+    assert sum(o.new_articles for o in late.outcomes) == 1
+    assert late.dispatch.sent == (0 if joined else 1)
+    assert [a.url for a in view.also] == ([pages[OTHER_OUTLET]] if joined else [])
+    assert len(smtp_server.messages) == (1 if joined else 2)

@@ -242,6 +242,41 @@ def test_same_event_as_names_a_rule_with_the_same_actors(
     assert problem.endswith(expected), problem
 
 
+EVENT_WINDOW_RULE = """
+[[rule]]
+id = "award"
+title = "Attribution"
+query = 'Microsoft'
+actors = {actors}
+event_window = {window}
+"""
+
+
+@pytest.mark.parametrize(
+    ("actors", "window", "expected"),
+    [
+        ("[]", '"30d"', "rule 'award': event_window needs `actors`"),
+        ('["public_body"]', '"0s"', "rule 'award': event_window must be longer than zero"),
+        ('["public_body"]', '"a month"', "invalid duration 'a month'"),
+    ],
+)
+def test_an_event_window_needs_actors_and_some_time(
+    tmp_path: Path, actors: str, window: str, expected: str
+) -> None:
+    rule = EVENT_WINDOW_RULE.replace("{actors}", actors).replace("{window}", window)
+    make_config(tmp_path, rules=ACTOR_LISTS.replace("{list}", "places") + rule)
+    (problem,) = problems(tmp_path)
+    assert problem.startswith("alerts/rules.toml:"), problem
+    assert expected in problem, problem
+
+
+def test_a_rule_may_keep_its_events_open_longer(tmp_path: Path) -> None:
+    rule = EVENT_WINDOW_RULE.replace("{actors}", '["public_body"]').replace("{window}", '"30d"')
+    rules = ACTOR_LISTS.replace("{list}", "places") + rule
+    config = load_checked(make_config(tmp_path, rules=rules), {})
+    assert config.event_windows == {"award": timedelta(days=30)}
+
+
 def test_rules_sharing_events_share_their_key(tmp_path: Path) -> None:
     rules = SAME_EVENT.replace("{actors}", '["public_body"]').replace("{other}", "ms")
     config = load_checked(make_config(tmp_path, rules=rules), {})
