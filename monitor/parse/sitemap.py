@@ -10,7 +10,7 @@ read when its end tag comes, then dropped from the tree, so a sitemap of a
 million entries never stands in memory as a million elements; a URL already
 listed is skipped as it comes. Gzipped sitemaps (`.xml.gz` sent as a file, not
 with Content-Encoding) are inflated a chunk at a time as the parser asks, and
-refused as soon as they pass MAX_SITEMAP_INFLATED bytes; at most
+refused, before any parsing, when they pass MAX_SITEMAP_INFLATED bytes; at most
 MAX_SITEMAP_URLS entries are read.
 """
 
@@ -135,24 +135,30 @@ class _Stream:
 
 
 def _inflated(data: bytes, cap: int, url: str, source_id: str) -> Iterator[bytes]:
-    """A gzip file's content, CHUNK bytes at a time, inflated only as far as it is read:
-    a ParseError once it passes `cap` bytes, before inflating any further."""
-    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    """A gzip file's content, a chunk at a time, once a first inflation, which keeps
+    nothing, has found it within `cap` bytes: a ParseError as soon as it passes the cap.
+    Inflating twice costs far less than parsing what a bomb holds up to its cap."""
     size = 0
-    while not inflater.eof:
-        try:
-            # At most CHUNK bytes out; the input left over waits in unconsumed_tail.
-            piece = inflater.decompress(data, CHUNK)
-        except zlib.error as exc:
-            raise ParseError(source_id, f"corrupt gzipped sitemap {url}: {exc}") from None
-        data = inflater.unconsumed_tail
-        if not piece and not data:
-            raise ParseError(source_id, f"corrupt gzipped sitemap {url}: truncated")
+    for piece in _inflation(data, url, source_id):
         size += len(piece)
         if size > cap:
             raise ParseError(
                 source_id, f"gzipped sitemap {url} inflates past the {cap:,}-byte cap: refused"
             )
+    return _inflation(data, url, source_id)
+
+
+def _inflation(data: bytes, url: str, source_id: str) -> Iterator[bytes]:
+    """A gzip file's content, CHUNK bytes at a time (max_length: never more at once)."""
+    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    while not inflater.eof:
+        try:
+            piece = inflater.decompress(data, CHUNK)
+        except zlib.error as exc:
+            raise ParseError(source_id, f"corrupt gzipped sitemap {url}: {exc}") from None
+        data = inflater.unconsumed_tail  # the input not inflated yet, for the next chunk
+        if not piece and not data:
+            raise ParseError(source_id, f"corrupt gzipped sitemap {url}: truncated")
         yield piece
 
 
