@@ -90,7 +90,8 @@ def _urlset(
     """The items of a <urlset>, read as its entries come, each URL once."""
     urls = (entry for entry in entries if _local(entry) == "url")
     dropped = Dropped()
-    items = list(first_of_each(_items(islice(urls, MAX_SITEMAP_URLS), base), dropped))
+    read = (item for entry in islice(urls, MAX_SITEMAP_URLS) for item in _item(entry, base))
+    items = list(first_of_each(read, dropped))
     skipped = sum(1 for _ in urls)  # parsed to the end (the warnings need it), not read
     warnings = _parser_warnings(events.error_log)
     if skipped:
@@ -160,12 +161,6 @@ def _inflation(data: bytes, url: str, source_id: str) -> Iterator[bytes]:
         if not piece and not data:
             raise ParseError(source_id, f"corrupt gzipped sitemap {url}: truncated")
         yield piece
-
-
-def _items(entries: Iterable[etree._Element], base: str) -> Iterator[FeedItem]:
-    for entry in entries:
-        if _local(entry) == "url":
-            yield from _item(entry, base)
 
 
 def _item(entry: etree._Element, base: str) -> list[FeedItem]:
