@@ -9,7 +9,9 @@ lxml or a regex busy for minutes. A task past it is abandoned and the pool's
 workers are killed and replaced (ProcessPoolExecutor cannot stop one task);
 the other tasks that were running get one more try on the fresh pool. At most
 `workers` tasks are submitted at once, so the deadline times the task, not its
-wait in the queue.
+wait in the queue. A task that grew its worker by more than TRIM_AFTER is followed
+by a trim of the worker's malloc heap (glibc), so that a worker does not keep the
+size of its worst task.
 """
 
 from __future__ import annotations
