@@ -126,7 +126,10 @@ class SourcePoll:
     health: Health  # before this poll
     memo: SourceMemo
     now: datetime
+    # The answer without its body: a pass holds every source's poll until the end, and
+    # the bodies, parsed already, would stay with them (a few MB each). Their size stays.
     fetched: FetchResult
+    body_size: int
     tally: _Tally
     warnings: Sequence[str] = ()
     pending: list[_Pending] = field(default_factory=list)
@@ -246,15 +249,26 @@ class Pipeline:
             read = await kind(source.kind)(ask, self.tools)
         except SourceError as exc:
             return self._failed(source, health, memo, now, exc)
-        polled = SourcePoll(source, health, read.memo, now, read.fetched, _Tally(), read.warnings)
-        for made in read.made:
+        polled = SourcePoll(
+            source,
+            health,
+            read.memo,
+            now,
+            replace(read.fetched, body=b""),
+            len(read.fetched.body),
+            _Tally(),
+            read.warnings,
+        )
+        items, made_articles = read.items, read.made
+        del read  # and with it the body, while the articles are read
+        for made in made_articles:
             article = made.article
             polled.pending.append(
                 await self._prepare(source, made.item, article, article.canonical_url, polled.tally)
             )
             polled.tally.changes += 1
-        if read.items is not None:
-            await self._ingest_items(polled, read.items)
+        if items is not None:
+            await self._ingest_items(polled, items)
         return polled
 
     # -- items into articles --------------------------------------------------------------
@@ -491,7 +505,7 @@ class Pipeline:
         last = {
             "at": now.isoformat(),
             "status": fetched.status,
-            "bytes": len(fetched.body),
+            "bytes": polled.body_size,
             "new": tally.new,
             "updated": tally.updated,
             "fallbacks": tally.fallbacks,

@@ -9,14 +9,19 @@ lxml or a regex busy for minutes. A task past it is abandoned and the pool's
 workers are killed and replaced (ProcessPoolExecutor cannot stop one task);
 the other tasks that were running get one more try on the fresh pool. At most
 `workers` tasks are submitted at once, so the deadline times the task, not its
-wait in the queue.
+wait in the queue. A task that grew its worker by more than TRIM_AFTER is followed
+by a trim of the worker's malloc heap (glibc), so that a worker does not keep the
+size of its worst task.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ctypes
 import ctypes.util
+import functools
+import mmap
 import multiprocessing
 import multiprocessing.connection
 import os
@@ -36,6 +41,9 @@ T = TypeVar("T")
 _M_TRIM_THRESHOLD = -1
 _M_MMAP_THRESHOLD = -3
 _MALLOC_THRESHOLD = 128 * 1024
+# Growth of a worker's resident set over one task past which its malloc heap is trimmed:
+# below it, trimming (a walk of the heap) would cost more than it returns.
+TRIM_AFTER = 8 * 2**20
 
 
 class WorkerTaskFailed(SourceError):
@@ -71,11 +79,47 @@ def return_freed_memory() -> None:
     it raises its thresholds after a large free (up to 32 MB), so that a process keeps
     the peak of its largest page (extracted, or fetched) for good."""
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc = _libc()
         libc.mallopt(_M_TRIM_THRESHOLD, _MALLOC_THRESHOLD)
         libc.mallopt(_M_MMAP_THRESHOLD, _MALLOC_THRESHOLD)
     except (OSError, AttributeError):
         pass  # not glibc: its defaults stand
+
+
+def _run_and_trim(task: Callable[[], T]) -> T:
+    """`task`, in a worker; then, when it grew the worker's resident set by more than
+    TRIM_AFTER, the free memory inside malloc's heap is given back (`_trim`)."""
+    before = _resident()
+    try:
+        return task()
+    finally:
+        after = _resident()
+        if before is not None and after is not None and after - before > TRIM_AFTER:
+            _trim()
+
+
+def _trim() -> None:
+    """glibc's malloc_trim(0). The thresholds of `return_freed_memory` only return the
+    top of the heap: what a parse (feedparser's many small strings, lxml's nodes) freed
+    below objects still alive stays resident, and a worker keeps its worst task's size.
+    Only glibc has malloc_trim: elsewhere (musl, macOS) there is nothing to do, so a
+    missing library or function is ignored."""
+    with contextlib.suppress(OSError, AttributeError):
+        _libc().malloc_trim(0)
+
+
+@functools.cache
+def _libc() -> ctypes.CDLL:
+    return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+
+
+def _resident() -> int | None:
+    """This process's resident set in bytes (Linux's /proc); None elsewhere."""
+    try:
+        with open("/proc/self/statm", "rb") as statm:
+            return int(statm.read().split()[1]) * mmap.PAGESIZE
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def _exit_with_parent() -> None:
@@ -132,7 +176,7 @@ class WorkerPool:
         async with slots:
             executor = self._pool()
             try:
-                future = asyncio.wrap_future(executor.submit(task))
+                future = asyncio.wrap_future(executor.submit(_run_and_trim, task))
                 return await asyncio.wait_for(future, self.deadline)
             except TimeoutError:
                 self._replace(executor, kill=True)

@@ -68,16 +68,3 @@ def _inflate_into(out: bytearray, inflater: zlib._Decompress, chunk: bytes, limi
         data = inflater.unconsumed_tail
         if not piece and data:
             break
-
-
-def inflate_capped(data: bytes, limit: int) -> bytes:
-    """A gzip file's content (a `.xml.gz` sitemap served as is), never more than `limit` bytes."""
-    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
-    out = bytearray()
-    _inflate_into(out, inflater, data, limit)
-    out += inflater.flush()
-    if len(out) > limit:
-        raise BodyTooLarge(limit, decompressed=True)
-    if not inflater.eof:
-        raise BadEncoding("truncated compressed file")
-    return bytes(out)

@@ -14,6 +14,7 @@ import os
 import subprocess
 import sys
 import time
+import tracemalloc
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -82,6 +83,19 @@ def test_an_entity_bomb_is_read_with_its_declarations_removed_in_bounded_time() 
     assert len(entry.summary) <= MAX_SUMMARY
     assert "AAAA" not in entry.summary  # the entity was never expanded
     assert entry.summary.startswith("&a")  # the undefined reference stays as text
+
+
+def test_an_entity_bomb_summary_is_read_without_resolving_its_links() -> None:
+    # feedparser's resolving of relative links in HTML summaries re-parses each one, and
+    # on these 40,000 references its peak was some 55 times the feed's size.
+    tracemalloc.start()
+    try:
+        feed = parse_feed(ENTITY_BOMB, url=URL, source_id="bomb")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 45 * len(ENTITY_BOMB)
+    assert len(feed.items[0].summary) <= MAX_SUMMARY
 
 
 async def test_an_entity_bomb_served_over_http_gives_a_bounded_feed(
@@ -155,6 +169,49 @@ def test_a_gzip_bomb_sitemap_is_refused_past_the_inflated_cap() -> None:
     with pytest.raises(ParseError, match="gzipped sitemap"):
         parse_sitemap(bomb, url=URL, max_size=10**10, source_id="bomb")
     assert time.perf_counter() - started < 2.0
+
+
+def test_a_gzip_bomb_sitemap_is_refused_before_it_is_inflated_past_its_cap() -> None:
+    # Not even a sitemap: the size is checked before any parsing (which, on a bomb of
+    # <url> entries, would parse all of them up to the cap).
+    bomb = gzip.compress(b"<html>" + b" " * (MAX_SITEMAP_INFLATED * 2), compresslevel=9)
+    tracemalloc.start()
+    try:
+        with pytest.raises(ParseError) as caught:
+            parse_sitemap(bomb, url=URL, max_size=10**10, source_id="bomb")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 2_000_000  # a few chunks at a time, never the capped content whole
+    assert f"past the {MAX_SITEMAP_INFLATED:,}-byte cap" in caught.value.message
+
+
+# The parse's growth of the resident set, in a process of its own (lxml's tree is not
+# Python memory: tracemalloc does not see it).
+MEASURE_SITEMAP = """
+import resource, sys
+from monitor.parse.sitemap import parse_sitemap
+body = sys.stdin.buffer.read()
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+feed = parse_sitemap(body, url="https://hostile.example/s.xml", max_size=10**9)
+after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(after - before, len(feed.items), *feed.warnings, sep="\\n")
+"""
+
+
+def test_a_sitemap_of_a_million_repeated_urls_is_read_as_a_stream() -> None:
+    entries = b"<url><loc>https://hostile.example/same</loc></url>" * 1_000_000  # 50 MB
+    body = b'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">' + entries + b"</urlset>"
+    run = subprocess.run(
+        [sys.executable, "-c", MEASURE_SITEMAP], input=body, capture_output=True, check=True
+    )
+    grown_kb, count, *warnings = run.stdout.decode().splitlines()
+    # As a whole tree, these 2 million elements took about 300 MB.
+    assert int(grown_kb) < 30_000
+    assert int(count) == 1
+    assert f"{1_000_000 - MAX_SITEMAP_URLS:,} URLs beyond the first" in warnings[0]
+    repeats = MAX_SITEMAP_URLS - 1  # of the entries read
+    assert warnings[1] == f"{repeats} entries repeat an earlier entry's id; kept the first"
 
 
 def test_a_billion_laughs_sitemap_stays_small() -> None:

@@ -172,7 +172,7 @@ async def test_a_hostile_web_stalls_nothing_and_reaches_nothing(
     assert outcomes["robots"].ok and outcomes["robots"].new_articles == 1, told["robots"]
     assert outcomes["entities"].ok  # read with its declarations removed
     assert outcomes["long-title"].ok and outcomes["long-title"].new_articles == 1
-    assert not outcomes["sitemap"].ok and "20,000,000 byte limit" in told["sitemap"]
+    assert not outcomes["sitemap"].ok and "20,000,000-byte cap" in told["sitemap"]
     assert not outcomes["deep-json"].ok and "nest" in told["deep-json"], told["deep-json"]
     # Five page problems are listed one by one, the rest counted.
     assert f"{len(spellings)} article page(s) not used" in told["links"], told["links"]

@@ -1,0 +1,56 @@
+"""The worker pool gives back what a task left in a worker's malloc heap."""
+
+from __future__ import annotations
+
+import mmap
+import sys
+
+import pytest
+
+from monitor.extract import WorkerPool
+from monitor.extract.pool import TRIM_AFTER
+
+pytestmark = pytest.mark.skipif(
+    not sys.platform.startswith("linux"), reason="glibc's malloc_trim and /proc: Linux"
+)
+
+# Run in the worker: pinned blocks stay alive between tasks, as a parse's survivors do.
+_pinned: list[bytes] = []
+
+
+def leave_holes(megabytes: int) -> None:
+    """Fill about `megabytes` MB of malloc's heap with 4 KB blocks (under the mmap
+    threshold), keep one in 64: the rest is freed below live blocks, which only
+    malloc_trim gives back."""
+    blocks = [bytes([n % 256]) * 4_000 for n in range(megabytes * 2**20 // 4_000)]
+    _pinned.extend(blocks[::64])
+
+
+def resident() -> int:
+    with open("/proc/self/statm", "rb") as statm:
+        return int(statm.read().split()[1]) * mmap.PAGESIZE
+
+
+async def test_a_task_that_grew_its_worker_is_followed_by_a_trim() -> None:
+    pool = WorkerPool(workers=1)
+    try:
+        await pool.run(leave_holes, 1)  # the worker started, its heap warm
+        before = await pool.run(resident)
+        await pool.run(leave_holes, 64)
+        after = await pool.run(resident)
+    finally:
+        pool.close()
+    # Untrimmed, the 63 freed blocks in 64 stayed resident: some 60 MB more.
+    assert after - before < TRIM_AFTER
+
+
+async def test_a_task_that_did_not_grow_its_worker_is_not_trimmed() -> None:
+    pool = WorkerPool(workers=1)
+    try:
+        await pool.run(leave_holes, 1)
+        before = await pool.run(resident)
+        await pool.run(leave_holes, 4)  # 4 MB of holes: under TRIM_AFTER, left alone
+        after = await pool.run(resident)
+    finally:
+        pool.close()
+    assert after - before > 2 * 2**20
