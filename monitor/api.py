@@ -32,7 +32,6 @@ from monitor.config.example import ExampleRefused
 from monitor.config.service import BindAddress
 from monitor.config.validation import known_names
 from monitor.configdir import OpmlExport, OpmlImport, export_opml, import_opml, write_example_config
-from monitor.demo import run_demo
 from monitor.digest import DigestContent
 from monitor.errors import BlockedAddress, CannotListen, ConfigError, SourceError
 from monitor.extract import WorkerPool
@@ -232,6 +231,14 @@ def check_rule_examples(config: Config, rule: RuleConfig) -> list[ExampleResult]
         [example_document(e) for e in rule.should_match],
         [example_document(e) for e in rule.should_not_match],
     )
+
+
+async def run_demo(settings: Settings, keep: Path | None = None) -> int:
+    """`monitor demo`: the real pipeline on bundled articles, offline; the exit status.
+    Its module (a loopback server, the bundled pages) is imported when it runs."""
+    from monitor.demo import run_demo as demo
+
+    return await demo(settings, keep)
 
 
 def prepare_service_process() -> None:
