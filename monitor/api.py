@@ -265,8 +265,11 @@ def _not_a_source_failure(record: logging.LogRecord) -> bool:
     return not getattr(record, SOURCE_FAILURE, False)
 
 
-async def run_service(settings: Settings, config: Config, bind: BindAddress | None) -> None:
+async def run_service(
+    settings: Settings, config: Config, bind: BindAddress | None, pool: WorkerPool | None = None
+) -> None:
     """The service until SIGINT/SIGTERM; a SIGHUP with a valid configuration starts it anew.
+    Every service it starts shares `pool`, when given (else each starts its own).
 
     With `bind`, /healthz, /readyz and /metrics are served there (`CannotListen` when the
     address is taken). They open once the first service has migrated the database, so that
@@ -285,7 +288,7 @@ async def run_service(settings: Settings, config: Config, bind: BindAddress | No
             if running.service.service != config.service.service:
                 log.warning("[service] changed in monitor.toml: it applies at the next start")
             recorder = server.metrics if server else None
-            async with Monitor(settings, running, recorder=recorder) as monitor:
+            async with Monitor(settings, running, pool=pool, recorder=recorder) as monitor:
                 if server is not None:
                     monitor.service.health_url = server.health_url
                     if not server.listening:
