@@ -21,7 +21,7 @@ from collections import Counter
 from pathlib import Path
 
 from monitor.errors import ParseError
-from monitor.parse import parse_feed
+from monitor.parse.feed import parse_feed
 
 DEFAULT = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "feeds"
 _DETAIL = re.compile(r"\(.*\)$|\d+")

@@ -32,7 +32,6 @@ from monitor.config.example import ExampleRefused
 from monitor.config.service import BindAddress
 from monitor.config.validation import known_names
 from monitor.configdir import OpmlExport, OpmlImport, export_opml, import_opml, write_example_config
-from monitor.demo import run_demo
 from monitor.digest import DigestContent
 from monitor.errors import BlockedAddress, CannotListen, ConfigError, SourceError
 from monitor.extract import WorkerPool
@@ -234,6 +233,14 @@ def check_rule_examples(config: Config, rule: RuleConfig) -> list[ExampleResult]
     )
 
 
+async def run_demo(settings: Settings, keep: Path | None = None) -> int:
+    """`monitor demo`: the real pipeline on bundled articles, offline; the exit status.
+    Its module (a loopback server, the bundled pages) is imported when it runs."""
+    from monitor.demo import run_demo as demo
+
+    return await demo(settings, keep)
+
+
 def prepare_service_process() -> None:
     """Set up a process that runs passes or the service. It compiles the rules and
     matches nothing (its workers do): the small lemma dictionaries are enough for the few
@@ -258,8 +265,11 @@ def _not_a_source_failure(record: logging.LogRecord) -> bool:
     return not getattr(record, SOURCE_FAILURE, False)
 
 
-async def run_service(settings: Settings, config: Config, bind: BindAddress | None) -> None:
+async def run_service(
+    settings: Settings, config: Config, bind: BindAddress | None, pool: WorkerPool | None = None
+) -> None:
     """The service until SIGINT/SIGTERM; a SIGHUP with a valid configuration starts it anew.
+    Every service it starts shares `pool`, when given (else each starts its own).
 
     With `bind`, /healthz, /readyz and /metrics are served there (`CannotListen` when the
     address is taken). They open once the first service has migrated the database, so that
@@ -278,7 +288,7 @@ async def run_service(settings: Settings, config: Config, bind: BindAddress | No
             if running.service.service != config.service.service:
                 log.warning("[service] changed in monitor.toml: it applies at the next start")
             recorder = server.metrics if server else None
-            async with Monitor(settings, running, recorder=recorder) as monitor:
+            async with Monitor(settings, running, pool=pool, recorder=recorder) as monitor:
                 if server is not None:
                     monitor.service.health_url = server.health_url
                     if not server.listening:

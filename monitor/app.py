@@ -18,9 +18,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, TextIO, TypeVar
-
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 from monitor.config import Config, SourceConfig
 from monitor.digest import Digests
@@ -44,11 +42,13 @@ from monitor.schedule.heartbeat import (
     write_heartbeat,
 )
 from monitor.schedule.leases import SourceLeases, due_times
-from monitor.schedule.scheduler import add_cron_job, add_interval_job, create_scheduler
 from monitor.settings import Settings, database_url
 from monitor.store import PruneResult, Store, display_url, upgrade_async
 from monitor.store.db import error_line, is_outage
 from monitor.store.instance import single_service
+
+if TYPE_CHECKING:
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -300,6 +300,9 @@ class Service:
             return await self._serve(control)
 
     async def _serve(self, control: Control) -> Config | None:
+        # APScheduler only here: a pass (`run --once`, the demo) never loads it.
+        from monitor.schedule.scheduler import add_cron_job, add_interval_job, create_scheduler
+
         scheduler = self.scheduler = create_scheduler()
         sources = [s for s in self.config.sources if s.enabled]
         # Due sources are found in the database, where instances take them by lease:

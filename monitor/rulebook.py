@@ -139,7 +139,7 @@ class Rulebook:
         return await self._extract(result.body, result.url)
 
     async def _extract(self, body: bytes, url: str) -> ExtractedPage:
-        from monitor.extract import extract_page
+        from monitor.extract.article import extract_page
 
         # In the pool, under its deadline: a page from outside could hold the loop (and
         # the whole console) for as long as its extraction takes.

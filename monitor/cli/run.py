@@ -20,6 +20,7 @@ from monitor.settings import Settings, read_config
 if TYPE_CHECKING:
     from monitor.config import Config
     from monitor.config.service import BindAddress
+    from monitor.extract.pool import WorkerPool
 
 EXIT_ALL_SOURCES_FAILED = 3  # `run --once`: not one source could be read (offline?)
 
@@ -67,10 +68,7 @@ def register(commands: Commands) -> None:
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
-    import asyncio
-
-    from monitor.api import instance_id, prepare_service_process
-    from monitor.log import use_log_format
+    from monitor.extract.pool import WorkerPool
 
     if not args.once and (args.source or args.force or args.no_send):
         print("--source, --force and --no-send go with --once (one pass)", file=sys.stderr)
@@ -81,6 +79,21 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     if settings.log_format not in (None, *LOG_FORMATS):
         print(f"MONITOR_LOG_FORMAT is {settings.log_format!r}: use human or json", file=sys.stderr)
         return EXIT_USAGE
+    # The workers start before this process imports the API: their own start-up (the
+    # extractor's and the matcher's imports) runs meanwhile, on the other cores.
+    pool = WorkerPool(settings.workers)
+    pool.start()
+    try:
+        return run_with(pool, args, settings)
+    finally:
+        pool.close()
+
+
+def run_with(pool: WorkerPool, args: argparse.Namespace, settings: Settings) -> int:
+    """`monitor run`, its options checked, on the started worker pool."""
+    from monitor.api import instance_id, prepare_service_process
+    from monitor.log import use_log_format
+
     prepare_service_process()
     config = read_config(settings)
     service = config.service.service
@@ -91,11 +104,11 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     if args.source and unknown_names("unknown source id", args.source, known):
         return EXIT_USAGE
     if args.once:
-        return run_once(args, settings, config)
-    return asyncio.run(serve(settings, config, args.http or service.http))
+        return run_once(pool, args, settings, config)
+    return serve(pool, settings, config, args.http or service.http)
 
 
-def run_once(args: argparse.Namespace, settings: Settings, config: Config) -> int:
+def run_once(pool: WorkerPool, args: argparse.Namespace, settings: Settings, config: Config) -> int:
     import asyncio
 
     from monitor.api import Monitor, instance_id, log_start, quiet_source_failures
@@ -107,7 +120,7 @@ def run_once(args: argparse.Namespace, settings: Settings, config: Config) -> in
     async def once() -> int:
         log_start(settings, config, instance_id(config.service.service.instance))
         with quiet_source_failures(), progress_line(sys.stderr) as progress:
-            async with Monitor(settings, config, send=not args.no_send) as monitor:
+            async with Monitor(settings, config, send=not args.no_send, pool=pool) as monitor:
                 summary = await monitor.poll(chosen, force=args.force, progress=progress)
         print("\n".join(summary.lines()))
         return EXIT_ALL_SOURCES_FAILED if summary.all_failed else EXIT_OK
@@ -115,11 +128,13 @@ def run_once(args: argparse.Namespace, settings: Settings, config: Config) -> in
     return asyncio.run(once())
 
 
-async def serve(settings: Settings, config: Config, bind: BindAddress | None) -> int:
+def serve(pool: WorkerPool, settings: Settings, config: Config, bind: BindAddress | None) -> int:
+    import asyncio
+
     from monitor.api import CannotListen, run_service
 
     try:
-        await run_service(settings, config, bind)
+        asyncio.run(run_service(settings, config, bind, pool))
     except CannotListen as exc:
         print(exc, file=sys.stderr)
         return EXIT_FAILED

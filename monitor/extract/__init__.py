@@ -1,6 +1,9 @@
-"""Stage 3: an article page into clean text and metadata."""
+"""Stage 3: an article page into clean text and metadata (`monitor.extract.article`),
+in a pool of worker processes.
 
-from monitor.extract.article import extract_page
+Only the pool is imported with the package: `monitor run` starts its workers before it
+imports the extractor and the matcher, so that their start-up overlaps its own."""
+
 from monitor.extract.pool import WorkerPool
 
-__all__ = ["WorkerPool", "extract_page"]
+__all__ = ["WorkerPool"]

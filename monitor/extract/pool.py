@@ -155,6 +155,13 @@ class WorkerPool:
             )
         return self._executor
 
+    def start(self) -> None:
+        """Start every worker now rather than at the first task, without waiting for them:
+        their start-up (`_start_worker`'s imports) overlaps what the caller does next."""
+        executor = self._pool()
+        for _ in range(self.workers):
+            executor.submit(os.getpid)  # workers start on demand: one per task queued
+
     async def run(self, function: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
         """`function(*args, **kwargs)` in a worker; WorkerTaskFailed past the deadline, or
         when the task's worker died on a fresh pool too (out of memory on a hostile page)."""

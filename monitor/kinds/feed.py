@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from monitor.fetch import FEED_ACCEPT
 from monitor.kinds.base import Ask, Read, Tools, fetch, parse
-from monitor.parse import parse_feed
+from monitor.parse.feed import parse_feed
 
 
 async def read(ask: Ask, tools: Tools) -> Read:

@@ -27,18 +27,11 @@ from email.message import EmailMessage
 from email.utils import formataddr, formatdate
 from typing import Any, Protocol, TextIO
 
-import apprise
-
 from monitor.config.alerts import ChannelConfig
 from monitor.notify import services
 from monitor.notify.escape import one_line
 
 log = logging.getLogger(__name__)
-_APPRISE_FORMATS = {
-    "html": apprise.NotifyFormat.HTML,
-    "markdown": apprise.NotifyFormat.MARKDOWN,
-    "text": apprise.NotifyFormat.TEXT,
-}
 
 
 @dataclass(frozen=True)
@@ -180,7 +173,7 @@ class AppriseChannel:
         self.format = fmt
         self._url = url
         self._stacks_title = services.scheme(url) in _TITLE_STACKED_ON_BODY
-        self._apprise = apprise.Apprise(asset=services.asset())
+        self._apprise = services.apprise_module().Apprise(asset=services.asset())
         self._apprise.add(url)
 
     def describe(self) -> str:
@@ -197,7 +190,7 @@ class AppriseChannel:
             result = await self._apprise.async_notify(
                 body=message.body,
                 title="" if skip_title else message.subject,
-                body_format=_APPRISE_FORMATS[message.format],
+                body_format=services.apprise_module().NotifyFormat(message.format),
                 log_callback=keep,
                 log_level=logging.WARNING,
             )

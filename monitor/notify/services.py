@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
+from types import ModuleType
 from typing import Any
 from urllib.parse import urlsplit
 
-import apprise
-
 from monitor.hygiene import mask
 from monitor.log import mask_apprise_records
-
-# Every use of apprise goes through this module: its records are masked from the start.
-mask_apprise_records()
 
 CONSOLE_SCHEMES = frozenset({"console"})
 EMAIL_SCHEMES = frozenset({"mailto", "mailtos"})
@@ -25,17 +21,27 @@ _DEFAULT_FORMATS = {
 }
 
 
+def apprise_module() -> ModuleType:
+    """apprise, imported on first use: a pass that sends nothing never loads it. Every
+    use of apprise goes through here, so its records are masked from the start."""
+    import apprise
+
+    mask_apprise_records()
+    return apprise
+
+
 def scheme(url: str) -> str:
     return urlsplit(url).scheme.lower()
 
 
-def asset() -> apprise.AppriseAsset:
-    return apprise.AppriseAsset(app_id="veille", app_desc="veille news monitoring")
+def asset() -> Any:
+    """The apprise asset that names veille to the services."""
+    return apprise_module().AppriseAsset(app_id="veille", app_desc="veille news monitoring")
 
 
 def instantiate(url: str) -> Any:
     """An apprise plugin object for `url`, or None if apprise cannot use it."""
-    return apprise.Apprise.instantiate(url, asset=asset(), suppress_exceptions=True)
+    return apprise_module().Apprise.instantiate(url, asset=asset(), suppress_exceptions=True)
 
 
 def check_url(url: str) -> str | None:

@@ -1,5 +1,4 @@
-"""Stage 2: bytes into feed items (feeds, listing pages, sitemaps, watched regions)."""
+"""Stage 2: bytes into feed items (feeds, listing pages, sitemaps, watched regions).
 
-from monitor.parse.feed import parse_feed
-
-__all__ = ["parse_feed"]
+Nothing is imported with the package: the worker pool reads its deadline from
+`monitor.parse.limits` before anything parses."""

@@ -10,7 +10,7 @@ from sqlalchemy import Select, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from monitor.records import Article
-from monitor.store.outbox import enqueue
+from monitor.store.outbox import conflict_insert, enqueue
 from monitor.store.retention import is_pruned
 from monitor.store.tables import AlertRow, ArticleRow, MatchRow, SightingRow, SourceRow, StoryRow
 from monitor.store.views import (
@@ -71,29 +71,34 @@ async def add_sighting(
     article_id: int,
     now: datetime,
 ) -> None:
-    row = await session.scalar(
-        select(SightingRow).where(
-            SightingRow.source_id == source_id, SightingRow.entry_key == entry_key
+    """Record that this source's entry pointed at the article (again): one statement,
+    whether the entry is new or seen before."""
+    insert = conflict_insert(session)(SightingRow).values(
+        source_id=source_id,
+        entry_key=entry_key,
+        item_hash=item_hash,
+        article_id=article_id,
+        seen_at=now,
+    )
+    seen = insert.excluded  # the row proposed: what a sighting of the entry becomes
+    await session.execute(
+        insert.on_conflict_do_update(
+            index_elements=[SightingRow.source_id, SightingRow.entry_key],
+            set_={
+                "item_hash": seen.item_hash,
+                "article_id": seen.article_id,
+                "seen_at": seen.seen_at,
+            },
         )
     )
-    if row is None:
-        session.add(
-            SightingRow(
-                source_id=source_id,
-                entry_key=entry_key,
-                item_hash=item_hash,
-                article_id=article_id,
-                seen_at=now,
-            )
-        )
-    else:
-        row.item_hash, row.article_id, row.seen_at = item_hash, article_id, now
 
 
 async def write_article(session: AsyncSession, write: ArticleWrite, *, domain: str) -> WriteOutcome:
     """Store an article with its matches, alerts and deliveries, inside the caller's transaction."""
-    row = await _upsert_article(session, write)
-    story_id = await _story_for(session, row, write)
+    known = await _known_row(session, write)
+    # The story first: the article's row is written once, with its story.
+    story_id = await _story_for(session, known, write)
+    row = await _save_article(session, known, write, story_id)
     await add_sighting(
         session, write.article.source_id, write.entry_key, write.item_hash, row.id, write.seen_at
     )
@@ -153,11 +158,18 @@ async def _save_match(
     return match
 
 
-async def _upsert_article(session: AsyncSession, write: ArticleWrite) -> ArticleRow:
+async def _known_row(session: AsyncSession, write: ArticleWrite) -> ArticleRow | None:
+    """The stored row of the article this write updates; None for a new article."""
+    if write.existing is None:
+        return None
+    return await session.get_one(ArticleRow, write.existing.id)
+
+
+async def _save_article(
+    session: AsyncSession, row: ArticleRow | None, write: ArticleWrite, story_id: int
+) -> ArticleRow:
     article = write.article
-    if write.existing is not None:
-        row = await session.get_one(ArticleRow, write.existing.id)
-    else:
+    if row is None:
         row = ArticleRow(
             canonical_url=article.canonical_url,
             source_id=article.source_id,
@@ -165,6 +177,7 @@ async def _upsert_article(session: AsyncSession, write: ArticleWrite) -> Article
         )
         session.add(row)
     _copy_article(row, article, write)
+    row.story_id = story_id
     await session.flush()
     return row
 
@@ -182,17 +195,17 @@ def _copy_article(row: ArticleRow, article: Article, write: ArticleWrite) -> Non
         row.vocabulary_version, row.vocabulary = write.vocabulary
 
 
-async def _story_for(session: AsyncSession, row: ArticleRow, write: ArticleWrite) -> int:
-    story_id = row.story_id or write.story_id
+async def _story_for(session: AsyncSession, row: ArticleRow | None, write: ArticleWrite) -> int:
+    """The story the article is in: the one it was in, the one it joins, or a new one."""
+    story_id = (row.story_id if row is not None else None) or write.story_id
     if story_id is None:
-        story = StoryRow(title=row.title, first_seen_at=write.seen_at, last_seen_at=write.seen_at)
+        title = write.article.title
+        story = StoryRow(title=title, first_seen_at=write.seen_at, last_seen_at=write.seen_at)
         session.add(story)
         await session.flush()
-        story_id = story.id
-    else:
-        story = await session.get_one(StoryRow, story_id)
-        story.last_seen_at = max(story.last_seen_at, write.seen_at)
-    row.story_id = story_id
+        return story.id
+    story = await session.get_one(StoryRow, story_id)
+    story.last_seen_at = max(story.last_seen_at, write.seen_at)
     return story_id
 
 

@@ -51,10 +51,8 @@ async def enqueue(
 
     Conflict-safe: two instances queueing the same delivery at once add it once."""
     dedupe_key = key or f"{kind}:{alert_id or digest_run_id}:{channel}"
-    dialect = session.get_bind().dialect.name
-    insert = _conflict_insert(dialect)
     added = await session.scalar(
-        insert(DeliveryRow)
+        conflict_insert(session)(DeliveryRow)
         .values(
             dedupe_key=dedupe_key,
             kind=kind,
@@ -74,16 +72,17 @@ async def enqueue(
     if added is None:
         return 0
     session.info[QUEUED] = True
-    if dialect == "postgresql":
+    if session.get_bind().dialect.name == "postgresql":
         # Delivered at commit, once per transaction however many rows it queued.
         await session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": OUTBOX_CHANNEL})
     return 1
 
 
-def _conflict_insert(dialect: str) -> Any:
-    """The dialect's INSERT (with ON CONFLICT), its module imported when used: a SQLite
-    database never loads the PostgreSQL dialect, a tenth of SQLAlchemy's import time."""
-    if dialect == "postgresql":
+def conflict_insert(session: AsyncSession) -> Any:
+    """The INSERT (with ON CONFLICT) of the session's database, its module imported when
+    used: a SQLite database never loads the PostgreSQL dialect, a tenth of SQLAlchemy's
+    import time."""
+    if session.get_bind().dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as pg_insert
 
         return pg_insert

@@ -30,6 +30,9 @@ ALLOWED = (
     "monitor.config.service",  # HOST:PORT and the keep_text check, as argparse types
     "monitor.config.validation",  # "did you mean" hints on names given as arguments
     "monitor.web",  # the console: another client of the API, which `monitor web` starts
+    # `monitor run` starts the workers before it imports the API, which then uses them:
+    # their start-up overlaps its imports.
+    "monitor.extract.pool.WorkerPool",
 )
 
 

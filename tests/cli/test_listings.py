@@ -19,6 +19,7 @@ from monitor.store import DeliveryRecord
 
 from support import REPO
 from support.console import RULE_ID, fill
+from support.probe import probe, top_level
 
 # What the listings must not import: the matcher's lemmatizer, the extractor, the HTTP
 # client, migrations, the notifier and the scheduler, and what those pull in.
@@ -36,17 +37,6 @@ HEAVY = (
     "datasketch",
     "feedparser",
 )
-# Runs a command in this process, then prints its exit status and the top-level modules
-# loaded (the command's own output goes before).
-PROBE = """
-import json, sys
-from monitor.cli import main
-try:
-    code = main(sys.argv[1:])
-except SystemExit as exc:
-    code = exc.code
-print(json.dumps({"code": code, "modules": sorted({m.split(".")[0] for m in sys.modules})}))
-"""
 
 
 def _run(
@@ -56,18 +46,8 @@ def _run(
     env = {**os.environ, "MONITOR_CONFIG_DIR": str(config), "MONITOR_DATA_DIR": str(data)}
     if database_url is not None:
         env["MONITOR_DATABASE_URL"] = database_url
-    done = subprocess.run(
-        [sys.executable, "-c", PROBE, *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.stdout, done.stderr
-    *printed, last = done.stdout.splitlines()
-    probe = json.loads(last)
-    return probe["code"], set(probe["modules"]) & set(HEAVY), "\n".join(printed)
+    code, modules, printed = probe(args, env)
+    return code, top_level(modules) & set(HEAVY), printed
 
 
 @pytest.fixture(scope="module")
@@ -97,9 +77,10 @@ def test_a_listing_loads_nothing_heavy(args: list[str], code: int, data: Path) -
 
 
 def test_the_probe_sees_what_a_command_loads(data: Path) -> None:
-    # `check` compiles the rules and renders the templates: the probe must see it.
+    # `check` compiles the rules, renders the templates and reads the digests' cron
+    # schedules: the probe must see it. (Only a channel other than the console needs apprise.)
     code, heavy, _ = _run(["check"], data)
-    assert code == 0 and {"simplemma", "jinja2", "apprise"} <= heavy
+    assert code == 0 and {"simplemma", "jinja2", "apscheduler"} <= heavy
 
 
 async def test_listings_of_a_filled_database_stay_light(tmp_path, web_server, pool) -> None:

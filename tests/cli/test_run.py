@@ -34,6 +34,7 @@ from support import (
     start_service,
     write,
 )
+from support.probe import probe, top_level
 
 MONITOR = str(Path(sys.executable).parent / "monitor")
 
@@ -123,6 +124,29 @@ async def test_run_once_draws_nothing_when_standard_error_is_a_pipe(
     assert code == 0 and b"articles: 2 new" in out
     assert "\r" not in err and "\x1b" not in err and "sources ·" not in err
     assert "INFO" in err  # the log, alone
+
+
+# What sends (apprise) and the long-running service's clock (APScheduler): a pass that
+# sends nothing needs neither, nor the demo.
+UNUSED_BY_A_PASS = {"apprise", "apscheduler"}
+
+
+async def test_a_pass_that_sends_nothing_imports_only_what_it_uses(
+    tmp_path: Path, web_server: Any
+) -> None:
+    root = two_feeds(tmp_path, web_server)
+    env = {
+        **os.environ,
+        "MONITOR_DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        "MONITOR_DATA_DIR": str(tmp_path / "data"),
+    }
+    args = ["--config", str(root), "run", "--once", "--no-send"]
+    code, modules, out = await asyncio.to_thread(probe, args, env)
+    assert code == 0 and "articles: 2 new" in out  # read, extracted, matched and stored
+    # The probe sees what a pass loads: the HTTP client, the database, the migrations.
+    assert {"aiohttp", "sqlalchemy", "alembic"} <= top_level(modules)
+    assert top_level(modules) & UNUSED_BY_A_PASS == set()
+    assert "monitor.demo" not in modules
 
 
 @pytest.mark.parametrize(

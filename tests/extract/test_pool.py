@@ -1,18 +1,46 @@
-"""The worker pool gives back what a task left in a worker's malloc heap."""
+"""The worker pool: it starts its workers at the first task, or before it when asked
+(`monitor run` does, so that their start-up overlaps its own imports), and gives back
+what a task left in a worker's malloc heap."""
 
 from __future__ import annotations
 
 import mmap
+import multiprocessing
+import operator
+import os
 import sys
 
 import pytest
 
-from monitor.extract import WorkerPool
-from monitor.extract.pool import TRIM_AFTER
+from monitor.extract.pool import TRIM_AFTER, WorkerPool
 
-pytestmark = pytest.mark.skipif(
+linux_only = pytest.mark.skipif(
     not sys.platform.startswith("linux"), reason="glibc's malloc_trim and /proc: Linux"
 )
+
+
+async def test_a_pool_starts_its_workers_at_the_first_task() -> None:
+    before = set(multiprocessing.active_children())
+    workers = WorkerPool(2)
+    try:
+        assert set(multiprocessing.active_children()) == before
+        assert await workers.run(operator.add, 1, 2) == 3
+        assert len(set(multiprocessing.active_children()) - before) >= 1
+    finally:
+        workers.close()
+
+
+async def test_a_started_pool_runs_its_workers_before_any_task() -> None:
+    before = set(multiprocessing.active_children())
+    workers = WorkerPool(2)
+    try:
+        workers.start()
+        started = set(multiprocessing.active_children()) - before
+        assert len(started) == 2
+        assert await workers.run(os.getpid) in {process.pid for process in started}
+    finally:
+        workers.close()
+
 
 # Run in the worker: pinned blocks stay alive between tasks, as a parse's survivors do.
 _pinned: list[bytes] = []
@@ -31,6 +59,7 @@ def resident() -> int:
         return int(statm.read().split()[1]) * mmap.PAGESIZE
 
 
+@linux_only
 async def test_a_task_that_grew_its_worker_is_followed_by_a_trim() -> None:
     pool = WorkerPool(workers=1)
     try:
@@ -44,6 +73,7 @@ async def test_a_task_that_grew_its_worker_is_followed_by_a_trim() -> None:
     assert after - before < TRIM_AFTER
 
 
+@linux_only
 async def test_a_task_that_did_not_grow_its_worker_is_not_trimmed() -> None:
     pool = WorkerPool(workers=1)
     try:

@@ -11,7 +11,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from monitor.cluster import fingerprint
-from monitor.extract import extract_page
+from monitor.extract.article import extract_page
 from monitor.extract.prepare import Rules, match_document, prepare_in
 from monitor.match import Document, RuleSpec, compile_rules
 from monitor.preflight import load_checked

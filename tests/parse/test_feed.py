@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 import pytest
 
 from monitor.errors import ParseError
-from monitor.parse import parse_feed
 from monitor.parse.encoding import decode
+from monitor.parse.feed import parse_feed
 from monitor.parse.identity import content_hash, entry_key
 from monitor.parse.text import html_to_text
 

@@ -29,8 +29,8 @@ from monitor.extract import WorkerPool
 from monitor.extract.pages import ArticleReader
 from monitor.extract.pool import WorkerTaskFailed
 from monitor.fetch import HttpClient
-from monitor.parse import parse_feed
 from monitor.parse.entities import REFUSED
+from monitor.parse.feed import parse_feed
 from monitor.parse.jsonapi import Paging, RecordMapping, parse_page
 from monitor.parse.jsonfeed import parse_json_feed
 from monitor.parse.limits import (

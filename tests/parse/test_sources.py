@@ -10,7 +10,7 @@ import pytest
 
 from monitor.errors import ParseError
 from monitor.extract.article import extract_page, is_paywalled, with_lead, without_headline
-from monitor.parse import parse_feed
+from monitor.parse.feed import parse_feed
 from monitor.parse.listing import parse_listing
 from monitor.parse.sitemap import parse_sitemap
 from monitor.parse.watch import change_text, change_title, compare, region_lines

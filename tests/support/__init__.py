@@ -1,7 +1,7 @@
 """Helpers for tests (not fixtures): corpus location, config directories, ports, the service
 as a process. Submodules hold the rest: `servers` (loopback web and SMTP servers), `ingest`
 (feeds, pages and services for ingestion tests), `console`, `matrix`, `notify`,
-`layers` (what a module imports)."""
+`layers` (what a module imports), `probe` (what a command loads)."""
 
 from __future__ import annotations
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from monitor.parse import parse_feed
+from monitor.parse.feed import parse_feed
 
 from support import CORPUS, corpus_path, rss_of
 from support.ingest import articles, build, source, states

@@ -1,0 +1,162 @@
+"""Writing an article, on SQLite and PostgreSQL: its story, its row and its sighting, each
+in as few statements as it takes (a pass writes hundreds of articles)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import event, select
+
+from monitor.config import Config
+from monitor.preflight import load_checked
+from monitor.records import Article, Extraction
+from monitor.store import Store, upgrade_async
+from monitor.store.tables import ArticleRow, SightingRow, StoryRow
+from monitor.store.views import ArticleWrite, WriteOutcome
+
+from support import loopback_sources, write
+
+NOW = datetime(2026, 12, 5, 9, 0, tzinfo=UTC)
+LATER = NOW + timedelta(hours=2)
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Config:
+    feeds = {f"s{n}": f"http://127.0.0.1:9/feed{n}.xml" for n in range(2)}
+    write(tmp_path / "sources.toml", loopback_sources(feeds))
+    write(tmp_path / "alerts" / "rules.toml", "[[rule]]\nid = 'r'\ntitle = 'R'\nquery = 'x'\n")
+    return load_checked(tmp_path, {})
+
+
+@pytest.fixture
+async def store(db_url: str, config: Config) -> AsyncIterator[Store]:
+    await upgrade_async(db_url)
+    opened = Store.open(db_url)
+    await opened.sync_sources(config.sources, NOW)
+    yield opened
+    await opened.close()
+
+
+def article(slug: str, source_id: str = "s0", text: str = "Le texte.") -> Article:
+    url = f"https://example.org/{slug}"
+    return Article(
+        url=url,
+        canonical_url=url,
+        source_id=source_id,
+        source_name=source_id.upper(),
+        title=f"Titre {slug}",
+        text=text,
+        summary="Le résumé.",
+        content_hash=f"hash of {text}",
+        extraction=Extraction.PAGE,
+    )
+
+
+@contextmanager
+def statements(store: Store) -> Iterator[list[str]]:
+    """The statements the store sends while in the block, each as its verb and, for a
+    write, its table: "INSERT stories", "UPDATE articles", "SELECT"."""
+    sent: list[str] = []
+
+    def keep(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        words = statement.split()
+        verb = words[0].upper()
+        table = {"INSERT": 2, "UPDATE": 1}.get(verb)  # INSERT INTO t, UPDATE t
+        sent.append(f"{verb} {words[table]}" if table else verb)
+
+    engine = store.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", keep)
+    try:
+        yield sent
+    finally:
+        event.remove(engine, "before_cursor_execute", keep)
+
+
+async def write_one(store: Store, write: ArticleWrite) -> WriteOutcome:
+    async with store.article_batch() as batch, batch.item():
+        return await batch.write_article(write)
+
+
+async def test_a_new_article_is_written_after_its_new_story_once(store: Store) -> None:
+    with statements(store) as sent:
+        outcome = await write_one(store, ArticleWrite(article("a"), "key-a", "item-a", NOW))
+    # The story's row first, then the article's with its story: no UPDATE after.
+    assert [s for s in sent if s.startswith(("INSERT", "UPDATE"))] == [
+        "INSERT stories",
+        "INSERT articles",
+        "INSERT sightings",
+    ]
+    async with store.transaction() as session:
+        row = await session.get_one(ArticleRow, outcome.article_id)
+        story = await session.get_one(StoryRow, outcome.story_id)
+    assert outcome.created and row.story_id == outcome.story_id
+    assert story.title == "Titre a" and story.first_seen_at == story.last_seen_at == NOW
+
+
+async def test_an_article_joining_a_story_moves_its_last_sighting(store: Store) -> None:
+    first = await write_one(store, ArticleWrite(article("a"), "key-a", "item-a", NOW))
+    joining = ArticleWrite(article("b", "s1"), "key-b", "item-b", LATER, story_id=first.story_id)
+    with statements(store) as sent:
+        second = await write_one(store, joining)
+    assert second.story_id == first.story_id
+    assert "INSERT stories" not in sent and "UPDATE articles" not in sent
+    async with store.transaction() as session:
+        story = await session.get_one(StoryRow, first.story_id)
+        rows = (await session.scalars(select(ArticleRow).order_by(ArticleRow.id))).all()
+    assert (story.first_seen_at, story.last_seen_at) == (NOW, LATER)
+    assert [r.story_id for r in rows] == [first.story_id] * 2
+
+
+async def test_an_updated_article_stays_in_its_story(store: Store) -> None:
+    first = await write_one(store, ArticleWrite(article("a"), "key-a", "item-a", NOW))
+    other = await write_one(store, ArticleWrite(article("b"), "key-b", "item-b", NOW))
+    known = await store.known_article("https://example.org/a")
+    assert known is not None and known.story_id == first.story_id
+    edited = article("a", text="Le texte, corrigé.")
+    # Another story proposed for it does not move an article out of the one it is in.
+    update = ArticleWrite(
+        edited, "key-a", "item-a2", LATER, story_id=other.story_id, existing=known
+    )
+    second = await write_one(store, update)
+    assert (second.article_id, second.story_id, second.created) == (
+        first.article_id,
+        first.story_id,
+        False,
+    )
+    async with store.transaction() as session:
+        row = await session.get_one(ArticleRow, first.article_id)
+        story = await session.get_one(StoryRow, first.story_id)
+        untouched = await session.get_one(StoryRow, other.story_id)
+    assert row.text == "Le texte, corrigé." and row.updated_at == LATER
+    assert row.story_id == first.story_id
+    assert (story.last_seen_at, untouched.last_seen_at) == (LATER, NOW)
+
+
+async def test_a_sighting_is_one_statement_new_or_seen_again(store: Store) -> None:
+    first = await write_one(store, ArticleWrite(article("a"), "key-a", "item-a", NOW))
+    other = await write_one(store, ArticleWrite(article("b"), "key-b", "item-b", NOW))
+    for entry, item, article_id in (
+        ("key-c", "item-c", first.article_id),  # a new entry of the source
+        ("key-a", "item-a2", other.article_id),  # an entry seen before, now pointing elsewhere
+    ):
+        with statements(store) as sent:
+            async with store.article_batch() as batch:
+                await batch.add_sighting("s0", entry, item, article_id, LATER)
+        # SQLite's batch opens its transaction with a BEGIN: PostgreSQL's needs none.
+        assert [s for s in sent if s != "BEGIN"] == ["INSERT sightings"]
+    seen = await store.seen_entries("s0", ["key-a", "key-b", "key-c"])
+    assert seen == {
+        "key-a": ("item-a2", other.article_id),
+        "key-b": ("item-b", other.article_id),
+        "key-c": ("item-c", first.article_id),
+    }
+    async with store.transaction() as session:
+        times = dict(
+            (await session.execute(select(SightingRow.entry_key, SightingRow.seen_at))).all()
+        )
+    assert times == {"key-a": LATER, "key-b": NOW, "key-c": LATER}
