@@ -3,43 +3,20 @@ in as few statements as it takes (a pass writes hundreds of articles)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlalchemy import event, select
 
-from monitor.config import Config
-from monitor.preflight import load_checked
 from monitor.records import Article, Extraction
-from monitor.store import Store, upgrade_async
+from monitor.store import Store
 from monitor.store.tables import ArticleRow, SightingRow, StoryRow
 from monitor.store.views import ArticleWrite, WriteOutcome
 
-from support import loopback_sources, write
-
 NOW = datetime(2026, 12, 5, 9, 0, tzinfo=UTC)
 LATER = NOW + timedelta(hours=2)
-
-
-@pytest.fixture
-def config(tmp_path: Path) -> Config:
-    feeds = {f"s{n}": f"http://127.0.0.1:9/feed{n}.xml" for n in range(2)}
-    write(tmp_path / "sources.toml", loopback_sources(feeds))
-    write(tmp_path / "alerts" / "rules.toml", "[[rule]]\nid = 'r'\ntitle = 'R'\nquery = 'x'\n")
-    return load_checked(tmp_path, {})
-
-
-@pytest.fixture
-async def store(db_url: str, config: Config) -> AsyncIterator[Store]:
-    await upgrade_async(db_url)
-    opened = Store.open(db_url)
-    await opened.sync_sources(config.sources, NOW)
-    yield opened
-    await opened.close()
 
 
 def article(slug: str, source_id: str = "s0", text: str = "Le texte.") -> Article:

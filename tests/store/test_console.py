@@ -2,39 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-import pytest
-
-from monitor.config import Config
-from monitor.preflight import load_checked
-from monitor.store import Store, upgrade_async
+from monitor.store import Store
 from monitor.store.console import STORY_ARTICLES_SHOWN
 from monitor.store.tables import ArticleRow, StoryRow
 
-from support import loopback_sources, write
-
 NOW = datetime(2026, 12, 5, 9, 0, tzinfo=UTC)
 OUTLETS = ("s0", "s1", "s2")
-
-
-@pytest.fixture
-def config(tmp_path: Path) -> Config:
-    feeds = {name: f"http://127.0.0.1:9/{name}.xml" for name in OUTLETS}
-    write(tmp_path / "sources.toml", loopback_sources(feeds))
-    write(tmp_path / "alerts" / "rules.toml", "[[rule]]\nid = 'r'\ntitle = 'R'\nquery = 'x'\n")
-    return load_checked(tmp_path, {})
-
-
-@pytest.fixture
-async def store(db_url: str, config: Config) -> AsyncIterator[Store]:
-    await upgrade_async(db_url)
-    opened = Store.open(db_url)
-    await opened.sync_sources(config.sources, NOW)
-    yield opened
-    await opened.close()
 
 
 async def add_story(store: Store, title: str, articles: int) -> None:

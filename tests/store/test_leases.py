@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -18,30 +17,13 @@ from monitor.errors import ConfigError
 from monitor.preflight import load_checked
 from monitor.records import CacheValidators
 from monitor.schedule.polling import Answered, Failed, Health, advance
-from monitor.store import HealthWrite, Store, upgrade_async
+from monitor.store import HealthWrite, Store
 
 from support import Clock, loopback_sources, service, write
 from support.servers import SmtpServer
 
 NOW = datetime(2026, 12, 4, 9, 0, tzinfo=UTC)
 LEASE = timedelta(minutes=2)
-
-
-@pytest.fixture
-def config(tmp_path: Path) -> Config:
-    feeds = {f"s{n}": f"http://127.0.0.1:9/feed{n}.xml" for n in range(3)}
-    write(tmp_path / "sources.toml", loopback_sources(feeds))
-    write(tmp_path / "alerts" / "rules.toml", "[[rule]]\nid = 'r'\ntitle = 'R'\nquery = 'x'\n")
-    return load_checked(tmp_path, {})
-
-
-@pytest.fixture
-async def store(db_url: str, config: Config) -> AsyncIterator[Store]:
-    await upgrade_async(db_url)
-    opened = Store.open(db_url)
-    await opened.sync_sources(config.sources, NOW)
-    yield opened
-    await opened.close()
 
 
 async def test_a_source_is_leased_to_one_instance_until_its_lease_lapses(store: Store) -> None:
