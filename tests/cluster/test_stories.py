@@ -42,16 +42,22 @@ def config(tmp_path: Path, feeds: dict[str, str], mail: str) -> Path:
     return root
 
 
-async def test_another_outlet_joins_the_story_without_a_new_ping(
-    tmp_path, web_server, smtp_server, pool, db_url
-) -> None:
+def two_outlets(tmp_path: Path, web_server, mail: str) -> tuple[dict[str, str], Path]:
+    """A wire's feed with the event's article, a weekly's feed still empty, and their
+    configuration: the pages served and the configuration folder."""
     pages = serve_articles(web_server, EVENT, OTHER_OUTLET)
     fil = web_server.add(
         "/fil.xml", rss([(EVENT, pages[EVENT])]), content_type="application/rss+xml"
     )
     hebdo = web_server.add("/hebdo.xml", rss([]), content_type="application/rss+xml")
+    return pages, config(tmp_path, {"fil": fil, "hebdo": hebdo}, mail)
+
+
+async def test_another_outlet_joins_the_story_without_a_new_ping(
+    tmp_path, web_server, smtp_server, pool, db_url
+) -> None:
+    pages, root = two_outlets(tmp_path, web_server, smtp_server.url())
     clock = Clock(datetime(2026, 11, 20, 9, 0, tzinfo=UTC))
-    root = config(tmp_path, {"fil": fil, "hebdo": hebdo}, smtp_server.url())
     async with service(tmp_path, root, pool, db_url, clock) as svc:
         first = await svc.run_pass()
         # Two hours later the other outlet publishes its own article on the same deal.
@@ -159,13 +165,8 @@ max_age = "60d"  # the late article may still alert, when it is a story of its o
 async def test_a_rule_s_event_window_keeps_its_story_open_across_a_restart(
     tmp_path, web_server, smtp_server, pool, db_url, window: str, joined: bool
 ) -> None:
-    pages = serve_articles(web_server, EVENT, OTHER_OUTLET)
-    fil = web_server.add(
-        "/fil.xml", rss([(EVENT, pages[EVENT])]), content_type="application/rss+xml"
-    )
-    hebdo = web_server.add("/hebdo.xml", rss([]), content_type="application/rss+xml")
+    pages, root = two_outlets(tmp_path, web_server, smtp_server.url())
     clock = Clock(datetime(2026, 11, 20, 9, 0, tzinfo=UTC))
-    root = config(tmp_path, {"fil": fil, "hebdo": hebdo}, smtp_server.url())
     write(root / "alerts" / "rules.toml", ACTORS_RULE + window)
     async with service(tmp_path, root, pool, db_url, clock) as svc:
         await svc.run_pass()
