@@ -79,10 +79,13 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     if settings.log_format not in (None, *LOG_FORMATS):
         print(f"MONITOR_LOG_FORMAT is {settings.log_format!r}: use human or json", file=sys.stderr)
         return EXIT_USAGE
-    # The workers start before this process imports the API: their own start-up (the
-    # extractor's and the matcher's imports) runs meanwhile, on the other cores.
     pool = WorkerPool(settings.workers)
-    pool.start()
+    if not args.once:
+        # The service will need its workers: they start before this process imports the
+        # API, so that their own start-up (the extractor's and the matcher's imports)
+        # runs meanwhile, on the other cores. One pass starts them at its first task
+        # instead: a pass whose feeds all answer 304 (the usual cron run) needs none.
+        pool.start()
     try:
         return run_with(pool, args, settings)
     finally:

@@ -5,6 +5,7 @@ it reloads and what changed."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import pty
@@ -147,6 +148,55 @@ async def test_a_pass_that_sends_nothing_imports_only_what_it_uses(
     assert {"aiohttp", "sqlalchemy", "alembic"} <= top_level(modules)
     assert top_level(modules) & UNUSED_BY_A_PASS == set()
     assert "monitor.demo" not in modules
+
+
+def descendants(pid: int) -> set[int]:
+    """The processes below `pid` now (Linux's /proc)."""
+    found: set[int] = set()
+    try:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/children") as children:
+                for child in map(int, children.read().split()):
+                    found |= {child} | descendants(child)
+    except OSError:  # it ended meanwhile
+        pass
+    return found
+
+
+async def processes_of_a_pass(root: Path, env: dict[str, str]) -> set[int]:
+    """Every process that `monitor run --once` started, sampled every 10 ms."""
+    process = await asyncio.create_subprocess_exec(
+        MONITOR, "--config", str(root), "-q", "run", "--once", "--no-send",
+        env=env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+    seen: set[int] = set()
+    while process.returncode is None:
+        seen |= descendants(process.pid)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(process.wait(), 0.01)
+    assert process.returncode == 0
+    return seen
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+async def test_a_pass_whose_feeds_all_answer_304_starts_no_worker(
+    tmp_path: Path, web_server: Any
+) -> None:
+    pages = serve_articles(web_server, EVENT)
+    feed = web_server.add(
+        "/feed.xml", rss(list(pages.items())), content_type="text/xml", headers={"ETag": '"1"'}
+    )
+    root = tmp_path / "config"
+    write(root / "sources.toml", loopback_sources({"un": feed}))
+    write(root / "alerts" / "rules.toml", MICROSOFT_RULE)
+    env = {
+        **os.environ,
+        "MONITOR_DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        "MONITOR_DATA_DIR": str(tmp_path / "data"),
+    }
+    assert len(await processes_of_a_pass(root, env)) >= 2  # the forkserver and a worker
+    assert await processes_of_a_pass(root, env) == set()
+    assert web_server.hits("/feed.xml")[-1]["If-None-Match"] == '"1"'
 
 
 @pytest.mark.parametrize(
