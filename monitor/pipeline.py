@@ -197,13 +197,15 @@ class Pipeline:
         return self._rules
 
     async def load_memory(self) -> None:
-        """What earlier runs learnt: the story indexes and the pages that poison workers."""
-        await self.load_story_index()
+        """What earlier runs learnt that reading needs: the pages that poison workers. The
+        story indexes are read by the first write (`write`), not here: a pass whose feeds
+        all answer 304 writes no article and needs none of them."""
         self.reader.poisoned.update(await self.store.poison_failures())
 
     async def load_story_index(self) -> None:
         """Bring the in-memory story indexes (text and events) up to date with the recent
-        articles of the database: all at start-up, then those written since."""
+        articles of the database: all of them at the first write, then those written
+        since."""
         now = self.clock()
         last_article, last_match = self._read_up_to
         for article_id, story_id, blob, when, source_id in await self.store.recent_fingerprints(

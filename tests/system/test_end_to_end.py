@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 from support import DEMO, EVENT, OFF_TOPIC, mail_config, rss, serve_articles, service
 
@@ -62,11 +63,17 @@ async def test_unchanged_feed_costs_a_304_and_no_parsing(
         headers={"ETag": '"v7"'},
     )
     config_dir = mail_config(tmp_path / "config", {"outlet": feed}, smtp_server.url(), RULE)
-    async with service(tmp_path, config_dir, pool) as svc:
+    clock = lambda: DEMO[OFF_TOPIC].published + timedelta(hours=1)  # noqa: E731
+    async with service(tmp_path, config_dir, pool, clock=clock) as svc:
         await svc.run_pass()
+        remembered = len(svc.pipeline.stories)
+    # The next run (a new process: `run --once` from cron) reads what it needs only.
+    async with service(tmp_path, config_dir, pool, clock=clock) as svc:
         pool.calls.clear()
         second = await svc.run_pass()
+        assert len(svc.pipeline.stories) == 0  # it wrote nothing: no story index read
     assert second.outcomes[0].not_modified
+    assert remembered == len(pages)  # the first run's index held its articles
     assert pool.calls == []  # neither parse_feed nor extract_page ran
     requests = web_server.hits("/feed.xml")
     assert len(requests) == 2 and requests[1]["If-None-Match"] == '"v7"'
