@@ -130,7 +130,7 @@ class ServiceTable(Strict):
     @classmethod
     def _positive(cls, value: timedelta) -> timedelta:
         if value <= timedelta(0):
-            raise ValueError("summary_every must be a positive duration, like \"15m\"")
+            raise ValueError('summary_every must be a positive duration, like "15m"')
         return value
 
     @field_validator("instance")

@@ -104,7 +104,5 @@ async def release_all(session: AsyncSession) -> None:
         .values(lease_owner=None, lease_until=None)
     )
     await session.execute(
-        update(DeliveryRow)
-        .where(DeliveryRow.claimed_until.is_not(None))
-        .values(claimed_until=None)
+        update(DeliveryRow).where(DeliveryRow.claimed_until.is_not(None)).values(claimed_until=None)
     )
