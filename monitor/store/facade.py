@@ -1,8 +1,6 @@
-"""Stage 4: persistence. The only package that imports SQLAlchemy.
-
-`Store` is a thin facade: each method runs one function of the modules below
-in its own transaction, and returns plain records (`monitor.store.views`). A pass's
-articles are the exception: `Store.article_batch` writes many in one transaction.
+"""`Store`, the store's facade: each method runs one function of the modules of this
+package in its own transaction, and returns plain records (`monitor.store.views`). A
+pass's articles are the exception: `Store.article_batch` writes many in one transaction.
 """
 
 from __future__ import annotations
@@ -29,12 +27,10 @@ from monitor.store import (
     retention,
     sources,
 )
-from monitor.store.db import create_engine, display_url
+from monitor.store.db import create_engine
 from monitor.store.locks import exclusive, listen_outbox
-from monitor.store.migrate import upgrade, upgrade_async
 from monitor.store.views import (
     AlertView,
-    ArticleView,
     ArticleWrite,
     DeliveryRecord,
     DigestEntry,
@@ -46,44 +42,13 @@ from monitor.store.views import (
     KnownArticle,
     PendingDelivery,
     PruneResult,
-    RuleHit,
     SourceClaim,
     SourceState,
     StoredArticle,
     StoredVocabulary,
-    StoryArticle,
     StoryView,
     WriteOutcome,
 )
-
-__all__ = [
-    "AlertView",
-    "ArticleBatch",
-    "ArticleView",
-    "ArticleWrite",
-    "DeliveryRecord",
-    "DigestEntry",
-    "DigestRun",
-    "FailedDelivery",
-    "FailingSource",
-    "FeedbackRecord",
-    "HealthWrite",
-    "KnownArticle",
-    "PendingDelivery",
-    "PruneResult",
-    "RuleHit",
-    "SourceClaim",
-    "SourceState",
-    "Store",
-    "StoredArticle",
-    "StoredVocabulary",
-    "StoryArticle",
-    "StoryView",
-    "WriteOutcome",
-    "display_url",
-    "upgrade",
-    "upgrade_async",
-]
 
 P = ParamSpec("P")
 T = TypeVar("T")
