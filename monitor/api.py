@@ -384,7 +384,7 @@ class Monitor(Listings, Rulebook):
         keep = older_than or self.config.service.retention.keep_text
         if keep is None:
             return None
-        return await self.store.prune_texts(self.clock() - keep, dry_run=dry_run)
+        return await self.service.store.prune_texts(self.clock() - keep, dry_run=dry_run)
 
     # -- acting ---------------------------------------------------------------------------------
 
@@ -394,12 +394,12 @@ class Monitor(Listings, Rulebook):
         """Record a verdict on an alert (`UnknownAlert` when there is no such alert)."""
         if verdict not in VERDICTS:
             raise ValueError(f"verdict must be one of {', '.join(VERDICTS)}, not {verdict!r}")
-        return await self.store.judge_alert(alert_id, verdict, note, self.clock())
+        return await self.service.store.judge_alert(alert_id, verdict, note, self.clock())
 
     async def retry(self, delivery_ids: Sequence[int] | None = None) -> list[int]:
         """Queue failed deliveries again (all, or these ids); returns those queued."""
         ids = None if delivery_ids is None else list(delivery_ids)
-        return await self.store.requeue_failed(ids, self.clock())
+        return await self.service.store.requeue_failed(ids, self.clock())
 
     async def missed(self, rule_id: str, url: str, note: str | None = None) -> str:
         """Record the article at `url` as one `rule_id` should have alerted on; returns its
@@ -407,7 +407,7 @@ class Monitor(Listings, Rulebook):
         from monitor.cluster import canonical_url
 
         self.rule(rule_id)
-        store = self.store
+        store = self.service.store
         article = await store.stored_article(canonical_url(url))
         if article is None:  # not stored (or its text pruned)
             page = await self.fetch_page(url)
@@ -427,7 +427,9 @@ class Monitor(Listings, Rulebook):
         all of them): what would fire now, what fired then and would not now. Sends nothing.
         `progress` hears of each article replayed."""
         ids = [self.rule(r) for r in rule_ids] if rule_ids else [r.id for r in self.config.rules]
-        return await run_backtest(self.store, self.config, ids, self._start(since), progress)
+        return await run_backtest(
+            self.service.store, self.config, ids, self._start(since), progress
+        )
 
     async def try_query(
         self, rule_id: str, query: str, days: int = 30, limit: int = PLAYGROUND_ARTICLES
@@ -440,7 +442,7 @@ class Monitor(Listings, Rulebook):
         edited = self.with_query(rule_id, query)
         since = self.clock() - timedelta(days=days)
         # One more than the cap: whether older articles of the period were left out.
-        newest = await self.store.newest_articles(since, limit + 1)
+        newest = await self.service.store.newest_articles(since, limit + 1)
         articles = newest[-limit:] if limit else []
         labeled = await self.verdicts(rule_id)
         deployed, report, scores = await asyncio.to_thread(

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from monitor.config import Config, SourceConfig
     from monitor.labels import LabeledArticle
     from monitor.store import AlertView, DeliveryRecord, SourceState, Store, StoryView
+    from monitor.store.sqlite_reads import SqliteReads
 
 DeliveryStatus = Literal["pending", "failed", "sent"]
 
@@ -99,28 +100,41 @@ async def open_listings(
 
 @asynccontextmanager
 async def listings_on(settings: Settings, config: Config) -> AsyncIterator[Listings]:
-    """`Listings` on a store of their own, closed on exit. A database at the latest schema
-    is recognised without alembic; one behind is migrated."""
-    from monitor.store import Store, upgrade_async
+    """`Listings` on a store of their own, closed on exit. A SQLite file at the latest
+    schema is read with sqlite3 alone (`SqliteReads`); any other database through the
+    `Store`, migrated first when its schema is behind."""
+    from monitor.store.sqlite_reads import SqliteReads
 
     url = database_url(settings, config)
-    await upgrade_async(url)
-    store = Store.open(url)
+    store = SqliteReads.open(url) or await _migrated_store(url)
     try:
         yield Listings(config, store, partial(datetime.now, UTC))
     finally:
         await store.close()
 
 
+async def _migrated_store(url: str) -> Store:
+    from monitor.store import Store, upgrade_async
+
+    await upgrade_async(url)
+    return Store.open(url)
+
+
 def database_exists(settings: Settings, config: Config) -> bool:
     """False only for a SQLite file that is not there yet (a server database is assumed):
     a listing must not create the database. `DatabaseUnusable` when it could never be there."""
-    from monitor.store.db import async_url, check_data_dir
+    from monitor.store.sqlite_reads import check_data_dir, sqlite_file
 
-    parsed = async_url(database_url(settings, config))
-    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
-        return True
-    path = Path(parsed.database)
+    url = database_url(settings, config)
+    path = sqlite_file(url)
+    if path is None:
+        # Any other URL (a server, memory, a query...): as the store reads it.
+        from monitor.store.db import async_url
+
+        parsed = async_url(url)
+        if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+            return True
+        path = Path(parsed.database)
     check_data_dir(path)
     return path.exists()
 
@@ -128,7 +142,9 @@ def database_exists(settings: Settings, config: Config) -> bool:
 class Listings:
     """The listings of one configuration's database."""
 
-    def __init__(self, config: Config, store: Store, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self, config: Config, store: Store | SqliteReads, clock: Callable[[], datetime]
+    ) -> None:
         self.config = config
         self.store = store
         self.clock = clock

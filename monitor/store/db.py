@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from monitor.errors import DatabaseUnusable
 from monitor.hygiene import mask
+from monitor.store.sqlite_reads import check_data_dir
 
 _ASYNC_DRIVERS = {
     "postgresql": "postgresql+asyncpg",
@@ -44,15 +45,6 @@ def create_engine(url: str) -> AsyncEngine:
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     return engine
-
-
-def check_data_dir(database: Path) -> None:
-    """Raise DatabaseUnusable when the database's directory is a file."""
-    if database.parent.exists() and not database.parent.is_dir():
-        raise DatabaseUnusable(
-            f"data directory {database.parent}: cannot be created (is a file); "
-            "set MONITOR_DATA_DIR to a writable directory"
-        )
 
 
 def _ensure_sqlite_dir(parsed: URL) -> None:

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from monitor.errors import MonitorError
 from monitor.store.tables import AlertRow, ArticleRow, FeedbackRow, MatchRow
-from monitor.store.views import FeedbackRecord
+from monitor.store.views import FeedbackRecord, feedback_record, latest_verdicts
 
 VERDICTS = ("right", "wrong", "missed")
 
@@ -49,7 +49,7 @@ async def judge_alert(
     )
     session.add(row)
     await session.flush()
-    return record(row)
+    return feedback_record(row)
 
 
 async def stored_article(
@@ -86,7 +86,7 @@ async def add_missed(
     )
     session.add(row)
     await session.flush()
-    return record(row)
+    return feedback_record(row)
 
 
 async def feedback(
@@ -96,10 +96,7 @@ async def feedback(
     query = select(FeedbackRow).order_by(FeedbackRow.id)
     if rule_ids:
         query = query.where(FeedbackRow.rule_id.in_(rule_ids))
-    latest: dict[tuple[str, object], FeedbackRecord] = {}
-    for row in (await session.scalars(query)).all():
-        latest[(row.rule_id, row.alert_id or row.url)] = record(row)
-    return sorted(latest.values(), key=lambda r: r.id)
+    return latest_verdicts((await session.scalars(query)).all())
 
 
 async def wrong_counts(session: AsyncSession, since: datetime) -> dict[str, int]:
@@ -110,19 +107,3 @@ async def wrong_counts(session: AsyncSession, since: datetime) -> dict[str, int]
         .group_by(FeedbackRow.rule_id)
     )
     return {rule_id: count for rule_id, count in rows.all()}
-
-
-def record(row: FeedbackRow) -> FeedbackRecord:
-    return FeedbackRecord(
-        id=row.id,
-        created_at=row.created_at,
-        rule_id=row.rule_id,
-        verdict=row.verdict,
-        alert_id=row.alert_id,
-        url=row.url,
-        title=row.title,
-        text=row.text,
-        lang=row.lang,
-        published_at=row.published_at,
-        note=row.note,
-    )

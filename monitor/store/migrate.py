@@ -20,14 +20,12 @@ import monitor
 from monitor.errors import DatabaseUnusable
 from monitor.store.db import async_url, create_engine, display_url, error_line
 from monitor.store.locks import lock_statement
+from monitor.store.revision import HEAD_REVISION
 
 if TYPE_CHECKING:
     from alembic.config import Config as AlembicConfig
 
 _PACKAGE = Path(monitor.__file__).resolve().parent
-# The newest revision in alembic/versions; a new migration changes it (a test compares it
-# with alembic's own head).
-HEAD_REVISION = "0005"
 
 
 def script_location() -> Path:

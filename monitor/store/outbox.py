@@ -20,7 +20,13 @@ from monitor.store.tables import (
     MatchRow,
     SourceRow,
 )
-from monitor.store.views import AlertView, ArticleView, DeliveryRecord, PendingDelivery
+from monitor.store.views import (
+    AlertView,
+    ArticleView,
+    DeliveryRecord,
+    PendingDelivery,
+    delivery_record,
+)
 
 # The PostgreSQL channel on which a committed outbox row wakes every instance's dispatcher.
 OUTBOX_CHANNEL = "veille_outbox"
@@ -223,23 +229,8 @@ async def deliveries(
     )
     if status:
         query = query.where(DeliveryRow.status == status)
-    records = []
-    for row, rule_id, title, digest in (await session.execute(query)).all():
-        subject = f"{rule_id}: {title}" if rule_id else (f"digest {digest}" if digest else row.kind)
-        records.append(
-            DeliveryRecord(
-                row.id,
-                row.kind,
-                row.channel,
-                row.status,
-                row.attempts,
-                row.created_at,
-                row.sent_at,
-                row.last_error,
-                subject,
-            )
-        )
-    return records
+    found = (await session.execute(query)).all()
+    return [delivery_record(row, rule_id, title, digest) for row, rule_id, title, digest in found]
 
 
 async def sent_count(session: AsyncSession, channel: str, since: datetime) -> int:

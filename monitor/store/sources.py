@@ -10,10 +10,9 @@ from sqlalchemy import Table, Update, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from monitor.config.sources import SourceConfig
-from monitor.records import CacheValidators
 from monitor.store.outbox import enqueue
 from monitor.store.tables import SourceRow
-from monitor.store.views import HealthWrite, SourceState
+from monitor.store.views import HealthWrite, SourceState, source_state
 
 
 async def sync_sources(
@@ -48,30 +47,7 @@ async def source_states(
     query = select(SourceRow).order_by(SourceRow.id)
     if ids is not None:
         query = query.where(SourceRow.id.in_(ids))
-    return [_state(row) for row in (await session.scalars(query)).all()]
-
-
-def _state(row: SourceRow) -> SourceState:
-    return SourceState(
-        id=row.id,
-        name=row.name,
-        url=row.url,
-        kind=row.kind,
-        validators=CacheValidators(row.etag, row.last_modified),
-        first_seen_at=row.first_seen_at,
-        last_attempt_at=row.last_attempt_at,
-        last_success_at=row.last_success_at,
-        next_check_at=row.next_check_at,
-        failing_since=row.failing_since,
-        consecutive_failures=row.consecutive_failures,
-        last_error_kind=row.last_error_kind,
-        last_error=row.last_error,
-        warning=row.warning,
-        items_seen=row.items_seen,
-        moved_to=row.moved_to,
-        notice_sent_at=row.notice_sent_at,
-        state=row.state,
-    )
+    return [source_state(row) for row in (await session.scalars(query)).all()]
 
 
 async def record_health(session: AsyncSession, writes: Sequence[HealthWrite]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -280,3 +281,76 @@ class PruneResult:
     before: datetime
     articles: int  # whose text was dropped (or would be, in a dry run)
     characters: int  # of text and summary dropped
+
+
+# Records made from rows: the ORM's, or those `SqliteReads` reads with sqlite3 for the
+# listings, which have the same attributes. One function each, so that both read alike.
+
+
+def source_state(row: Any) -> SourceState:
+    """A `sources` row's state."""
+    return SourceState(
+        id=row.id,
+        name=row.name,
+        url=row.url,
+        kind=row.kind,
+        validators=CacheValidators(row.etag, row.last_modified),
+        first_seen_at=row.first_seen_at,
+        last_attempt_at=row.last_attempt_at,
+        last_success_at=row.last_success_at,
+        next_check_at=row.next_check_at,
+        failing_since=row.failing_since,
+        consecutive_failures=row.consecutive_failures,
+        last_error_kind=row.last_error_kind,
+        last_error=row.last_error,
+        warning=row.warning,
+        items_seen=row.items_seen,
+        moved_to=row.moved_to,
+        notice_sent_at=row.notice_sent_at,
+        state=row.state,
+    )
+
+
+def feedback_record(row: Any) -> FeedbackRecord:
+    """A `feedback` row's verdict."""
+    return FeedbackRecord(
+        id=row.id,
+        created_at=row.created_at,
+        rule_id=row.rule_id,
+        verdict=row.verdict,
+        alert_id=row.alert_id,
+        url=row.url,
+        title=row.title,
+        text=row.text,
+        lang=row.lang,
+        published_at=row.published_at,
+        note=row.note,
+    )
+
+
+def latest_verdicts(rows: Iterable[Any]) -> list[FeedbackRecord]:
+    """The last of `rows` (`feedback` rows in id order) on each alert, and on each missed
+    URL, per rule: a verdict given again replaces the first."""
+    latest: dict[tuple[str, object], FeedbackRecord] = {}
+    for row in rows:
+        latest[(row.rule_id, row.alert_id or row.url)] = feedback_record(row)
+    return sorted(latest.values(), key=lambda r: r.id)
+
+
+def delivery_record(
+    row: Any, rule_id: str | None, title: str | None, digest: str | None
+) -> DeliveryRecord:
+    """A `deliveries` row, with the rule and article title of its alert or the name of its
+    digest (None when it has none) for its subject."""
+    subject = f"{rule_id}: {title}" if rule_id else (f"digest {digest}" if digest else row.kind)
+    return DeliveryRecord(
+        row.id,
+        row.kind,
+        row.channel,
+        row.status,
+        row.attempts,
+        row.created_at,
+        row.sent_at,
+        row.last_error,
+        subject,
+    )

@@ -22,8 +22,10 @@ from support.console import RULE_ID, fill
 from support.probe import probe, top_level
 
 # What the listings must not import: the matcher's lemmatizer, the extractor, the HTTP
-# client, migrations, the notifier and the scheduler, and what those pull in.
+# client, migrations, the notifier and the scheduler, and what those pull in; nor, on
+# SQLite, SQLAlchemy (monitor.store.sqlite_reads reads it).
 HEAVY = (
+    "sqlalchemy",
     "simplemma",
     "trafilatura",
     "htmldate",

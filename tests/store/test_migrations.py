@@ -11,7 +11,6 @@ from sqlalchemy import inspect
 from alembic import command
 from monitor.store.db import create_engine
 from monitor.store.migrate import (
-    HEAD_REVISION,
     alembic_config,
     current_revision,
     head_revision,
@@ -19,6 +18,7 @@ from monitor.store.migrate import (
     upgrade,
     upgrade_async,
 )
+from monitor.store.revision import HEAD_REVISION
 from monitor.store.tables import metadata
 
 from support import REPO
@@ -61,7 +61,7 @@ async def test_downgrade_to_base_and_back(db_url: str) -> None:
 
 def test_the_head_revision_known_without_alembic_is_alembics_head() -> None:
     head = head_revision()
-    assert head == HEAD_REVISION, f"set HEAD_REVISION in monitor/store/migrate.py to {head!r}"
+    assert head == HEAD_REVISION, f"set HEAD_REVISION in monitor/store/revision.py to {head!r}"
 
 
 async def test_the_schema_is_current_only_at_the_head_revision(db_url: str) -> None:
