@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from monitor.dburl import sqlite_file
+
 if TYPE_CHECKING:
     from monitor.config import Config
 
@@ -75,6 +77,15 @@ def read_config(settings: Settings, *, checked: bool = True) -> Config:
 def default_url(data_dir: Path) -> str:
     """The database when nothing names one: a SQLite file in the data directory."""
     return f"sqlite:///{(data_dir / DEFAULT_DATABASE_FILE).resolve()}"
+
+
+def database_file_known(settings: Settings) -> bool:
+    """Whether a SQLite database is already where the environment says, before the
+    configuration is read: MONITOR_DATABASE_URL, else the data directory's file. False
+    for a server database and when that file is not there (a first run, or a database
+    that monitor.toml names): then nothing is known."""
+    path = sqlite_file(settings.database_url or default_url(settings.data_dir))
+    return path is not None and path.is_file()
 
 
 def database_url(settings: Settings, config: Config) -> str:

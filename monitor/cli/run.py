@@ -15,7 +15,7 @@ from monitor.cli.common import (
     unknown_names,
 )
 from monitor.log import LOG_FORMATS
-from monitor.settings import Settings, read_config
+from monitor.settings import Settings, database_file_known, read_config
 
 if TYPE_CHECKING:
     from monitor.config import Config
@@ -80,11 +80,12 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         print(f"MONITOR_LOG_FORMAT is {settings.log_format!r}: use human or json", file=sys.stderr)
         return EXIT_USAGE
     pool = WorkerPool(settings.workers)
-    if not args.once:
-        # The service will need its workers: they start before this process imports the
-        # API, so that their own start-up (the extractor's and the matcher's imports)
-        # runs meanwhile, on the other cores. One pass starts them at its first task
-        # instead: a pass whose feeds all answer 304 (the usual cron run) needs none.
+    if not args.once or not database_file_known(settings):
+        # The service, and the first pass of a database (it reads every page), will need
+        # the workers: they start before this process imports the API, so that their own
+        # start-up (the extractor's and the matcher's imports) runs meanwhile, on the
+        # other cores. A pass on a database that exists starts them at its first task: a
+        # pass whose feeds all answer 304 (the usual cron run) needs none.
         pool.start()
     try:
         return run_with(pool, args, settings)

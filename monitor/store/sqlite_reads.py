@@ -11,7 +11,6 @@ the `Store` then migrates, or says what is wrong with. What the commands do not 
 
 from __future__ import annotations
 
-import re
 import sqlite3
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -20,6 +19,7 @@ from types import SimpleNamespace
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
+from monitor.dburl import sqlite_file
 from monitor.errors import DatabaseUnusable
 from monitor.store.revision import HEAD_REVISION
 from monitor.store.views import (
@@ -35,9 +35,6 @@ if TYPE_CHECKING:
     from monitor.store.facade import Store
     from monitor.store.views import AlertView, StoryView
 
-# `sqlite:///PATH` as SQLAlchemy reads it (`sqlite:////abs`, `sqlite+aiosqlite:///rel`);
-# a URL with a query or %-escapes is left to it.
-_PLAIN_SQLITE = re.compile(r"sqlite(?:\+\w+)?:///([^?%]+)")
 BUSY_TIMEOUT = 30  # seconds, as the store's connections wait for a writer
 
 _DELIVERIES = """
@@ -63,15 +60,6 @@ def utc(value: datetime) -> datetime:
 # Only for the connections that ask for it (detect_types): the store's columns declared
 # DATETIME, as SQLAlchemy writes them ("2026-01-02 03:04:05.000006").
 sqlite3.register_converter("DATETIME", lambda raw: utc(datetime.fromisoformat(raw.decode())))
-
-
-def sqlite_file(url: str) -> Path | None:
-    """The file of a plain SQLite URL (`sqlite:///PATH`); None for any other: a server,
-    a database in memory, a URL with a query."""
-    found = _PLAIN_SQLITE.fullmatch(url)
-    if found is None or found.group(1) == ":memory:":
-        return None
-    return Path(found.group(1))
 
 
 def check_data_dir(database: Path) -> None:

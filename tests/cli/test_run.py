@@ -20,6 +20,7 @@ import pytest
 from monitor.app import Activity, Control
 from monitor.cli import main
 from monitor.records import SourceOutcome
+from monitor.settings import Settings, database_file_known
 
 from support import (
     EVENT,
@@ -197,6 +198,24 @@ async def test_a_pass_whose_feeds_all_answer_304_starts_no_worker(
     assert len(await processes_of_a_pass(root, env)) >= 2  # the forkserver and a worker
     assert await processes_of_a_pass(root, env) == set()
     assert web_server.hits("/feed.xml")[-1]["If-None-Match"] == '"1"'
+
+
+def test_a_database_file_is_known_before_the_configuration_only_where_it_is(
+    tmp_path: Path,
+) -> None:
+    data = tmp_path / "data"
+    named = tmp_path / "named.sqlite3"
+    known = lambda **env: database_file_known(  # noqa: E731
+        Settings.from_env({"MONITOR_DATA_DIR": str(data), **env})
+    )
+    assert not known()  # a first run: no file yet, the workers start at once
+    write(data / "veille.sqlite3", "")
+    assert known()
+    assert not known(MONITOR_DATABASE_URL=f"sqlite:///{named}")
+    write(named, "")
+    assert known(MONITOR_DATABASE_URL=f"sqlite:///{named}")
+    # A server database: nothing is known before it is reached.
+    assert not known(MONITOR_DATABASE_URL="postgresql://postgres@127.0.0.1:5432/test")
 
 
 @pytest.mark.parametrize(

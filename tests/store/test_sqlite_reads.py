@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import make_url
 
+from monitor.dburl import sqlite_file
 from monitor.store import Store
-from monitor.store.sqlite_reads import SqliteReads, sqlite_file
+from monitor.store.sqlite_reads import SqliteReads
 
 from support import PG_URL
 from support.console import RULE_ID, fill
