@@ -123,8 +123,7 @@ async def _migrated_store(url: str) -> Store:
 def database_exists(settings: Settings, config: Config) -> bool:
     """False only for a SQLite file that is not there yet (a server database is assumed):
     a listing must not create the database. `DatabaseUnusable` when it could never be there."""
-    from monitor.dburl import sqlite_file
-    from monitor.store.sqlite_reads import check_data_dir
+    from monitor.dburl import check_data_dir, sqlite_file
 
     url = database_url(settings, config)
     path = sqlite_file(url)

@@ -11,9 +11,9 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from monitor.dburl import check_data_dir
 from monitor.errors import DatabaseUnusable
 from monitor.hygiene import mask
-from monitor.store.sqlite_reads import check_data_dir
 
 _ASYNC_DRIVERS = {
     "postgresql": "postgresql+asyncpg",

@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from monitor.dburl import sqlite_file
-from monitor.errors import DatabaseUnusable
 from monitor.store.revision import HEAD_REVISION
 from monitor.store.views import (
     DeliveryRecord,
@@ -60,15 +59,6 @@ def utc(value: datetime) -> datetime:
 # Only for the connections that ask for it (detect_types): the store's columns declared
 # DATETIME, as SQLAlchemy writes them ("2026-01-02 03:04:05.000006").
 sqlite3.register_converter("DATETIME", lambda raw: utc(datetime.fromisoformat(raw.decode())))
-
-
-def check_data_dir(database: Path) -> None:
-    """Raise DatabaseUnusable when the database's directory is a file."""
-    if database.parent.exists() and not database.parent.is_dir():
-        raise DatabaseUnusable(
-            f"data directory {database.parent}: cannot be created (is a file); "
-            "set MONITOR_DATA_DIR to a writable directory"
-        )
 
 
 def _namespace(cursor: sqlite3.Cursor, values: tuple[object, ...]) -> SimpleNamespace:
