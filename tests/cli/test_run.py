@@ -164,15 +164,24 @@ def descendants(pid: int) -> set[int]:
     return found
 
 
+def is_pool_process(pid: int) -> bool:
+    """A forkserver or one of its workers (not, say, a one-off helper command)."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+            return b"multiprocessing" in cmdline.read()
+    except OSError:
+        return False
+
+
 async def processes_of_a_pass(root: Path, env: dict[str, str]) -> set[int]:
-    """Every process that `monitor run --once` started, sampled every 10 ms."""
+    """The pool processes that `monitor run --once` started, sampled every 10 ms."""
     process = await asyncio.create_subprocess_exec(
         MONITOR, "--config", str(root), "-q", "run", "--once", "--no-send",
         env=env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
     )  # fmt: skip
     seen: set[int] = set()
     while process.returncode is None:
-        seen |= descendants(process.pid)
+        seen |= {pid for pid in descendants(process.pid) if is_pool_process(pid)}
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(process.wait(), 0.01)
     assert process.returncode == 0
