@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import lxml.html
 from lxml import etree
@@ -14,9 +15,17 @@ from monitor.parse.encoding import decode
 from monitor.parse.text import clean_text
 from monitor.records import ExtractedPage
 
+if TYPE_CHECKING:
+    from trafilatura.settings import Document
+
 log = logging.getLogger(__name__)
 MIN_TEXT = 200  # characters; below this, extraction most likely missed the article
 LEAD_MAX = 1000  # a longer feed summary is the article itself, not its lead
+# trafilatura's comparison with other extractors is 40 % of its time. On the corpus
+# (bench/extract_quality.py) it changes the text of no page whose text without it is
+# this long, and rescues several shorter ones (menus or a teaser taken for the article):
+# those, and pages it finds no text in, are extracted again with it.
+FAST_TEXT_MIN = 1000
 _LANGS = ("fr", "en")
 # htmldate (through trafilatura): the publication date, not the last update, with its
 # time. The quick search reads the page's metadata and markup; the extensive one also
@@ -71,27 +80,18 @@ def extract_page(
     The page's date is searched for in its metadata and markup; in its free text too
     (slower) only when the page gives none that way and the caller has none
     (`date_known`: the feed dated the item)."""
-    # Imported here: workers load it when they start, the main process never needs it.
-    import trafilatura
-
     html, _ = decode(body, charset)
     if not html.strip():
         return None
     try:
-        document = trafilatura.bare_extraction(
-            html,
-            url=url,
-            with_metadata=True,
-            include_comments=False,
-            include_tables=True,
-            favor_precision=True,
-            date_extraction_params=dict(_DATE_PARAMS),
-        )
+        document = _extracted(html, url, fast=True)
+        if document is None or len(document.text or "") < FAST_TEXT_MIN:
+            document = _extracted(html, url, fast=False)
     except (ValueError, TypeError, AttributeError, etree.LxmlError, RecursionError) as exc:
         # A page that trips the extractor is a page without text, not a failed source.
         log.warning("extraction failed on %s: %r", url, exc)
         return None
-    if document is None or isinstance(document, dict):  # dict: only when asked for one
+    if document is None:
         return None
     title = clean_text(document.title or "") or None
     text = without_headline(clean_text(document.text or ""), title)
@@ -108,6 +108,25 @@ def extract_page(
         description=clean_text(document.description or "") or None,
         paywalled=is_paywalled(body, text),
     )
+
+
+def _extracted(html: str, url: str, *, fast: bool) -> Document | None:
+    """trafilatura's text and metadata of a page; `fast` skips its comparison with other
+    extractors (readability, jusText). Imported here: workers load it when they start,
+    the main process never needs it."""
+    import trafilatura
+
+    document = trafilatura.bare_extraction(
+        html,
+        url=url,
+        fast=fast,
+        with_metadata=True,
+        include_comments=False,
+        include_tables=True,
+        favor_precision=True,
+        date_extraction_params=dict(_DATE_PARAMS),
+    )
+    return None if isinstance(document, dict) else document  # dict: only when asked for one
 
 
 def is_paywalled(body: bytes, text: str) -> bool:

@@ -9,7 +9,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from monitor.errors import ParseError
-from monitor.extract.article import extract_page, is_paywalled, with_lead, without_headline
+from monitor.extract.article import (
+    FAST_TEXT_MIN,
+    extract_page,
+    is_paywalled,
+    with_lead,
+    without_headline,
+)
 from monitor.parse.feed import parse_feed
 from monitor.parse.listing import parse_listing
 from monitor.parse.sitemap import parse_sitemap
@@ -377,6 +383,63 @@ def test_corpus_chapo_ends_up_in_the_text(name: str) -> None:
     text = with_lead(page.text, page.description) or page.text
     assert " ".join(chapo.split())[:80] in " ".join(text.split())
     assert " ".join(gold["expected"]["title"].split())[:40] in " ".join((page.title or "").split())
+
+
+def _fast_flags(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """The `fast` flag of every call to trafilatura, as the extractor makes them."""
+    import trafilatura
+
+    calls: list[bool] = []
+    real = trafilatura.bare_extraction
+
+    def spy(*args: object, fast: bool = False, **kwargs: object) -> object:
+        calls.append(fast)
+        return real(*args, fast=fast, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(trafilatura, "bare_extraction", spy)
+    return calls
+
+
+def test_a_long_article_is_extracted_once_without_the_comparison(monkeypatch) -> None:
+    calls = _fast_flags(monkeypatch)
+    path = corpus_path("articles", "fundus", "LesEchos_2024_07_18.html.gz")
+    page = extract_page(gzip.decompress(path.read_bytes()), url="https://www.lesechos.fr/x")
+    assert page is not None and len(page.text) > FAST_TEXT_MIN
+    assert calls == [True]
+
+
+PANARMENIAN = "d90bda7ed14df19574f4ca8b1ccde5752a78f40058af1393e81cc99adb3e8756"
+
+
+@pytest.mark.parametrize(
+    ("folder", "name", "sentence"),
+    [
+        # Without the comparison, trafilatura takes 335 characters of this page's
+        # navigation for its text; jusText finds the 2,000-character report.
+        (
+            "scrapinghub-aeb",
+            f"{PANARMENIAN}.html.gz",
+            "reveal a harrowing pattern of unlawful killings by Iranian security forces",
+        ),
+        # Here it finds no text at all; readability's scoring recovers the article.
+        (
+            "readability",
+            "webmd-1.source.html",
+            "a groundbreaking new study may offer a way to stem that rise",
+        ),
+    ],
+)
+def test_a_page_whose_quick_text_is_short_is_extracted_again_with_the_comparison(
+    monkeypatch, folder: str, name: str, sentence: str
+) -> None:
+    calls = _fast_flags(monkeypatch)
+    body = corpus_path("articles", folder, name).read_bytes()
+    page = extract_page(
+        gzip.decompress(body) if name.endswith(".gz") else body, url="https://e.org/x"
+    )
+    assert calls == [True, False]
+    assert page is not None
+    assert sentence in " ".join(page.text.split())
 
 
 def test_corpus_paywalled_le_monde_page_is_flagged() -> None:
