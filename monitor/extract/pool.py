@@ -64,10 +64,11 @@ def _start_worker() -> None:
     import htmldate  # noqa: F401
     import trafilatura  # noqa: F401
 
-    from monitor.extract.article import narrow_fallback_stopwords
+    from monitor.extract.article import narrow_fallback_stopwords, skip_unused_metadata
     from monitor.match.lemmas import use_frugal_dictionaries
 
     narrow_fallback_stopwords()
+    skip_unused_metadata()
     # Each worker lemmatizes (language, fingerprints, matching) with its own dictionaries:
     # the small ones, for 40 MB less per worker at about 4 ms more CPU per article.
     use_frugal_dictionaries()

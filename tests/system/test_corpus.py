@@ -133,3 +133,37 @@ def test_narrowed_fallback_stopwords_keep_french_and_english_text() -> None:
         assert texts() == wide
     finally:
         trafilatura.external.JT_STOPLIST = saved  # type: ignore[assignment]
+
+
+def _metadata_readers() -> tuple[str, str]:
+    import trafilatura.metadata
+
+    return (
+        trafilatura.metadata.extract_catstags.__name__,
+        trafilatura.metadata.extract_license.__name__,
+    )
+
+
+async def test_workers_skip_the_metadata_nothing_reads(pool) -> None:
+    assert await pool.run(_metadata_readers) == ("_no_categories", "_no_license")
+
+
+def test_skipping_unread_metadata_changes_no_extracted_field(monkeypatch) -> None:
+    """Text, title, author, date, site, language, description and paywall flag of the
+    corpus's French and English pages, with and without categories, tags and licence."""
+    import trafilatura.metadata
+
+    from monitor.extract.article import extract_page, skip_unused_metadata
+
+    index = json.loads(corpus_path("articles", "index.json").read_text())
+    pages = []
+    for record in index[::3]:
+        if record["lang"] in ("fr", "en"):
+            body = corpus_path("articles", record["file"]).read_bytes()
+            pages.append(gzip.decompress(body) if record["file"].endswith(".gz") else body)
+    for name in ("extract_catstags", "extract_license"):  # restored after the test
+        monkeypatch.setattr(trafilatura.metadata, name, getattr(trafilatura.metadata, name))
+    complete = [extract_page(body, url="https://corpus.example/a") for body in pages]
+    skip_unused_metadata()
+    assert trafilatura.metadata.extract_license.__name__ == "_no_license"
+    assert [extract_page(body, url="https://corpus.example/a") for body in pages] == complete
