@@ -100,6 +100,7 @@ def main() -> int:
     from monitor.extract import article
 
     article.narrow_fallback_stopwords()  # as the workers do
+    article.skip_unused_metadata()
     pages = pages_with_gold()
 
     def shipped(body: bytes, url: str) -> str:
