@@ -488,7 +488,8 @@ def slow_article(paragraphs: int) -> str:
 
 @pytest.mark.slow
 async def test_a_page_whose_extraction_overruns_is_failed_then_skipped(web_server: Any) -> None:
-    slow = web_server.add("/slow", slow_article(3_000))  # about 1.6 MB: seconds of trafilatura
+    # About 6.7 MB: a warm worker takes over twice the deadline below to extract it.
+    slow = web_server.add("/slow", slow_article(12_000))
     quick = web_server.add("/quick", slow_article(5))
     workers = WorkerPool(1)
     http = HttpClient(FetchSettings(max_body=10_000_000), allow_private=True)
