@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import random
 import sqlite3
@@ -78,10 +79,12 @@ async def replay(url: str) -> tuple[float, int]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--articles", type=int, nargs="+", default=[10_000])
+    parser.add_argument("--json", action="store_true", help="one JSON line per size (run.py)")
     args = parser.parse_args()
     pool = sentence_pool()
-    print("| articles | first replay (analyses all) | stored vocabularies | ratio | hits |")
-    print("|---|---|---|---|---|")
+    if not args.json:
+        print("| articles | first replay (analyses all) | stored vocabularies | ratio | hits |")
+        print("|---|---|---|---|---|")
     for count in args.articles:
         with tempfile.TemporaryDirectory(prefix="bench-backtest-") as tmp:
             database = Path(tmp) / "b.sqlite3"
@@ -91,6 +94,11 @@ def main() -> int:
             before, hits_before = asyncio.run(replay(url))
             after, hits_after = asyncio.run(replay(url))
             assert hits_before == hits_after
+            if args.json:
+                line = {"articles": count, "hits": hits_after}
+                line.update(first_replay_cpu=before, stored_vocabularies_cpu=after)
+                print(json.dumps(line))
+                continue
             cells = [f"{count:,}", f"{before:.1f} CPU-s", f"{after:.2f} CPU-s"]
             cells += [f"{before / after:.1f}x", str(hits_after)]
             print("| " + " | ".join(cells) + " |")

@@ -1,6 +1,7 @@
 """The benchmark table: each row against a reference measured in the same run.
 
-    python bench/run.py [--rounds 3] [--rows pass,repoll,startup] [--feeds 1000] [--tree DIR]
+    python bench/run.py [--rounds 3] [--rows pass,repoll,startup,backtest] [--feeds 1000]
+        [--articles 10000] [--tree DIR]
 
 `--tree DIR` runs the `monitor` of another checkout (an older commit, for a before/after),
 with this environment's packages.
@@ -14,7 +15,12 @@ Rows (median and minimum over the rounds; ratios of medians):
            workers first used CPU (start-up, migrations, worker spawn), with them (fetch,
            extraction, matching), and alone after their last CPU (the writes).
   repoll   a second `run --once` over N feeds that all answer 304, after a first pass that
-           stored them: wall and CPU seconds (start-up included, and shown apart).
+           stored them: wall and CPU seconds (start-up included, and shown apart), against
+           lemon24's reader (`pip install reader`; skipped, and said, when it is not
+           installed) updating the same feeds a second time, 16 threads, its own database.
+  backtest `backtest --since all` of one rule over N stored articles (`--articles`,
+           default 10,000; bench/backtest.py): CPU seconds of a replay that reads the
+           stored vocabularies, against the first replay, which analyses every text.
   startup  `monitor --help`, `sources`, `alerts`, `health`, `feedback export` (all under
            0.5 s wall) and `check` (which compiles the rules), on a migrated database: wall
            and CPU seconds, against `python -c pass`.
@@ -30,6 +36,7 @@ import argparse
 import asyncio
 import ctypes
 import gzip
+import importlib.util
 import json
 import os
 import resource
@@ -418,7 +425,10 @@ def row_repoll(rounds: int, server: Web, feeds_count: int) -> list[Row]:
         items = [(f"unchanged {k}-{i}", f"/u/{k}/{i}") for i in range(5)]
         server.routes[f"/repoll/{k}.xml"] = (rss(server.base, items), f'"r{k}"')
         feeds.append((f"feed{k}", f"{server.base}/repoll/{k}.xml"))
-    walls, cpus, startup = [], [], []
+    walls, cpus, startup, ref_walls, ref_cpus = [], [], [], [], []
+    has_reader = importlib.util.find_spec("reader") is not None
+    if not has_reader:
+        print("  repoll: lemon24's reader is not installed: no reference", file=sys.stderr)
     for _ in range(rounds):
         with tempfile.TemporaryDirectory(prefix="bench-repoll-") as tmp:
             folder, database = Path(tmp), Path(tmp) / "repoll.sqlite"
@@ -427,13 +437,70 @@ def row_repoll(rounds: int, server: Web, feeds_count: int) -> list[Row]:
             measure([*MONITOR, "run", "--once", "--no-send"], env)  # stores them
             usage = measure([*MONITOR, "run", "--once", "--no-send"], env)
             idle = measure([*MONITOR, "check"], env)
+            if has_reader:
+                urls = folder / "urls.txt"
+                urls.write_text("\n".join(url for _, url in feeds))
+                reader_db = str(folder / "reader.sqlite")
+                update = [sys.executable, __file__, "--reference-reader", reader_db, str(urls)]
+                measure(update)  # adds and stores them
+                reference = measure(update)
+                ref_walls.append(reference.wall)
+                ref_cpus.append(reference.cpu)
         walls.append(usage.wall)
         cpus.append(usage.cpu)
         startup.append(idle.cpu)
+    ref = "lemon24's reader, 16 threads"
     return [
-        Row(f"repoll: {feeds_count} unchanged feeds, wall", "s", walls),
-        Row(f"repoll: {feeds_count} unchanged feeds, CPU", "s", cpus),
+        Row(f"repoll: {feeds_count} unchanged feeds, wall", "s", walls, ref_walls, ref),
+        Row(f"repoll: {feeds_count} unchanged feeds, CPU", "s", cpus, ref_cpus, ref),
         Row("repoll: of which start-up and config (CPU of `check`)", "s", startup),
+    ]
+
+
+def reference_reader(database: str, urls: str) -> None:
+    """The repoll row's reference: lemon24's reader updating the feeds listed in `urls`
+    (added on its first run, against an empty database), every one of them each time."""
+    from reader import make_reader
+
+    reader = make_reader(database)
+    if not any(True for _ in reader.get_feeds(limit=1)):
+        for url in Path(urls).read_text().split():
+            reader.add_feed(url)
+    reader.update_feeds(scheduled=False, workers=16)  # every feed, due or not
+    reader.close()
+
+
+def row_backtest(rounds: int, articles: int) -> list[Row]:
+    """bench/backtest.py, once a round, with the measured tree's `monitor`."""
+    env = dict(os.environ, MONITOR_CORPUS_DIR=str(CORPUS / "articles"))
+    if TREE != REPO:
+        env["PYTHONPATH"] = str(TREE)
+    stored, analysed = [], []
+    for _ in range(rounds):
+        done = subprocess.run(
+            [
+                sys.executable,
+                str(REPO / "bench" / "backtest.py"),
+                "--json",
+                "--articles",
+                str(articles),
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        result = json.loads(done.stdout.splitlines()[-1])
+        stored.append(result["stored_vocabularies_cpu"])
+        analysed.append(result["first_replay_cpu"])
+    return [
+        Row(
+            f"backtest: one rule, {articles:,} stored articles",
+            "CPU-s",
+            stored,
+            analysed,
+            "first replay, every text analysed",
+        )
     ]
 
 
@@ -498,15 +565,22 @@ def print_table(rows: Sequence[Row]) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--rows", default="pass,repoll,startup")
+    parser.add_argument("--rows", default="pass,repoll,startup,backtest")
     parser.add_argument("--feeds", type=int, default=1000, help="feeds of the repoll row")
+    parser.add_argument(
+        "--articles", type=int, default=10_000, help="stored articles of the backtest row"
+    )
     parser.add_argument("--tree", type=Path, default=REPO, help="checkout to measure")
     parser.add_argument("--reference-extract", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--reference-reader", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     global TREE
     TREE = args.tree.resolve()
     if args.reference_extract:
         reference_extract()
+        return 0
+    if args.reference_reader:
+        reference_reader(*args.reference_reader)
         return 0
     become_subreaper()
     server = Web()
@@ -515,6 +589,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "pass": lambda: row_pass(args.rounds, server),
         "repoll": lambda: row_repoll(args.rounds, server, args.feeds),
         "startup": lambda: row_startup(args.rounds),
+        "backtest": lambda: row_backtest(args.rounds, args.articles),
     }
     rows: list[Row] = []
     for name in wanted:
