@@ -95,9 +95,8 @@ def main() -> int:
             after, hits_after = asyncio.run(replay(url))
             assert hits_before == hits_after
             if args.json:
-                line = {"articles": count, "hits": hits_after}
-                line.update(first_replay_cpu=before, stored_vocabularies_cpu=after)
-                print(json.dumps(line))
+                cpu = {"first_replay_cpu": before, "stored_vocabularies_cpu": after}
+                print(json.dumps({"articles": count, "hits": hits_after, **cpu}))
                 continue
             cells = [f"{count:,}", f"{before:.1f} CPU-s", f"{after:.2f} CPU-s"]
             cells += [f"{before / after:.1f}x", str(hits_after)]
