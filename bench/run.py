@@ -36,7 +36,6 @@ import argparse
 import asyncio
 import ctypes
 import gzip
-import importlib.util
 import json
 import os
 import resource
@@ -326,10 +325,16 @@ def write_config(folder: Path, feeds: Sequence[tuple[str, str]], extract: bool) 
     (folder / "sources.toml").write_text("\n".join(lines))
 
 
-def run_env(folder: Path, database: Path) -> dict[str, str]:
+def tree_env() -> dict[str, str]:
+    """This environment, importing `monitor` from the measured checkout (--tree)."""
     env = dict(os.environ)
     if TREE != REPO:
         env["PYTHONPATH"] = str(TREE)
+    return env
+
+
+def run_env(folder: Path, database: Path) -> dict[str, str]:
+    env = tree_env()
     env.update(
         MONITOR_CONFIG_DIR=str(folder),
         MONITOR_DATA_DIR=str(folder / "data"),
@@ -426,9 +431,7 @@ def row_repoll(rounds: int, server: Web, feeds_count: int) -> list[Row]:
         server.routes[f"/repoll/{k}.xml"] = (rss(server.base, items), f'"r{k}"')
         feeds.append((f"feed{k}", f"{server.base}/repoll/{k}.xml"))
     walls, cpus, startup, ref_walls, ref_cpus = [], [], [], [], []
-    has_reader = importlib.util.find_spec("reader") is not None
-    if not has_reader:
-        print("  repoll: lemon24's reader is not installed: no reference", file=sys.stderr)
+    has_reader = reader_usable()
     for _ in range(rounds):
         with tempfile.TemporaryDirectory(prefix="bench-repoll-") as tmp:
             folder, database = Path(tmp), Path(tmp) / "repoll.sqlite"
@@ -457,6 +460,18 @@ def row_repoll(rounds: int, server: Web, feeds_count: int) -> list[Row]:
     ]
 
 
+def reader_usable() -> bool:
+    """Whether lemon24's reader imports here; if not, says why on stderr."""
+    try:
+        # Its feed parser too, which it imports only when it first parses: reader 3.26
+        # needs sgmllib3k there without depending on it.
+        import reader._parser.feedparser  # noqa: F401
+    except ImportError as exc:
+        print(f"  repoll: no reference, lemon24's reader does not import: {exc}", file=sys.stderr)
+        return False
+    return True
+
+
 def reference_reader(database: str, urls: str) -> None:
     """The repoll row's reference: lemon24's reader updating the feeds listed in `urls`
     (added on its first run, against an empty database), every one of them each time."""
@@ -472,9 +487,7 @@ def reference_reader(database: str, urls: str) -> None:
 
 def row_backtest(rounds: int, articles: int) -> list[Row]:
     """bench/backtest.py, once a round, with the measured tree's `monitor`."""
-    env = dict(os.environ, MONITOR_CORPUS_DIR=str(CORPUS / "articles"))
-    if TREE != REPO:
-        env["PYTHONPATH"] = str(TREE)
+    env = dict(tree_env(), MONITOR_CORPUS_DIR=str(CORPUS / "articles"))
     stored, analysed = [], []
     for _ in range(rounds):
         done = subprocess.run(
