@@ -363,6 +363,24 @@ def test_a_date_only_in_the_text_is_searched_for_when_nothing_else_dates_the_pag
     assert quick is not None and quick.published is None
 
 
+def test_a_year_alone_in_the_text_does_not_date_the_page() -> None:
+    def page(sentence: str) -> bytes:
+        return (
+            "<html><head><title>Le CHU passe à Microsoft 365</title></head><body><article>"
+            "<h1>Le CHU passe à Microsoft 365</h1>"
+            f"<p>{sentence} Le centre hospitalier a signé avec l'éditeur américain.</p>"
+            + "<p>Un paragraphe de contexte, assez long pour être retenu par l'extracteur.</p>" * 4
+            + "</article></body></html>"
+        ).encode()
+
+    # « depuis 2019 » would read as 1 January 2019: years old, no immediate alert.
+    undated = extract_page(page("Le projet est à l'étude depuis 2019."), url="https://e.org/a")
+    assert undated is not None and undated.published is None
+    dated = extract_page(page("Publié le 14 mars 2025."), url="https://e.org/b")
+    assert dated is not None and dated.published is not None
+    assert dated.published.date().isoformat() == "2025-03-14"
+
+
 def test_paywall_signals() -> None:
     assert is_paywalled(b'{"@type":"NewsArticle","isAccessibleForFree": false}', "texte")
     assert is_paywalled(b'{"isAccessibleForFree":"False"}', "texte")
