@@ -16,8 +16,10 @@ Rows (median and minimum over the rounds; ratios of medians):
            extraction, matching), and alone after their last CPU (the writes).
   repoll   a second `run --once` over N feeds that all answer 304, after a first pass that
            stored them: wall and CPU seconds (start-up included, and shown apart), against
-           lemon24's reader (`pip install reader`; skipped, and said, when it is not
-           installed) updating the same feeds a second time, 16 threads, its own database.
+           lemon24's reader (`pip install reader sgmllib3k`) updating the same feeds a
+           second time, 16 threads, its own database, and against rss2email (`pip install
+           rss2email`: its `r2e` on PATH) running them a second time, `--no-send`, its own
+           data file. A reference that is not installed is skipped, and said.
   backtest `backtest --since all` of one rule over N stored articles (`--articles`,
            default 10,000; bench/backtest.py): CPU seconds of a replay that reads the
            stored vocabularies, against the first replay, which analyses every text.
@@ -431,7 +433,9 @@ def row_repoll(rounds: int, server: Web, feeds_count: int) -> list[Row]:
         server.routes[f"/repoll/{k}.xml"] = (rss(server.base, items), f'"r{k}"')
         feeds.append((f"feed{k}", f"{server.base}/repoll/{k}.xml"))
     walls, cpus, startup, ref_walls, ref_cpus = [], [], [], [], []
-    has_reader = reader_usable()
+    r2e_walls: list[float] = []
+    r2e_cpus: list[float] = []
+    has_reader, r2e = reader_usable(), rss2email_command()
     for _ in range(rounds):
         with tempfile.TemporaryDirectory(prefix="bench-repoll-") as tmp:
             folder, database = Path(tmp), Path(tmp) / "repoll.sqlite"
@@ -449,15 +453,45 @@ def row_repoll(rounds: int, server: Web, feeds_count: int) -> list[Row]:
                 reference = measure(update)
                 ref_walls.append(reference.wall)
                 ref_cpus.append(reference.cpu)
+            if r2e:
+                config = write_rss2email_config(folder, feeds)
+                run = [r2e, "-c", str(config), "-d", str(folder / "r2e.json"), "run", "--no-send"]
+                measure(run)  # stores them
+                reference = measure(run)
+                r2e_walls.append(reference.wall)
+                r2e_cpus.append(reference.cpu)
         walls.append(usage.wall)
         cpus.append(usage.cpu)
         startup.append(idle.cpu)
     ref = "lemon24's reader, 16 threads"
-    return [
+    rows = [
         Row(f"repoll: {feeds_count} unchanged feeds, wall", "s", walls, ref_walls, ref),
         Row(f"repoll: {feeds_count} unchanged feeds, CPU", "s", cpus, ref_cpus, ref),
-        Row("repoll: of which start-up and config (CPU of `check`)", "s", startup),
     ]
+    if r2e_walls:
+        rows += [
+            Row(f"repoll: {feeds_count} unchanged feeds, wall", "s", walls, r2e_walls, "rss2email"),
+            Row(f"repoll: {feeds_count} unchanged feeds, CPU", "s", cpus, r2e_cpus, "rss2email"),
+        ]
+    return [*rows, Row("repoll: of which start-up and config (CPU of `check`)", "s", startup)]
+
+
+def rss2email_command() -> str | None:
+    """rss2email's `r2e` on PATH; if there is none, says so on stderr."""
+    found = shutil.which("r2e")
+    if found is None:
+        print("  repoll: no rss2email reference, `r2e` is not on PATH", file=sys.stderr)
+    return found
+
+
+def write_rss2email_config(folder: Path, feeds: Sequence[tuple[str, str]]) -> Path:
+    """rss2email's configuration for the feeds: one section per feed, nothing sent."""
+    sections = "".join(f"[feed.{name}]\nurl = {url}\n\n" for name, url in feeds)
+    config = folder / "r2e.cfg"
+    config.write_text(
+        "[DEFAULT]\nfrom = bench@example.invalid\nto = bench@example.invalid\n\n" + sections
+    )
+    return config
 
 
 def reader_usable() -> bool:
