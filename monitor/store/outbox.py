@@ -58,7 +58,7 @@ async def enqueue(
     Conflict-safe: two instances queueing the same delivery at once add it once."""
     dedupe_key = key or f"{kind}:{alert_id or digest_run_id}:{channel}"
     added = await session.scalar(
-        conflict_insert(session)(DeliveryRow)
+        conflict_insert(session.get_bind().dialect.name)(DeliveryRow)
         .values(
             dedupe_key=dedupe_key,
             kind=kind,
@@ -84,11 +84,11 @@ async def enqueue(
     return 1
 
 
-def conflict_insert(session: AsyncSession) -> Any:
-    """The INSERT (with ON CONFLICT) of the session's database, its module imported when
+def conflict_insert(dialect: str) -> Any:
+    """The INSERT (with ON CONFLICT) of a database dialect, its module imported when
     used: a SQLite database never loads the PostgreSQL dialect, a tenth of SQLAlchemy's
     import time."""
-    if session.get_bind().dialect.name == "postgresql":
+    if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as pg_insert
 
         return pg_insert
