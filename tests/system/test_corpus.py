@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -167,3 +168,31 @@ def test_skipping_unread_metadata_changes_no_extracted_field(monkeypatch) -> Non
     skip_unused_metadata()
     assert trafilatura.metadata.extract_license.__name__ == "_no_license"
     assert [extract_page(body, url="https://corpus.example/a") for body in pages] == complete
+
+
+def test_the_byline_search_is_skipped_when_the_feed_names_the_author(monkeypatch) -> None:
+    """Every field but the author is the same; the author read from meta tags stays, the
+    one trafilatura finds by searching the markup is not searched for."""
+    import trafilatura.metadata
+
+    from monitor.extract.article import extract_page, skip_unused_metadata
+
+    index = json.loads(corpus_path("articles", "index.json").read_text())
+    pages = []
+    for record in index[::3]:
+        body = corpus_path("articles", record["file"]).read_bytes()
+        pages.append(gzip.decompress(body) if record["file"].endswith(".gz") else body)
+    for name in ("extract_catstags", "extract_license", "extract_author"):  # restored after
+        monkeypatch.setattr(trafilatura.metadata, name, getattr(trafilatura.metadata, name))
+    skip_unused_metadata()
+    skip_unused_metadata()  # idempotent: the byline search is wrapped once
+    url = "https://corpus.example/a"
+    searched = [extract_page(body, url=url) for body in pages]
+    known = [extract_page(body, url=url, author_known=True) for body in pages]
+    assert [replace(p, author=None) if p else None for p in known] == [
+        replace(p, author=None) if p else None for p in searched
+    ]
+    pairs = [(s.author, k.author) for s, k in zip(searched, known, strict=True) if s and k]
+    # Authors from meta tags stay; those found only by the search are not looked for.
+    assert all(k in (s, None) for s, k in pairs)
+    assert any(s and k is None for s, k in pairs) and any(k for _, k in pairs)
