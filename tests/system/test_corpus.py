@@ -162,7 +162,7 @@ def test_skipping_unread_metadata_changes_no_extracted_field(monkeypatch) -> Non
         if record["lang"] in ("fr", "en"):
             body = corpus_path("articles", record["file"]).read_bytes()
             pages.append(gzip.decompress(body) if record["file"].endswith(".gz") else body)
-    for name in ("extract_catstags", "extract_license"):  # restored after the test
+    for name in ("extract_catstags", "extract_license", "extract_author"):  # restored after
         monkeypatch.setattr(trafilatura.metadata, name, getattr(trafilatura.metadata, name))
     complete = [extract_page(body, url="https://corpus.example/a") for body in pages]
     skip_unused_metadata()
