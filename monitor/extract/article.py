@@ -223,9 +223,10 @@ def _date_searched(html: str, url: str) -> str | None:
     A year standing alone in the text (« depuis 2019 », a copyright line) comes back as
     1 January of that year: that dates something the article mentions, not the article,
     and would make today's news look years old (no immediate alert, the wrong story).
-    The article is then left undated, placed in time by when it is first seen. Of the
-    excerpts of the labeled press sets served without a date, 151 of the 199 the search
-    dates get a 1 January; of the real corpus pages, one in 275."""
+    The article is then left undated, placed in time by when it is first seen (so is a
+    page that did come out on 1 January and says so in its text only). Of the excerpts
+    of the labeled press sets served without a date, 151 of the 199 the search dates get
+    a 1 January; of the real corpus pages, one in 275."""
     from htmldate import find_date
 
     try:
