@@ -2,11 +2,12 @@
 
 Usage: PYTHONPATH=. python bench/bench_match.py [--quick]
 
-Loads the article corpus (``MONITOR_CORPUS_DIR``, default ``../shared/corpus/articles``
-next to the repository), takes the gold text of a page where the corpus has one and
-extracts the others with trafilatura once, then compiles 10, 100, 1,000 and 10,000
-generated rules and reports the matching speed in CPU time of one core. Caches (lemmas,
-folded words) are warmed first: the figures are the steady state of a running service.
+Loads the article corpus (``MONITOR_CORPUS_DIR``: the shared corpus or its articles/,
+default ``../shared/corpus/articles`` next to the repository), takes the gold text of a
+page where the corpus has one and extracts the others with trafilatura once, then
+compiles 10, 100, 1,000 and 10,000 generated rules and reports the matching speed in CPU
+time of one core. Caches (lemmas, folded words) are warmed first: the figures are the
+steady state of a running service.
 """
 
 from __future__ import annotations
@@ -30,9 +31,13 @@ SEED = 20240611
 
 
 def corpus_dir() -> Path | None:
-    """The article corpus directory, or None when it is not there."""
+    """The article corpus directory, or None when it is not there. ``MONITOR_CORPUS_DIR``
+    may name the shared corpus, as for the tests and bench/run.py, or its articles/."""
     directory = Path(os.environ.get("MONITOR_CORPUS_DIR", DEFAULT_CORPUS))
-    return directory if (directory / "index.json").is_file() else None
+    for candidate in (directory, directory / "articles"):
+        if (candidate / "index.json").is_file():
+            return candidate
+    return None
 
 
 def _read_json(path: Path) -> dict:
@@ -339,7 +344,7 @@ def time_matching(ruleset: RuleSet, docs: list[Document], min_seconds: float) ->
 def main(argv: list[str]) -> int:
     directory = corpus_dir()
     if directory is None:
-        print("article corpus not found: set MONITOR_CORPUS_DIR to its articles/ directory")
+        print("article corpus not found: set MONITOR_CORPUS_DIR to the shared corpus")
         return 0
     start = time.perf_counter()
     docs = load_corpus(directory)
