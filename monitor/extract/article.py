@@ -239,7 +239,8 @@ def _date_searched(html: str, url: str) -> str | None:
         )
     except (ValueError, TypeError, AttributeError, etree.LxmlError, RecursionError):
         return None
-    return None if found is None or found[4:10] == "-01-01" else found
+    parsed = _date(found)
+    return None if parsed is None or (parsed.month, parsed.day) == (1, 1) else found
 
 
 def _date(value: str | None) -> datetime | None:
