@@ -40,16 +40,15 @@ def _permutations() -> tuple[np.ndarray, np.ndarray]:
     return odd, shift
 
 
-def _hash32(item: bytes) -> int:
-    return int.from_bytes(hashlib.sha1(item, usedforsecurity=False).digest()[:4], "little")
-
-
 def minhash(items: Iterable[bytes]) -> np.ndarray:
     """The sketch of a set of byte strings as ``NUM_PERM`` uint32; empty input gives an
     empty array (there is nothing to compare)."""
     import numpy as np
 
-    hashes = np.fromiter((_hash32(item) for item in items), dtype=np.uint32)
+    # The first four bytes of each SHA-1, read as little-endian uint32 in one go.
+    sha1 = hashlib.sha1
+    heads = b"".join([sha1(item, usedforsecurity=False).digest()[:4] for item in items])
+    hashes = np.frombuffer(heads, dtype="<u4").astype(np.uint32)
     if not hashes.size:
         return np.empty(0, dtype=np.uint32)
     # The MurmurHash3 finalizer, then the permutations (uint32 products wrap: mod 2**32).

@@ -229,13 +229,14 @@ def _name_runs(sentence: str, trust_case: bool) -> Iterator[list[tuple[int, str]
     run: list[tuple[int, str]] = []
     previous_end = 0
     for position, match in enumerate(_WORD_RE.finditer(sentence)):
-        word, gap = match.group(), sentence[previous_end : match.start()]
+        word, start = match.group(), previous_end
         previous_end = match.end()
-        if not _is_name(word, trust_case):
+        # Most words are lower-case: no name, and nothing more to look at.
+        if word.islower() or not _is_name(word, trust_case):
             if run:
                 yield run
                 run = []
-        elif run and not gap.strip(" \u00a0-"):
+        elif run and not sentence[start : match.start()].strip(" \u00a0-"):
             run.append((position, word))
         else:
             if run:
