@@ -8,8 +8,12 @@ body and the vendor; the provider). An article whose match names every kind of a
 its rule declares joins the story of an earlier match of that rule whose actors
 intersect its own, kind by kind, within the window.
 
-When several stories qualify, the earliest (then the lowest story id) wins, so the
-decision depends on what is in the index, never on the order of a dict.
+When several stories qualify, the one nearest in time wins (by publication dates when
+both are known, else by first sightings), then the most recent, then the lowest story
+id: the decision depends on what is in the index, never on the order of a dict. An
+undated article is as near to every story seen with it; the most recent is the likeliest
+news (an excerpt about the Education ministry's 2025 contract is no late report of its
+2003 agreement).
 """
 
 from __future__ import annotations
@@ -97,7 +101,8 @@ class EventIndex:
         self._by_rule[self._keys.get(mention.rule_id, mention.rule_id)].append(mention)
 
     def find(self, rule_id: str, actors: Actors, when: When) -> int | None:
-        """The story of the same event, or None."""
+        """The story of the same event, or None; of several, the nearest in time, then
+        the most recent, then the lowest id."""
         window = self.window_of(rule_id)
         found = [
             m
@@ -106,7 +111,9 @@ class EventIndex:
         ]
         if not found:
             return None
-        return min(found, key=lambda m: (m.when.order, m.story_id)).story_id
+        return min(
+            found, key=lambda m: (m.when.apart(when), -m.when.order.timestamp(), m.story_id)
+        ).story_id
 
     def prune(self, now: datetime) -> None:
         """Forget matches first seen before ``now - window``: what comes out from now on

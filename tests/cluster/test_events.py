@@ -60,12 +60,27 @@ def test_an_undated_article_is_placed_in_time_by_when_it_was_seen():
     assert index.find("ms", CULTURE, When(seen=DAY + timedelta(days=12))) is None
 
 
-def test_the_earliest_story_wins_whatever_the_order_of_insertion():
-    for order in permutations([(DAY, 5), (DAY - timedelta(days=2), 9), (DAY, 3)]):
+def test_the_nearest_story_then_the_latest_then_the_lowest_id_wins_in_any_order():
+    stories = [(DAY, 5), (DAY - timedelta(days=2), 9), (DAY, 3), (DAY + timedelta(days=3), 4)]
+    for order in permutations(stories):
         index = EventIndex()
         for when, story in order:
             index.add(EventMention("ms", CULTURE, dated(when), story))
-        assert index.find("ms", CULTURE, dated(DAY)) == 9
+        assert index.find("ms", CULTURE, dated(DAY)) == 3  # nearest: 5 and 3, lowest id
+        assert index.find("ms", CULTURE, dated(DAY - timedelta(days=3))) == 9
+        assert index.find("ms", CULTURE, dated(DAY + timedelta(days=2))) == 4
+
+
+def test_an_undated_article_joins_the_latest_of_the_stories_seen_with_it():
+    """All seen in one pass, an undated excerpt is as near to each: the most recent
+    event is the one it most likely reports, not the same body's deal of years before
+    (an undated story counts as published when seen; equally recent: the lowest id)."""
+    stories = [(DAY - timedelta(days=4000), 2), (DAY, 8), (None, 10)]
+    for order in permutations(stories):
+        index = EventIndex()
+        for published, story in order:
+            index.add(EventMention("ms", EDUCATION, When(seen=DAY, published=published), story))
+        assert index.find("ms", EDUCATION, When(seen=DAY)) == 8
 
 
 ARTICLES = {
