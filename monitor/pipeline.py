@@ -284,8 +284,16 @@ class Pipeline:
             for key, item in keys.items()
             if seen.get(key, ("",))[0] != item_hash(item) or key in memo.retry
         ]
+        # One query for the feed, not one per entry: which of its articles another outlet
+        # already gave (nothing is written while sources are read).
+        canonicals = [canonical_for(source, item) for _, item in fresh]
+        owners = await self.store.article_sources(canonicals)
         results = await asyncio.gather(
-            *(self._ingest(polled, item) for _, item in fresh), return_exceptions=True
+            *(
+                self._ingest(polled, item, canonical, owners.get(canonical))
+                for (_, item), canonical in zip(fresh, canonicals, strict=True)
+            ),
+            return_exceptions=True,
         )
         retry = {key: n for key, n in memo.retry.items() if key in keys}
         for (key, item), result in zip(fresh, results, strict=True):
@@ -308,11 +316,12 @@ class Pipeline:
                 + (f"; and {more} more" if more > 0 else "")
             )
 
-    async def _ingest(self, polled: SourcePoll, item: FeedItem) -> PageProblem | None:
+    async def _ingest(
+        self, polled: SourcePoll, item: FeedItem, canonical: str, owner: str | None
+    ) -> PageProblem | None:
+        """Read the entry's article, unless another source (`owner`) has it already."""
         source, tally = polled.source, polled.tally
-        canonical = canonical_for(source, item)
-        known = await self.store.known_article(canonical)
-        if known is not None and known.source_id != source.id:
+        if owner is not None and owner != source.id:
             # Another outlet's entry for an article we have: one article, one alert.
             polled.pending.append(_Pending(source, item, canonical, tally))
             return None

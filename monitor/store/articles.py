@@ -46,6 +46,18 @@ async def seen_entries(
     return found
 
 
+async def article_sources(session: AsyncSession, canonical_urls: Iterable[str]) -> dict[str, str]:
+    """The source of each stored article among ``canonical_urls``, by canonical URL."""
+    urls = sorted(set(canonical_urls))
+    found: dict[str, str] = {}
+    for start in range(0, len(urls), 500):  # stay under SQLite's bound-parameter limit
+        query = select(ArticleRow.canonical_url, ArticleRow.source_id).where(
+            ArticleRow.canonical_url.in_(urls[start : start + 500])
+        )
+        found.update({url: source for url, source in (await session.execute(query)).all()})
+    return found
+
+
 async def known_article(session: AsyncSession, canonical_url: str) -> KnownArticle | None:
     row = await session.scalar(select(ArticleRow).where(ArticleRow.canonical_url == canonical_url))
     if row is None:

@@ -176,6 +176,10 @@ class Store:
     async def known_article(self, canonical_url: str) -> KnownArticle | None:
         return await self._run(articles.known_article, canonical_url)
 
+    async def article_sources(self, canonical_urls: Iterable[str]) -> dict[str, str]:
+        """Which source each of these articles came from, for those stored."""
+        return await self._run(articles.article_sources, canonical_urls)
+
     @asynccontextmanager
     async def article_batch(self) -> AsyncIterator[ArticleBatch]:
         """One transaction for the articles written in the block, committed at its end."""

@@ -8,11 +8,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from aiohttp import web
+from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
 from monitor.records import SourceMemo
 from monitor.store import Store
 from monitor.store import articles as stored
+from monitor.store.tables import SightingRow
 
 from support import Clock, rss_of
 from support.ingest import (
@@ -353,6 +355,32 @@ async def test_changed_item_is_an_update_of_the_same_article(
     (row,) = stored
     assert row.title == "Version 2" and "qualifiée SecNumCloud" in row.text
     assert len(web_server.hits("/a/1")) == 2
+
+
+async def test_an_article_another_source_gave_is_a_sighting_not_read_again(
+    tmp_path, web_server, pool, db_url
+) -> None:
+    page = web_server.add("/a/1", article_html(body="Le ministère signe avec l'éditeur."))
+    item = {"title": "Le ministère signe", "link": page, "guid": "g1", "description": "Résumé."}
+    kind = "application/rss+xml"
+    first = web_server.add("/first.xml", rss_of(item), content_type=kind)
+    second = web_server.add("/second.xml", rss_of(), content_type=kind)
+    sources = source("first", first, allow_private_networks=True) + source(
+        "second", second, allow_private_networks=True
+    )
+    clock = Clock(NOW)
+    async with build(tmp_path, sources, pool, db_url=db_url, clock=clock) as svc:
+        await svc.run_pass()
+        web_server.add("/second.xml", rss_of({**item, "guid": "other"}), content_type=kind)
+        clock.advance(hours=1)
+        later = await svc.run_pass()
+        stored_articles = await articles(svc)
+        async with svc.store.transaction() as session:
+            seen = (await session.execute(select(SightingRow.source_id))).scalars().all()
+    (row,) = stored_articles
+    assert row.source_id == "first" and sorted(seen) == ["first", "second"]
+    assert {o.source_id: o.new_articles for o in later.outcomes} == {"first": 0, "second": 0}
+    assert len(web_server.hits("/a/1")) == 1
 
 
 async def test_robots_txt_is_honoured_unless_switched_off(tmp_path, web_server, pool) -> None:

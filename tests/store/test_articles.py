@@ -137,3 +137,16 @@ async def test_a_sighting_is_one_statement_new_or_seen_again(store: Store) -> No
             (await session.execute(select(SightingRow.entry_key, SightingRow.seen_at))).all()
         )
     assert times == {"key-a": LATER, "key-b": NOW, "key-c": LATER}
+
+
+async def test_the_sources_of_a_feeds_stored_articles_come_in_few_queries(store: Store) -> None:
+    """Reading a feed asks which of its entries another outlet already gave: one query
+    per 500 addresses, not one per entry."""
+    await write_one(store, ArticleWrite(article("a", "s1"), "key-a", "item-a", NOW))
+    await write_one(store, ArticleWrite(article("b", "s2"), "key-b", "item-b", NOW))
+    asked = [f"https://example.org/{slug}" for slug in ["a", "b", *map(str, range(999))]]
+    with statements(store) as sent:
+        owners = await store.article_sources(asked)
+    assert owners == {"https://example.org/a": "s1", "https://example.org/b": "s2"}
+    assert sent.count("SELECT") == 3
+    assert await store.article_sources([]) == {}
