@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import json
+from collections.abc import Iterable
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -94,6 +95,20 @@ def test_corpus_location_is_where_the_manifest_says() -> None:
     assert manifest.startswith("# Shared test corpus") and CORPUS.name == "corpus"
 
 
+def corpus_records() -> list[dict[str, str]]:
+    """The corpus's article pages as its index lists them."""
+    return json.loads(corpus_path("articles", "index.json").read_text())
+
+
+def page_bodies(records: Iterable[dict[str, str]]) -> list[bytes]:
+    """The HTML of these corpus pages, decompressed."""
+    bodies = []
+    for record in records:
+        body = corpus_path("articles", record["file"]).read_bytes()
+        bodies.append(gzip.decompress(body) if record["file"].endswith(".gz") else body)
+    return bodies
+
+
 def _fallback_stopwords() -> int:
     import trafilatura.external
 
@@ -115,12 +130,7 @@ def test_narrowed_fallback_stopwords_keep_french_and_english_text() -> None:
 
     from monitor.extract.article import extract_page, narrow_fallback_stopwords
 
-    index = json.loads(corpus_path("articles", "index.json").read_text())
-    pages = []
-    for record in index:
-        if record["lang"] in ("fr", "en"):
-            body = corpus_path("articles", record["file"]).read_bytes()
-            pages.append(gzip.decompress(body) if record["file"].endswith(".gz") else body)
+    pages = page_bodies(r for r in corpus_records() if r["lang"] in ("fr", "en"))
 
     def texts() -> list[str | None]:
         extracted = (extract_page(body, url="https://corpus.example/a") for body in pages[::4])
@@ -156,12 +166,7 @@ def test_skipping_unread_metadata_changes_no_extracted_field(monkeypatch) -> Non
 
     from monitor.extract.article import extract_page, skip_unused_metadata
 
-    index = json.loads(corpus_path("articles", "index.json").read_text())
-    pages = []
-    for record in index[::3]:
-        if record["lang"] in ("fr", "en"):
-            body = corpus_path("articles", record["file"]).read_bytes()
-            pages.append(gzip.decompress(body) if record["file"].endswith(".gz") else body)
+    pages = page_bodies(r for r in corpus_records()[::3] if r["lang"] in ("fr", "en"))
     for name in ("extract_catstags", "extract_license", "extract_author"):  # restored after
         monkeypatch.setattr(trafilatura.metadata, name, getattr(trafilatura.metadata, name))
     complete = [extract_page(body, url="https://corpus.example/a") for body in pages]
@@ -177,11 +182,7 @@ def test_the_byline_search_is_skipped_when_the_feed_names_the_author(monkeypatch
 
     from monitor.extract.article import extract_page, skip_unused_metadata
 
-    index = json.loads(corpus_path("articles", "index.json").read_text())
-    pages = []
-    for record in index[::3]:
-        body = corpus_path("articles", record["file"]).read_bytes()
-        pages.append(gzip.decompress(body) if record["file"].endswith(".gz") else body)
+    pages = page_bodies(corpus_records()[::3])
     for name in ("extract_catstags", "extract_license", "extract_author"):  # restored after
         monkeypatch.setattr(trafilatura.metadata, name, getattr(trafilatura.metadata, name))
     skip_unused_metadata()
