@@ -38,6 +38,8 @@ NOT_NAMES = frozenset(
     {"french", "france", "france's", "the", "state", "public", "federal", "national", "le", "la"}
     | {"au", "aux", "un", "une", "en", "a", "an", "in", "at", "for", "by"}
 )
+# Words that open a list of precedents before the news: « Après Lyon et Paris, Lille ».
+PRECEDENT_MARKERS = frozenset({"apres", "after", "following", "instar"})
 MAX_NAME_WORDS = 3
 MAX_CONNECTORS = 2
 # What may stand between the words of one name: spaces, an elision, a hyphen
@@ -88,19 +90,40 @@ def find_actors(
     occurrences: Mapping[TermKey, list[Span]],
     sentences: frozenset[int],
 ) -> frozenset[str]:
-    """The canonical names of ``kind`` found in ``sentences``."""
-    found: set[str] = set()
+    """The canonical names of ``kind`` found in ``sentences``, less the precedents a
+    sentence lists before its news (see ``news_names``)."""
     sent_of = analysis.sent_of
+    hits: dict[int, list[tuple[int, str]]] = {}  # sentence -> (token, canonical name)
     for canonical, term in kind.aliases:
-        if any(sent_of[s] in sentences for s, _ in occurrences.get(term.key, ())):
-            found.add(canonical)
+        for start, _ in occurrences.get(term.key, ()):
+            if sent_of[start] in sentences:
+                hits.setdefault(sent_of[start], []).append((start, canonical))
     for head in kind.heads:
         for start, end in occurrences.get(head.key, ()):
             if sent_of[start] in sentences:
                 proper = name_after(analysis, end) or name_before(analysis, start)
                 if proper:
-                    found.add(kind.canonical_of.get(proper, proper))
+                    canonical = kind.canonical_of.get(proper, proper)
+                    hits.setdefault(sent_of[start], []).append((start, canonical))
+    found: set[str] = set()
+    for sentence, in_sentence in hits.items():
+        found |= news_names(analysis, sentence, sorted(in_sentence))
     return frozenset(found)
+
+
+def news_names(analysis: Analysis, sentence: int, named: Sequence[tuple[int, str]]) -> set[str]:
+    """The names of one sentence (``named``: token and name, in reading order) that the
+    news is about. « Après l'Éducation nationale et la Défense, la Culture cède à
+    Microsoft », "After Lyon and Paris, Microsoft signs with Lille": when « après »
+    (after, following, à l'instar de) opens the list of names, the earlier ones are
+    precedents and the last is the news."""
+    names = {name for _, name in named}
+    if len(names) < 2:
+        return names
+    first = analysis.sentences[sentence].tok_start
+    if PRECEDENT_MARKERS.isdisjoint(analysis.surfaces[first : named[0][0]]):
+        return names
+    return {named[-1][1]}
 
 
 def _capitalised(analysis: Analysis, position: int) -> bool:

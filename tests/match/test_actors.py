@@ -55,6 +55,20 @@ def test_the_event_tier_wins_and_the_related_tier_catches_the_topic():
         ("", "Le CHRU de Saint-Étienne choisit Azure.", ("saint etienne",)),
         ("", "Au ministère : Microsoft signe.", ()),
         ("", "Le ministère, Microsoft signe.", ()),
+        # several bodies are all actors, unless « après » lists earlier deals first
+        (
+            "",
+            "Le ministère de la Culture et la Défense signent avec Microsoft.",
+            ("armees", "culture"),
+        ),
+        (
+            "",
+            "Ainsi, après l'Éducation nationale et celui de la Défense, le ministère de la "
+            "Culture opte pour Microsoft.",
+            ("culture",),
+        ),
+        ("", "After the Education ministry, the Culture ministry picks Microsoft.", ("culture",)),
+        ("Après la Défense, le CHRU de Nancy signe avec Microsoft", "", ("nancy",)),
     ],
 )
 def test_actors_are_found_in_the_deciding_sentences(title, text, expected):
