@@ -28,7 +28,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from monitor.cluster.fingerprint import NUM_PERM, Fingerprint
-from monitor.cluster.similarity import PairScore, Thresholds, compare, is_short, verdict
+from monitor.cluster.similarity import (
+    PairScore,
+    Thresholds,
+    compare,
+    could_join,
+    is_short,
+    verdict,
+)
 
 # 64 bands of 2 rows: a pair at Jaccard 0.3 is missed with probability
 # (1 - 0.3**2)**64 < 0.3 %, at 0.5 never in practice, while unrelated news
@@ -216,10 +223,14 @@ class StoryIndex:
         common = self._common(fp)
         best: _Match | None = None
         closest: tuple[float, int] | None = None
+        nearby = 0
         for key in keys:
             if abs(self._times[key] - published) > self.window:
                 continue
+            nearby += 1
             candidate = self._items[key]
+            if not could_join(fp, candidate.fingerprint, self.limits, common):
+                continue
             score = compare(fp, candidate.fingerprint, self.limits, common)
             found = verdict(score, self.limits)
             if found is None:
@@ -233,7 +244,11 @@ class StoryIndex:
             return StoryDecision(best.candidate.story_id, round(best.value, 4), _reason(best))
         if closest is None:
             days = self.window.total_seconds() / 86400
-            return StoryDecision(None, 0.0, f"new story: no related article within {days:g} days")
+            if nearby:
+                why = f"none of {nearby} articles within {days:g} days shares its names or text"
+            else:
+                why = f"no related article within {days:g} days"
+            return StoryDecision(None, 0.0, f"new story: {why}")
         value, key = closest
         return StoryDecision(
             None, round(value, 4), f"new story: closest is article {key} at {value:.2f}"

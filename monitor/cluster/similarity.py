@@ -146,7 +146,6 @@ def compare(
     key_sim = similarity(a.key_stems, b.key_stems, weight)
     lead = similarity(a.lead_stems, b.lead_stems, weight)
     shared = shared_keys(a, b, common)
-    names = sum(1 / keys[s] for s in (a.key_stems & b.key_stems) - common - tx.generic_stems())
     if a.lang and b.lang and a.lang != b.lang:
         # Across languages only names and amounts are written alike.
         story = key_sim
@@ -155,7 +154,30 @@ def compare(
     text = containment = None
     if not short:
         text, containment = text_similarity(a, b)
-    return PairScore(text, containment, title, key_sim, lead, shared, round(names, 3), story)
+    names = shared_names(a, b, common)
+    return PairScore(text, containment, title, key_sim, lead, shared, names, story)
+
+
+def shared_names(a: Fingerprint, b: Fingerprint, common: frozenset[str]) -> float:
+    """The distinctive key stems both cite, a word of an n-word name counting 1/n (the
+    smaller n of the two: a word seen alone in either counts alone)."""
+    sizes_a, sizes_b = a.name_sizes, b.name_sizes
+    both = (a.key_stems & b.key_stems) - common - tx.generic_stems()
+    return round(sum(1 / min(sizes_a[s], sizes_b[s]) for s in both), 3)
+
+
+def could_join(
+    a: Fingerprint, b: Fingerprint, limits: Thresholds, common: frozenset[str] = frozenset()
+) -> bool:
+    """False when ``verdict`` cannot accept the pair, read from its two cheapest signals:
+    fewer shared names than the same-event rule needs, and no near-duplicate text. Most
+    candidates of a pass are such pairs (found through one common name), and the full
+    ``compare`` costs several times more."""
+    short = is_short(a, limits) or is_short(b, limits)
+    need = limits.short_min_shared if short else limits.min_shared
+    if shared_names(a, b, common) >= need - 1e-9:
+        return True
+    return not short and text_similarity(a, b)[0] >= min(limits.dup_jaccard, limits.dup_floor)
 
 
 def _merged_sizes(a: Fingerprint, b: Fingerprint) -> dict[str, int]:

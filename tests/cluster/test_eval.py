@@ -8,12 +8,14 @@ thresholds to them pair by pair.
 import importlib.util
 import itertools
 import sys
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from monitor.cluster import StoryCandidate, StoryIndex, canonical_url, fingerprint
+from monitor.cluster import StoryCandidate, StoryIndex, Thresholds, canonical_url, fingerprint
+from monitor.cluster.similarity import compare, could_join, verdict
 
 ROOT = Path(__file__).resolve().parents[2]
 WINDOW = timedelta(days=4)
@@ -116,6 +118,41 @@ def test_index_agrees_with_brute_force_on_the_stories() -> None:
         index.add(StoryCandidate(fast.story_id or n, n, fp, article.published, article.source))
 
 
+def _never_joins_unchecked(fps: list, common: frozenset[str]) -> tuple[int, int]:
+    """Every pair ``could_join`` turns away gets no verdict from the full comparison;
+    (pairs turned away, pairs without a verdict)."""
+    limits = Thresholds()
+    turned_away = refused = 0
+    for a, b in itertools.permutations(fps, 2):
+        joins = verdict(compare(a, b, limits, common), limits) is not None
+        refused += not joins
+        if not could_join(a, b, limits, common):
+            turned_away += 1
+            assert not joins, (a.title, b.title)
+    return turned_away, refused
+
+
+def test_the_cheap_check_turns_away_only_pairs_that_never_join() -> None:
+    fps = [FPS[a.key] for a in ARTICLES]
+    frequent = Counter(stem for fp in fps for stem in fp.key_stems)
+    for common in (frozenset(), frozenset(s for s, n in frequent.most_common(5))):
+        turned_away, refused = _never_joins_unchecked(fps, common)
+        # and it spares the full comparison for most of them
+        assert turned_away > refused * 0.6
+
+
+def test_a_reprint_that_names_nobody_still_gets_the_full_comparison() -> None:
+    # Lower-cased, an article names nothing: only its text can tell a reprint.
+    article = max(ARTICLES, key=lambda a: len(a.text))
+    words = article.text.lower().split()
+    original = fingerprint(article.title.lower(), " ".join(words), "fr")
+    reprint = fingerprint(article.title.lower(), " ".join(words[: len(words) * 9 // 10]), "fr")
+    limits = Thresholds()
+    assert original.key_stems == frozenset()
+    assert verdict(compare(reprint, original, limits), limits)[0].startswith("near-duplicate")
+    assert could_join(reprint, original, limits)
+
+
 # ---------------------------------------------------------------- real pages
 
 CORPUS = bench.corpus_dir()
@@ -158,3 +195,12 @@ def test_distinct_french_pages_stay_apart(french_pages) -> None:
         index.add(StoryCandidate(decision.story_id or n, n, fp, now, "site"))
     assert wrong == []
     assert len(list(itertools.combinations(fps, 2))) > 1000
+
+
+@needs_corpus
+def test_the_cheap_check_is_safe_on_real_pages_and_their_copies(french_pages) -> None:
+    fps = [fingerprint(p.title, p.text, "fr") for p in french_pages[:30]]
+    copies = [bench.edited_copy(p)[0] for p in french_pages[:30]]
+    fps += [fingerprint(c.title, c.text, "fr") for c in copies]
+    turned_away, refused = _never_joins_unchecked(fps, frozenset())
+    assert turned_away > refused * 0.6
