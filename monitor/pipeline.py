@@ -143,6 +143,29 @@ class Polled:
     write: HealthWrite | None = None
 
 
+class _KnownArticles:
+    """The stored articles of a batch, read in one query at its start; an article written
+    earlier in the batch (two sources gave it) is read again."""
+
+    def __init__(self, writes: ArticleBatch, found: dict[str, KnownArticle]) -> None:
+        self._writes = writes
+        self._found = found
+        self._changed: set[str] = set()
+
+    async def get(self, canonical: str) -> KnownArticle | None:
+        if canonical in self._changed:
+            return (await self._writes.known_articles([canonical])).get(canonical)
+        return self._found.get(canonical)
+
+    def changed(self, canonical: str) -> None:
+        self._changed.add(canonical)
+
+
+class _ArticleFailed(Exception):
+    """An article of a batch written without savepoints failed: the batch is rolled back
+    and written again, each article in a savepoint of its own."""
+
+
 def _item_failed(source: SourceConfig, item: FeedItem, exc: Exception, tally: _Tally) -> None:
     """One item could not be stored; the rest of the source goes on. An expected failure
     (a worker task past its deadline) is told in words; anything else is a bug: loud,
@@ -358,19 +381,34 @@ class Pipeline:
         # One writer across instances too: each decides the story on an index that holds
         # every article written before, wherever it was polled.
         async with self._write_lock, self.store.exclusive("articles"):
-            await self.load_story_index()
             try:
-                async with self.store.article_batch() as writes:
-                    written = [(p, await self._write_item(writes, p)) for p in batch]
-            except BaseException:
-                # The index holds the batch's articles, which the rollback took back.
-                self._forget_story_index()
-                raise  # the pass fails, and its sources, still due, are polled again
+                written = await self._write_batch(batch, isolated=False)
+            except _ArticleFailed:
+                # Savepoints cost a fifth of the write phase: only a batch with a failed
+                # article pays for them, written again with each article in its own.
+                written = await self._write_batch(batch, isolated=True)
         for pending, outcome in written:
             if outcome is not None:
                 self._count(pending, outcome)
 
-    async def _write_item(self, writes: ArticleBatch, pending: _Pending) -> WriteOutcome | None:
+    async def _write_batch(
+        self, batch: Sequence[_Pending], isolated: bool
+    ) -> list[tuple[_Pending, WriteOutcome | None]]:
+        await self.load_story_index()
+        try:
+            async with self.store.article_batch(isolated) as writes:
+                known = _KnownArticles(
+                    writes, await writes.known_articles(p.canonical for p in batch)
+                )
+                return [(p, await self._write_item(writes, p, known)) for p in batch]
+        except BaseException:
+            # The index holds the batch's articles, which the rollback took back.
+            self._forget_story_index()
+            raise  # an outage fails the pass, and its sources, still due, are polled again
+
+    async def _write_item(
+        self, writes: ArticleBatch, pending: _Pending, stored: _KnownArticles
+    ) -> WriteOutcome | None:
         """One article of a batch, in a savepoint: its failure rolls back itself alone,
         unless the database is out of reach."""
         source, item = pending.source, pending.item
@@ -381,7 +419,7 @@ class Pipeline:
         with log_context(source_id=source.id):
             try:
                 async with writes.item():
-                    known = await writes.known_article(pending.canonical)
+                    known = await stored.get(pending.canonical)
                     article = pending.article
                     if known is not None and (
                         article is None
@@ -390,12 +428,15 @@ class Pipeline:
                     ):
                         await self._add_sighting(writes, source, item, known)
                     elif article is not None and pending.prepared is not None:
+                        stored.changed(pending.canonical)
                         return await self._write(
                             writes, source, item, article, pending.prepared, known
                         )
             except Exception as exc:  # one item only: the rest of the batch goes on
                 if is_outage(exc):
                     raise
+                if not writes.isolated:
+                    raise _ArticleFailed from exc
                 _item_failed(source, item, exc, pending.tally)
         return None
 

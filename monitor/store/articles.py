@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from functools import cache
 from typing import Any
@@ -48,33 +48,58 @@ async def seen_entries(
 
 async def article_sources(session: AsyncSession, canonical_urls: Iterable[str]) -> dict[str, str]:
     """The source of each stored article among ``canonical_urls``, by canonical URL."""
-    urls = sorted(set(canonical_urls))
     found: dict[str, str] = {}
-    for start in range(0, len(urls), 500):  # stay under SQLite's bound-parameter limit
+    for chunk in _chunks(canonical_urls):
         query = select(ArticleRow.canonical_url, ArticleRow.source_id).where(
-            ArticleRow.canonical_url.in_(urls[start : start + 500])
+            ArticleRow.canonical_url.in_(chunk)
         )
         found.update({url: source for url, source in (await session.execute(query)).all()})
     return found
 
 
-async def known_article(session: AsyncSession, canonical_url: str) -> KnownArticle | None:
-    row = await session.scalar(select(ArticleRow).where(ArticleRow.canonical_url == canonical_url))
-    if row is None:
-        return None
-    tiers = (
-        await session.execute(
-            select(MatchRow.rule_id, MatchRow.tier).where(MatchRow.article_id == row.id)
-        )
-    ).all()
-    return KnownArticle(
-        row.id,
-        row.source_id,
-        row.story_id,
-        row.content_hash,
-        frozenset(rule for rule, tier in tiers if tier == EVENT),
-        frozenset(rule for rule, tier in tiers if tier != EVENT),
-    )
+async def known_articles(
+    session: AsyncSession, canonical_urls: Iterable[str]
+) -> dict[str, KnownArticle]:
+    """What an update needs of each stored article among ``canonical_urls``, by canonical
+    URL: a query for the rows and one for their matches per 500 addresses."""
+    found: dict[str, KnownArticle] = {}
+    for chunk in _chunks(canonical_urls):
+        rows = (
+            await session.execute(
+                select(
+                    ArticleRow.canonical_url,
+                    ArticleRow.id,
+                    ArticleRow.source_id,
+                    ArticleRow.story_id,
+                    ArticleRow.content_hash,
+                ).where(ArticleRow.canonical_url.in_(chunk))
+            )
+        ).all()
+        tiers: dict[int, list[tuple[str, str]]] = {row.id: [] for row in rows}
+        if tiers:
+            matches = select(MatchRow.article_id, MatchRow.rule_id, MatchRow.tier).where(
+                MatchRow.article_id.in_(list(tiers))
+            )
+            for article_id, rule_id, tier in (await session.execute(matches)).all():
+                tiers[article_id].append((rule_id, tier))
+        for url, article_id, source_id, story_id, content_hash in rows:
+            found[url] = KnownArticle(
+                article_id,
+                source_id,
+                story_id,
+                content_hash,
+                frozenset(rule for rule, tier in tiers[article_id] if tier == EVENT),
+                frozenset(rule for rule, tier in tiers[article_id] if tier != EVENT),
+            )
+    return found
+
+
+def _chunks(values: Iterable[str], size: int = 500) -> Iterator[list[str]]:
+    """``values`` sorted and deduplicated, in lists of ``size``: one query each stays under
+    SQLite's bound-parameter limit."""
+    ordered = sorted(set(values))
+    for start in range(0, len(ordered), size):
+        yield ordered[start : start + size]
 
 
 async def add_sighting(

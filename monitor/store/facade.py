@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from datetime import datetime
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
@@ -56,17 +56,19 @@ T = TypeVar("T")
 
 class ArticleBatch:
     """Articles written in the one transaction of `Store.article_batch`, each within its
-    own `item()` block: a savepoint, so that a failed article is rolled back alone."""
+    own `item()` block: when `isolated`, a savepoint, so that a failed article is rolled
+    back alone; else nothing, and a failed article fails the whole batch."""
 
-    def __init__(self, session: AsyncSession, domain: str) -> None:
+    def __init__(self, session: AsyncSession, domain: str, isolated: bool) -> None:
         self._session = session
         self._domain = domain
+        self.isolated = isolated
 
     def item(self) -> AbstractAsyncContextManager[object]:
-        return self._session.begin_nested()
+        return self._session.begin_nested() if self.isolated else nullcontext()
 
-    async def known_article(self, canonical_url: str) -> KnownArticle | None:
-        return await articles.known_article(self._session, canonical_url)
+    async def known_articles(self, canonical_urls: Iterable[str]) -> dict[str, KnownArticle]:
+        return await articles.known_articles(self._session, canonical_urls)
 
     async def add_sighting(
         self, source_id: str, entry_key: str, item_hash: str, article_id: int, now: datetime
@@ -173,23 +175,24 @@ class Store:
     async def seen_entries(self, source_id: str, keys: Iterable[str]) -> dict[str, tuple[str, int]]:
         return await self._run(articles.seen_entries, source_id, keys)
 
-    async def known_article(self, canonical_url: str) -> KnownArticle | None:
-        return await self._run(articles.known_article, canonical_url)
+    async def known_articles(self, canonical_urls: Iterable[str]) -> dict[str, KnownArticle]:
+        return await self._run(articles.known_articles, canonical_urls)
 
     async def article_sources(self, canonical_urls: Iterable[str]) -> dict[str, str]:
         """Which source each of these articles came from, for those stored."""
         return await self._run(articles.article_sources, canonical_urls)
 
     @asynccontextmanager
-    async def article_batch(self) -> AsyncIterator[ArticleBatch]:
-        """One transaction for the articles written in the block, committed at its end."""
+    async def article_batch(self, isolated: bool = True) -> AsyncIterator[ArticleBatch]:
+        """One transaction for the articles written in the block, committed at its end;
+        each article in a savepoint of its own when `isolated` (see `ArticleBatch`)."""
         async with self.transaction() as session:
             if self.engine.dialect.name == "sqlite":
                 # pysqlite opens its transaction at the first write: a savepoint before
                 # it would be the transaction itself, and releasing it a commit. This
                 # opens the batch's transaction now, with SQLite's one write lock.
                 await session.execute(text("BEGIN IMMEDIATE"))
-            yield ArticleBatch(session, self.message_domain)
+            yield ArticleBatch(session, self.message_domain, isolated)
 
     async def recent_fingerprints(
         self, since: datetime, after_id: int = 0

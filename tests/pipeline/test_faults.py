@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from aiohttp import web
-from sqlalchemy import select
+from sqlalchemy import Engine, event, select
 from sqlalchemy.exc import OperationalError
 
 from monitor.records import SourceMemo
@@ -523,8 +523,10 @@ async def test_a_bug_in_one_article_loses_it_alone_not_its_batch(
     clock = Clock(NOW)
     sources = source("news", feed, allow_private_networks=True, interval="15m")
     async with build(tmp_path, sources, pool, db_url=db_url, clock=clock) as svc:
+        savepoints = count_savepoints(svc.store.engine.sync_engine)
         first = await svc.run_pass()
         after_first = [row.url for row in await articles(svc)]
+        savepoints_first = len(savepoints)
         monkeypatch.undo()
         clock.advance(minutes=16)
         second = await svc.run_pass()
@@ -534,12 +536,28 @@ async def test_a_bug_in_one_article_loses_it_alone_not_its_batch(
     assert [w for w in outcome.warnings if "failed" in w] == [
         f"item {pages[1]} failed: RuntimeError('a bug in this article')"
     ]
-    # The batch is one transaction: its first article was not committed yet.
-    assert seen_by_others == [0]
-    # The broken article's rows went back with it; the next pass writes it.
+    # The batch is one transaction: its first article was not committed yet, neither
+    # when written without savepoints nor when written again with one per article.
+    assert seen_by_others == [0, 0]
+    assert savepoints_first == 3
+    # The broken article's rows went back with it; the next pass writes it, and a batch
+    # without a failure takes no savepoint.
     assert after_first == [pages[0], pages[2]]
     assert (second.outcomes[0].new_articles, second.outcomes[0].warnings) == (1, ())
     assert after_second == [pages[0], pages[2], pages[1]]
+    assert len(savepoints) == savepoints_first
+
+
+def count_savepoints(engine: Engine) -> list[str]:
+    """The SAVEPOINT statements `engine` runs from now on (a growing list)."""
+    seen: list[str] = []
+
+    def note(_conn, _cursor, statement: str, *_args) -> None:
+        if statement.lstrip().upper().startswith("SAVEPOINT"):
+            seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", note)
+    return seen
 
 
 async def test_an_outage_mid_batch_fails_the_pass_and_the_next_one_writes_it_whole(

@@ -13,7 +13,7 @@ from sqlalchemy import event, select
 from monitor.records import Article, Extraction
 from monitor.store import Store
 from monitor.store.tables import ArticleRow, SightingRow, StoryRow
-from monitor.store.views import ArticleWrite, WriteOutcome
+from monitor.store.views import EVENT, ArticleWrite, KnownArticle, RuleHit, WriteOutcome
 
 NOW = datetime(2026, 12, 5, 9, 0, tzinfo=UTC)
 LATER = NOW + timedelta(hours=2)
@@ -92,7 +92,7 @@ async def test_an_article_joining_a_story_moves_its_last_sighting(store: Store) 
 async def test_an_updated_article_stays_in_its_story(store: Store) -> None:
     first = await write_one(store, ArticleWrite(article("a"), "key-a", "item-a", NOW))
     other = await write_one(store, ArticleWrite(article("b"), "key-b", "item-b", NOW))
-    known = await store.known_article("https://example.org/a")
+    known = (await store.known_articles(["https://example.org/a"])).get("https://example.org/a")
     assert known is not None and known.story_id == first.story_id
     edited = article("a", text="Le texte, corrigé.")
     # Another story proposed for it does not move an article out of the one it is in.
@@ -150,3 +150,32 @@ async def test_the_sources_of_a_feeds_stored_articles_come_in_few_queries(store:
     assert owners == {"https://example.org/a": "s1", "https://example.org/b": "s2"}
     assert sent.count("SELECT") == 3
     assert await store.article_sources([]) == {}
+
+
+async def test_what_updates_need_of_a_batchs_articles_comes_in_few_queries(store: Store) -> None:
+    hits = (
+        RuleHit("r-event", {}, (), EVENT),
+        RuleHit("r-related", {}, (), "related"),
+    )
+    first = await write_one(store, ArticleWrite(article("a", "s1"), "key-a", "item-a", NOW, hits))
+    second = await write_one(store, ArticleWrite(article("b", "s2"), "key-b", "item-b", NOW))
+    asked = [f"https://example.org/{slug}" for slug in ["a", "b", *map(str, range(999))]]
+    with statements(store) as sent:
+        known = await store.known_articles(asked)
+    assert known == {
+        "https://example.org/a": KnownArticle(
+            first.article_id,
+            "s1",
+            first.story_id,
+            article("a").content_hash,
+            frozenset({"r-event"}),
+            frozenset({"r-related"}),
+        ),
+        "https://example.org/b": KnownArticle(
+            second.article_id, "s2", second.story_id, article("b").content_hash, frozenset()
+        ),
+    }
+    # A query for the rows of each 500 addresses (3), one for the matches of each 500
+    # that found some (the last two: « a » and « b » sort after the numbers).
+    assert sent.count("SELECT") == 5
+    assert await store.known_articles([]) == {}

@@ -5,6 +5,10 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+from sqlalchemy import select
+
+from monitor.store.tables import SightingRow
+
 from support import DEMO, EVENT, OFF_TOPIC, mail_config, rss, serve_articles, service
 
 RULE = """
@@ -97,7 +101,13 @@ async def test_same_article_in_two_feeds_is_one_article_and_one_alert(
     async with service(tmp_path, config_dir, pool, db_url) as svc:
         summary = await svc.run_pass()
         fired = await svc.store.matched_rules()
+        async with svc.store.transaction() as session:
+            seen = (await session.execute(select(SightingRow.source_id))).scalars().all()
     assert sum(o.new_articles for o in summary.outcomes) == 1
+    # The second feed's entry is a sighting of the article the first one gave, in the
+    # same batch: no failure, no second article.
+    assert sorted(seen) == ["a", "b"]
+    assert not [w for o in summary.outcomes for w in o.warnings if "failed" in w]
     assert len(fired) == 1 and list(fired.values()) == [{"ministry-microsoft"}]
     assert len(smtp_server.messages) == 1
 
