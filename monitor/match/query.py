@@ -8,6 +8,7 @@ Precedence, tightest first: field prefixes (``title:``), ``NEAR/n``/``ONEAR/n``,
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
@@ -40,6 +41,7 @@ MIN_PREFIX = 3
 MIN_DIGIT_PREFIX = 2  # a CPV division is two digits: cpv:72*
 _NUMBER_RE = re.compile(r"[0-9][0-9_]*(\.[0-9]+)?")
 POSITIONAL = "words, phrases, wildcards, lists or OR-groups of them"
+NO_WORD = "contains no letter or digit"
 
 
 def make_term(text: str, body: str, start: int, end: int, quoted: bool) -> Term | str:
@@ -48,13 +50,29 @@ def make_term(text: str, body: str, start: int, end: int, quoted: bool) -> Term 
     A bare single word is lemma-aware; a quoted text, a wildcard and a word that splits
     into several tokens (hyphens, apostrophes) are matched exactly.
     """
+    parts = _term_parts(body, quoted)
+    if parts == NO_WORD:
+        return f"{text!r} {NO_WORD}"
+    if isinstance(parts, str):
+        return parts
+    tokens, exact, prefix, lemmas = parts
+    return Term(start, end, text, tokens, exact, prefix, lemmas)
+
+
+# The lists are long and every rule that names one reads all its entries again: the
+# same few thousand words, each tokenized and its lemmas looked up once per process.
+@functools.lru_cache(maxsize=8192)
+def _term_parts(
+    body: str, quoted: bool
+) -> tuple[tuple[str, ...], bool, bool, frozenset[str]] | str:
+    """What a term of ``body`` is, wherever it stands in a query, or why it is none."""
     prefix = body.rstrip().endswith("*")
     core = body.rstrip()[:-1] if prefix else body
     if "*" in core:
         return "a wildcard * can only end a word"
     raws = raw_tokens(core)
     if not raws:
-        return f"{text!r} contains no letter or digit"
+        return NO_WORD
     tokens = tuple(surface(r) for r in raws)
     if prefix and len(tokens) == 1:
         shortest, unit = (
@@ -64,7 +82,7 @@ def make_term(text: str, body: str, start: int, end: int, quoted: bool) -> Term 
             return f"a wildcard needs at least {shortest} {unit} before *"
     exact = quoted or prefix or len(tokens) > 1
     lemmas = frozenset() if exact else lemma_keys(raws[0])
-    return Term(start, end, text, tokens, exact, prefix, lemmas)
+    return tokens, exact, prefix, lemmas
 
 
 class Parser:
