@@ -42,6 +42,9 @@ MAX_SENTENCE_TOKENS = 400
 _CLOSERS = ' \t\n\u00a0\u202f»”"’)]'
 _OPENERS = ("«", "“", '"', "„", "‘", "‹")
 _INNER_END = re.compile(r"[.!?…]\s+\S")
+# « Eric Le Marois (Microsoft) : « Inventer de nouvelles relations » »: all that follows
+# the colon is a quotation (an interview's or a reaction's headline).
+_QUOTED_AFTER_COLON = re.compile(r":\s*[«“\"„‘‹][^«“\"„‘‹]*[»”\"’›][\s.!?…]*$")
 
 
 def capped_text(text: str) -> str:
@@ -142,14 +145,14 @@ class Analysis:
 
     def has_shape(self, index: int, kind: str) -> bool:
         """Sentence ``index`` is a question ("?" at its end, quotes aside) or a quotation
-        (it opens with a quotation mark)."""
+        (it opens with a quotation mark, or all it says after a colon is quoted)."""
         text = self.sentence_text(index)
         if kind == "question":
             # A statement followed by a question ("X renews. Will it change?") is not
             # a question headline: only a sentence asked as a whole is.
             body = text.rstrip(_CLOSERS)
             return body.endswith("?") and not _INNER_END.search(body[:-1])
-        return text.lstrip().startswith(_OPENERS)
+        return text.lstrip().startswith(_OPENERS) or bool(_QUOTED_AFTER_COLON.search(text))
 
     def token_chars(self, index: int) -> list[tuple[int, int]]:
         """Character spans, relative to the sentence text, of sentence ``index``'s tokens."""

@@ -204,6 +204,17 @@ def test_question_and_quote_look_at_the_shape_of_a_sentence():
     assert ruleset.explain("fact", closing).reason == (
         "excluded by title:QUESTION: the title is a question"
     )
+    # An interview's headline: all it says after the colon is quoted. A quote inside
+    # the sentence, or one the sentence goes on after, is no quotation.
+    interview = Document(
+        title="", text="Eric Le Marois (Microsoft) : « Inventer avec les universités »"
+    )
+    assert [m.rule_id for m in ruleset.match(interview)] == []
+    for told in (
+        "Microsoft : le ministère signe pour « trois ans » avec l'éditeur.",
+        "Microsoft : « trois ans », dit le ministère en signant.",
+    ):
+        assert [m.rule_id for m in ruleset.match(Document("", told))] == ["said"], told
 
 
 def test_a_shape_alone_is_not_a_rule():
