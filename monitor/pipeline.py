@@ -409,8 +409,9 @@ class Pipeline:
     async def _write_item(
         self, writes: ArticleBatch, pending: _Pending, stored: _KnownArticles
     ) -> WriteOutcome | None:
-        """One article of a batch, in a savepoint: its failure rolls back itself alone,
-        unless the database is out of reach."""
+        """One article of a batch. In an isolated batch it has a savepoint, and its failure
+        rolls back itself alone; otherwise its failure fails the batch (`_ArticleFailed`),
+        which is written again isolated. An outage fails the pass either way."""
         source, item = pending.source, pending.item
         # Out of every decision, as when each article refreshed the index: what is past
         # the window now, even an article written earlier in the batch. The stories do
