@@ -113,11 +113,10 @@ def _actor_kinds(alerts: AlertsConfig) -> tuple[dict[str, ActorKind], list[Confi
                 )
             )
             continue
-        named = {e: (e,) for list_ in table.lists for e in alerts.lists[list_]} | {
-            actor: _with_lists(terms, alerts.lists) for actor, terms in table.names.items()
-        }
+        named = {actor: _with_lists(terms, alerts.lists) for actor, terms in table.names.items()}
+        places = [e for list_ in table.lists for e in alerts.lists[list_] if e not in named]
         try:
-            kinds[name] = compile_actor_kind(name, named, table.heads)
+            kinds[name] = compile_actor_kind(name, named, table.heads, places)
         except QueryError as exc:
             problems.append(problem_at(alerts.origins, f"actors:{name}", exc.message))
     return kinds, problems

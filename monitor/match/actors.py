@@ -12,6 +12,10 @@ is declared in the rule files with
   ``ministry`` in "the Culture ministry"): the capitalised words after the head (past
   « de », « la », "of"…) or, failing that, just before it, are the actor.
 
+- ``lists``: lists whose entries are actors by their own name, places mostly (« Lyon
+  signe avec Microsoft »: the city is the body). Right after « à », « en » or "in", such a
+  name says where, not who (« la venue de son patron à Paris »).
+
 Actors are only looked for in the sentences given (the title and the sentences that
 decided the match), so a body named in passing elsewhere does not join two stories. Two
 names meet when the words of one are all in the other: « Lyon 1 » and « Claude Bernard
@@ -30,8 +34,13 @@ from monitor.match.query import entry_term
 from monitor.match.types import QueryError
 
 # Words between a head and its proper name: « ministère de la Culture », "Ministry of the
-# Interior", « CHU d'Angers ». Elisions are tokens of their own ("l", "d").
-CONNECTORS = frozenset({"de", "du", "des", "d", "l", "la", "le", "les", "of", "the"})
+# Interior", « CHU d'Angers », and a minister's title: « ministre délégué chargé de la
+# Ville » (not « au Numérique »: « son ministère à Microsoft » would name Microsoft).
+# Elisions are tokens of their own ("l", "d").
+CONNECTORS = frozenset(
+    {"de", "du", "des", "d", "l", "la", "le", "les", "of", "the"}
+    | {"delegue", "deleguee", "charge", "chargee"}
+)
 # Capitalised words before a head that are not its name: "the French ministry", and the
 # articles and prepositions that open a sentence (« Au ministère », "In a ministry").
 NOT_NAMES = frozenset(
@@ -40,8 +49,10 @@ NOT_NAMES = frozenset(
 )
 # Words that open a list of precedents before the news: « Après Lyon et Paris, Lille ».
 PRECEDENT_MARKERS = frozenset({"apres", "after", "following", "instar"})
+# Words before a place that make it a location: « à Paris », « en Bretagne », "in Lyon".
+LOCATION_MARKERS = frozenset({"a", "en", "in"})
 MAX_NAME_WORDS = 3
-MAX_CONNECTORS = 2
+MAX_CONNECTORS = 4
 # What may stand between the words of one name: spaces, an elision, a hyphen
 # (« CHU d'Angers », « Saint-Étienne »). A colon, comma or dash ends the name: in
 # « la Mairie : Signature d'un partenariat », "Signature" is not the mairie's name.
@@ -54,6 +65,7 @@ class ActorKind:
     aliases: tuple[tuple[str, Term], ...]  # (canonical name, a way of writing it)
     heads: tuple[Term, ...]
     canonical_of: Mapping[str, str]  # a folded alias or canonical name -> canonical name
+    places: frozenset[str] = frozenset()  # canonical names that are places (``lists``)
 
     def terms(self) -> Iterator[Term]:
         yield from (term for _, term in self.aliases)
@@ -61,9 +73,13 @@ class ActorKind:
 
 
 def compile_actor_kind(
-    name: str, names: Mapping[str, Sequence[str]], heads: Sequence[str]
+    name: str,
+    names: Mapping[str, Sequence[str]],
+    heads: Sequence[str],
+    places: Sequence[str] = (),
 ) -> ActorKind:
-    """Raise QueryError naming the entry that is not a valid term."""
+    """``places``: entries that are their own canonical name (the kind's ``lists``).
+    Raise QueryError naming the entry that is not a valid term."""
     aliases: list[tuple[str, Term]] = []
     canonical_of: dict[str, str] = {}
     for canonical, written in names.items():
@@ -72,8 +88,16 @@ def compile_actor_kind(
             term = _entry_term(name, canonical, entry)
             aliases.append((canonical, term))
             canonical_of.setdefault(" ".join(term.tokens), canonical)
+    for place in places:
+        term = _entry_term(name, place, place)
+        aliases.append((place, term))
+        canonical_of.setdefault(" ".join(term.tokens), place)
     return ActorKind(
-        name, tuple(aliases), tuple(_entry_term(name, "heads", h) for h in heads), canonical_of
+        name,
+        tuple(aliases),
+        tuple(_entry_term(name, "heads", h) for h in heads),
+        canonical_of,
+        frozenset(places),
     )
 
 
@@ -96,7 +120,9 @@ def find_actors(
     hits: dict[int, list[tuple[int, str]]] = {}  # sentence -> (token, canonical name)
     for canonical, term in kind.aliases:
         for start, _ in occurrences.get(term.key, ()):
-            if sent_of[start] in sentences:
+            if sent_of[start] in sentences and not (
+                canonical in kind.places and _located(analysis, start)
+            ):
                 hits.setdefault(sent_of[start], []).append((start, canonical))
     for head in kind.heads:
         for start, end in occurrences.get(head.key, ()):
@@ -124,6 +150,15 @@ def news_names(analysis: Analysis, sentence: int, named: Sequence[tuple[int, str
     if PRECEDENT_MARKERS.isdisjoint(analysis.surfaces[first : named[0][0]]):
         return names
     return {named[-1][1]}
+
+
+def _located(analysis: Analysis, start: int) -> bool:
+    """The word before token ``start``, in its sentence, makes it a location (« à Paris »)."""
+    return (
+        start > 0
+        and analysis.sent_of[start - 1] == analysis.sent_of[start]
+        and analysis.surfaces[start - 1] in LOCATION_MARKERS
+    )
 
 
 def _capitalised(analysis: Analysis, position: int) -> bool:

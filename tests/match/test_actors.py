@@ -6,7 +6,7 @@ from monitor.match import Document, RuleSetError, RuleSpec, compile_rules
 from monitor.match.actors import compile_actor_kind
 
 LISTS = {
-    "bodies": ["ministère", "CHRU", "ministry"],
+    "bodies": ["ministère", "ministre", "CHRU", "ministry", "Lyon"],
     "ms": ["Microsoft", "Azure", "Office"],
     "engage": ["choisit", "opte", "signe", "picks"],
 }
@@ -17,7 +17,8 @@ KINDS = {
             "education": ["Éducation nationale", "rue de Grenelle", "Education ministry"],
             "armees": ["ministère des Armées", "Défense"],
         },
-        ["ministère", "ministry", "CHRU", "région"],
+        ["ministère", "ministre", "ministry", "CHRU", "région"],
+        places=["Lyon", "Paris"],
     ),
     "vendor": compile_actor_kind("vendor", {"microsoft": ["Microsoft", "Azure", "Office"]}, []),
 }
@@ -69,6 +70,14 @@ def test_the_event_tier_wins_and_the_related_tier_catches_the_topic():
         ),
         ("", "After the Education ministry, the Culture ministry picks Microsoft.", ("culture",)),
         ("Après la Défense, le CHRU de Nancy signe avec Microsoft", "", ("nancy",)),
+        # a minister's title names the ministry
+        ("", "La ministre de la Culture signe avec Microsoft.", ("culture",)),
+        ("", "Le ministre délégué chargé de la Ville signe avec Microsoft.", ("ville",)),
+        # a place is an actor by its name, unless it says where
+        ("", "Lyon signe avec Microsoft.", ("Lyon",)),
+        ("", "Réunis à Paris, le ministère de la Culture signe avec Microsoft.", ("culture",)),
+        ("", "In Paris, the Culture ministry picks Microsoft.", ("culture",)),
+        ("", "Le ministère, en visite à Lyon, signe avec Microsoft.", ()),
     ],
 )
 def test_actors_are_found_in_the_deciding_sentences(title, text, expected):
