@@ -80,7 +80,9 @@ def _term_parts(
         )
         if len(tokens[0]) < shortest:
             return f"a wildcard needs at least {shortest} {unit} before *"
-    exact = quoted or prefix or len(tokens) > 1
+    # A capitalised word is a name (Paris, Armées, CHU): by its lemmas it would also be
+    # a bet (« pari »), a verb (« armer », « choir ») or any word sharing them.
+    exact = quoted or prefix or len(tokens) > 1 or raws[0][:1].isupper()
     lemmas = frozenset() if exact else lemma_keys(raws[0])
     return tokens, exact, prefix, lemmas
 

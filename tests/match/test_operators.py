@@ -71,6 +71,15 @@ CASES = [
     ("@counter", "Ils ont attaqué en justice.", False),
     ("@counter", "Ils vont attaquer en justice le contrat.", True),
     ("@counter", "Le ministère renonce.", True),
+    # A capitalised word is a name: itself only, not the words that share its lemmas
+    # (« pari » is a bet; « arme », a weapon, shares the verb « armer » with « armées »);
+    # a word in lower case still finds its inflections
+    ("Paris", "Le pari de Microsoft.", False),
+    ("Paris", "La ville de Paris signe.", True),
+    ("Armées", "Microsoft déploie son arme anti-chômage.", False),
+    ("Armées", "Le ministère des armées signe.", True),
+    ("ministère", "Les ministères signent.", True),
+    ("contrat", "Les contrats sont signés.", True),
 ]
 
 
@@ -221,3 +230,4 @@ def test_a_shape_alone_is_not_a_rule():
     with pytest.raises(RuleSetError) as raised:
         compile_rules([RuleSpec("r", "QUESTION")], {})
     assert "only filters documents" in raised.value.errors[0][1].message
+

@@ -83,7 +83,7 @@ def test_list_entries_are_terms_phrases_exact_words_and_prefixes():
     lists = {"l": ["Microsoft", "Office 365", '"Teams"', "Azure*", "Microsoft-365"]}
     (ref,) = [parse_query("@l", lists)]
     assert [shape(t) for t in ref.terms] == [
-        "~microsoft",
+        "=microsoft",
         "=office_365",
         "=teams",
         "=azure*",
