@@ -29,6 +29,17 @@ def half(article: LabeledArticle) -> str:
     return "AB"[int(hashlib.sha1(key).hexdigest(), 16) % 2]  # a split, not security
 
 
+def read_all(paths: list[Path]) -> list[LabeledArticle]:
+    """The labeled articles of every file, each problem line said on stderr."""
+    articles: list[LabeledArticle] = []
+    for path in paths:
+        found, problems = read_labeled(path)
+        articles += found
+        for problem in problems:
+            print(problem, file=sys.stderr)
+    return articles
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("files", nargs="+", type=Path)
@@ -37,12 +48,7 @@ def main() -> int:
     parser.add_argument("--rule", action="append", help="only these rules")
     args = parser.parse_args()
     config = load_config(args.config, {})
-    articles: list[LabeledArticle] = []
-    for path in args.files:
-        found, problems = read_labeled(path)
-        articles += found
-        for problem in problems:
-            print(problem, file=sys.stderr)
+    articles = read_all(args.files)
     rules = args.rule or RULES
     for name in "AB":
         chosen = [a for a in articles if half(a) == name]

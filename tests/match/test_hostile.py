@@ -120,12 +120,22 @@ def test_a_long_field_value_is_cut_into_chunks_of_its_region() -> None:
     assert [s.tok_end - s.tok_start for s in chunks] == [400, 400, 100]
 
 
-def test_a_long_title_keeps_its_first_tokens_as_sentence_zero() -> None:
+def test_a_title_too_long_for_a_headline_is_read_in_chunks_as_the_texts_opening() -> None:
     analysis = Analysis(Document(title=numbered_words(5000), text="Un texte court."))
     title = analysis.sentences[0]
-    assert (title.field, title.tok_end) == ("title", MAX_SENTENCE_TOKENS)
-    assert analysis.sentences[1].field == "text"
-    assert analysis.title_region == frozenset({0})
+    assert (title.field, title.tok_end - title.tok_start) == ("title", 0)
+    chunks = [analysis.sentences[i] for i in sorted(analysis.text_region)]
+    assert {s.field for s in chunks} == {"text"}
+    assert max(s.tok_end - s.tok_start for s in chunks) == MAX_SENTENCE_TOKENS
+    assert analysis.sentence_text(1).split()[0] == "w0"
+    assert analysis.sentence_text(len(analysis.sentences) - 1) == "Un texte court."
+
+
+def test_a_huge_title_costs_no_more_than_the_text_limit() -> None:
+    title = "mot " * 2_000_000 + "…"
+    analysis = Analysis(Document(title=title, text="Un texte court."))
+    assert len(analysis.field_text("text")) <= MAX_TEXT_CHARS
+    assert analysis.field_text("title") == ""
 
 
 def test_only_the_first_characters_of_the_text_are_analysed() -> None:

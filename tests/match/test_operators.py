@@ -231,3 +231,29 @@ def test_a_shape_alone_is_not_a_rule():
         compile_rules([RuleSpec("r", "QUESTION")], {})
     assert "only filters documents" in raised.value.errors[0][1].message
 
+
+# A source without headlines gives the article's opening as its title: cut short by an
+# ellipsis, or a whole paragraph. Matching reads it as the text's first sentences.
+OPENING = "Microsoft a décroché un contrat avec le ministère de la Défense américain."
+LONG_TITLE = (
+    "Le ministère des Armées a publié mardi son rapport annuel sur la sécurité des systèmes"
+    " d'information de l'État et de ses opérateurs. Microsoft a de son côté présenté ses"
+    " résultats trimestriels à ses actionnaires réunis à Redmond."
+)
+
+
+def test_a_title_cut_from_the_text_is_read_whole_in_the_text() -> None:
+    query = "SENTENCE(ministère AND Microsoft AND NOT américain)"
+    assert not fires(query, OPENING, title="Microsoft a décroché un contrat avec le ministère…")
+    assert not fires("title:Microsoft", OPENING, title="Microsoft a décroché un contrat…")
+    # a headline that the text does not open with stays the title, ellipsis or not
+    assert fires("title:Microsoft", OPENING, title="Microsoft et les ministères…")
+
+
+def test_a_title_of_a_paragraph_is_read_as_sentences_of_the_text() -> None:
+    assert len(LONG_TITLE.split()) > 30
+    assert not fires("SENTENCE(ministère AND Microsoft)", "Rien d'autre.", title=LONG_TITLE)
+    assert fires("SENTENCE(ministère AND rapport)", "Rien d'autre.", title=LONG_TITLE)
+    assert not fires("title:ministère", LONG_TITLE + " Rien d'autre.", title=LONG_TITLE)
+    # the text that already opens with it does not read it twice
+    assert not fires("ATLEAST/2(Redmond)", LONG_TITLE + " Rien d'autre.", title=LONG_TITLE)
