@@ -16,7 +16,8 @@ database. The script then prints, per rule:
   text) disagree: what fetching and extraction changed;
 - the multi-outlet stories: each positive story that raised no alert or more than one
   (with ``--errors``, the story each of its articles went to), and each story that is
-  no event but raised an alert.
+  no event but raised an alert; a story whose positives are all borderline counts
+  apart, either way, unless it split.
 
 An excerpt labeled without a title (``"title": ""``) has no headline of its own; how its
 page shows one is ``--untitled``: ``cut`` (default) its first line cut to 120
@@ -218,7 +219,7 @@ def story_lines(config: Config, rule_id: str, served, outcome: Outcome, errors: 
     for item in served:
         if item.article.story:
             members[item.article.story].append(item)
-    tally = dict.fromkeys(("one", "more", "none", "false"), 0)
+    tally = dict.fromkeys(("one", "more", "none", "false", "borderline"), 0)
     lines = []
     for story, group in sorted(members.items()):
         if len(group) < 2:
@@ -230,6 +231,9 @@ def story_lines(config: Config, rule_id: str, served, outcome: Outcome, errors: 
                 tally["false"] += 1
                 lines.append(f"  story {story}: {count} alerts for a story that is no event")
             continue
+        if count <= 1 and all(i.article.borderline for i in group if i.article.label(*keys)):
+            tally["borderline"] += 1  # its positives count either way: so does the story
+            continue
         tally["one" if count == 1 else "more" if count > 1 else "none"] += 1
         if count != 1:
             lines.append(f"  story {story}: {count} alerts for a positive story")
@@ -238,7 +242,8 @@ def story_lines(config: Config, rule_id: str, served, outcome: Outcome, errors: 
                 lines.append(f"    {item.article.id}: story {outcome.stories.get(item.url)}{hit}")
     lines.append(
         f"  multi-outlet stories: {tally['one']} positive with one alert, {tally['more']} with"
-        f" more, {tally['none']} with none; {tally['false']} negative with an alert"
+        f" more, {tally['none']} with none; {tally['false']} negative with an alert;"
+        f" {tally['borderline']} borderline with at most one (either way)"
     )
     return lines
 

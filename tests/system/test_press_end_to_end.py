@@ -36,6 +36,10 @@ EVENTS = {
     "culture-ms-office-2016-11": "ministry-microsoft",
     "lyon1-ms-partenariat-2007-11": "ministry-microsoft",
     "gard-copilot-2025": "ministry-microsoft",
+    # told in words that name the body differently: « les données de santé des Français »
+    # and the Health Data Hub, Sciences Po and « Sciences Po Paris »
+    "hdh-azure-2019": "ministry-microsoft",
+    "sciencespo-ms-partenariat-2007-10": "ministry-microsoft",
     "s3ns-qualification-2025-12": "secnumcloud-qualification",
 }
 NOT_EVENTS = {
@@ -47,8 +51,8 @@ HEADLINE = ("ministry-microsoft", "secnumcloud-qualification")
 
 def chosen() -> list[LabeledArticle]:
     articles = []
-    for name in ("collected-ms.jsonl", "collected-snc.jsonl"):
-        read, problems = read_labeled(PRESS / name)
+    for path in sorted(PRESS.glob("*.jsonl")):
+        read, problems = read_labeled(path)
         assert not problems
         articles += [a for a in read if a.story in EVENTS or a.story in NOT_EVENTS]
     return articles
