@@ -57,7 +57,7 @@ class ArticleReader:
         if source.extract and is_http(item.url):
             assert item.url is not None
             dated = (item.published or item.updated) is not None
-            page, problem = await self._page(source, item.url, dated, bool(item.author))
+            page, problem = await self._page(source, item.url, dated)
         flags: list[str] = []
         if problem is not None:
             flags += sorted({"extract-failed", problem.flag})
@@ -102,10 +102,10 @@ class ArticleReader:
         ), problem
 
     async def _page(
-        self, source: SourceConfig, url: str, dated: bool, authored: bool
+        self, source: SourceConfig, url: str, dated: bool
     ) -> tuple[ExtractedPage | None, PageProblem | None]:
         """The article page, extracted (its own date searched hard only when the feed
-        gave none, its byline only when the feed named no author); or why not."""
+        gave none); or why not."""
         private = source.private_access
         if self.poisoned[url] >= POISON_AFTER:
             return None, PageProblem(
@@ -130,7 +130,6 @@ class ArticleReader:
                     url=fetched.url,
                     charset=fetched.charset,
                     date_known=dated,
-                    author_known=authored,
                 )
         except RateLimited as exc:
             return None, PageProblem(

@@ -503,7 +503,7 @@ async def test_a_page_whose_extraction_overruns_is_failed_then_skipped(web_serve
         workers.deadline = 0.5
         problems = []
         for _ in range(POISON_AFTER + 1):
-            _, problem = await reader._page(source, slow, True, False)
+            _, problem = await reader._page(source, slow, True)
             problems.append(problem)
         assert [p.message if p else None for p in problems[:POISON_AFTER]] == [
             f"{slow}: extraction took longer than 0.5 s"
@@ -513,7 +513,7 @@ async def test_a_page_whose_extraction_overruns_is_failed_then_skipped(web_serve
         assert len(web_server.hits("/slow")) == POISON_AFTER  # the poison URL is not fetched
         workers.deadline = 30.0
         await workers.run(operator.add, 0, 0)
-        page, problem = await reader._page(source, quick, True, False)
+        page, problem = await reader._page(source, quick, True)
         assert problem is None and page is not None and "souverains" in page.text
     finally:
         await http.close()
@@ -562,10 +562,10 @@ async def test_a_poison_page_is_remembered_across_restarts_and_shown_in_sources(
             # and the page is not fetched again.
             assert restarted.pipeline.reader.poisoned[slow] == 1
             source_config = restarted.config.sources[0]
-            _, problem = await restarted.pipeline.reader._page(source_config, slow, False, False)
+            _, problem = await restarted.pipeline.reader._page(source_config, slow, False)
             assert problem is not None and problem.poisoned
             fetched = len(web_server.hits("/slow"))
-            _, skipped = await restarted.pipeline.reader._page(source_config, slow, False, False)
+            _, skipped = await restarted.pipeline.reader._page(source_config, slow, False)
             assert skipped is not None and "not extracted" in skipped.message
             assert len(web_server.hits("/slow")) == fetched
     finally:

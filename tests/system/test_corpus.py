@@ -146,22 +146,27 @@ def test_narrowed_fallback_stopwords_keep_french_and_english_text() -> None:
         trafilatura.external.JT_STOPLIST = saved  # type: ignore[assignment]
 
 
-def _metadata_readers() -> tuple[str, str]:
+def _metadata_readers() -> tuple[str, str, str]:
     import trafilatura.metadata
 
     return (
         trafilatura.metadata.extract_catstags.__name__,
         trafilatura.metadata.extract_license.__name__,
+        trafilatura.metadata.extract_author.__name__,
     )
 
 
 async def test_workers_skip_the_metadata_nothing_reads(pool) -> None:
-    assert await pool.run(_metadata_readers) == ("_no_categories", "_no_license")
+    assert await pool.run(_metadata_readers) == ("_no_categories", "_no_license", "_no_byline")
 
 
-def test_skipping_unread_metadata_changes_no_extracted_field(monkeypatch) -> None:
-    """Text, title, author, date, site, language, description and paywall flag of the
-    corpus's French and English pages, with and without categories, tags and licence."""
+def test_skipping_unread_metadata_changes_no_extracted_field_but_markup_bylines(
+    monkeypatch,
+) -> None:
+    """Text, title, date, site, language, description and paywall flag of the corpus's
+    French and English pages are the same with and without categories, tags, licence
+    and byline search; an author read from meta tags stays, one found only by searching
+    the markup is not looked for."""
     import trafilatura.metadata
 
     from monitor.extract.article import extract_page, skip_unused_metadata
@@ -171,29 +176,12 @@ def test_skipping_unread_metadata_changes_no_extracted_field(monkeypatch) -> Non
         monkeypatch.setattr(trafilatura.metadata, name, getattr(trafilatura.metadata, name))
     complete = [extract_page(body, url="https://corpus.example/a") for body in pages]
     skip_unused_metadata()
+    skip_unused_metadata()  # idempotent
     assert trafilatura.metadata.extract_license.__name__ == "_no_license"
-    assert [extract_page(body, url="https://corpus.example/a") for body in pages] == complete
-
-
-def test_the_byline_search_is_skipped_when_the_feed_names_the_author(monkeypatch) -> None:
-    """Every field but the author is the same; the author read from meta tags stays, the
-    one trafilatura finds by searching the markup is not searched for."""
-    import trafilatura.metadata
-
-    from monitor.extract.article import extract_page, skip_unused_metadata
-
-    pages = page_bodies(corpus_records()[::3])
-    for name in ("extract_catstags", "extract_license", "extract_author"):  # restored after
-        monkeypatch.setattr(trafilatura.metadata, name, getattr(trafilatura.metadata, name))
-    skip_unused_metadata()
-    skip_unused_metadata()  # idempotent: the byline search is wrapped once
-    url = "https://corpus.example/a"
-    searched = [extract_page(body, url=url) for body in pages]
-    known = [extract_page(body, url=url, author_known=True) for body in pages]
-    assert [replace(p, author=None) if p else None for p in known] == [
-        replace(p, author=None) if p else None for p in searched
+    skipped = [extract_page(body, url="https://corpus.example/a") for body in pages]
+    assert [replace(p, author=None) if p else None for p in skipped] == [
+        replace(p, author=None) if p else None for p in complete
     ]
-    pairs = [(s.author, k.author) for s, k in zip(searched, known, strict=True) if s and k]
-    # Authors from meta tags stay; those found only by the search are not looked for.
-    assert all(k in (s, None) for s, k in pairs)
-    assert any(s and k is None for s, k in pairs) and any(k for _, k in pairs)
+    pairs = [(c.author, s.author) for c, s in zip(complete, skipped, strict=True) if c and s]
+    assert all(s in (c, None) for c, s in pairs)
+    assert any(c and s is None for c, s in pairs) and any(s for _, s in pairs)
