@@ -83,7 +83,8 @@ class Served:
     published: datetime | None
 
 
-def page(item: Served) -> bytes:
+def page(item: Served, template: str) -> bytes:
+    """The article's page in one of the `--template` layouts."""
     title = escape(item.title)
     text = item.article.text
     paragraphs = "".join(f"<p>{escape(p)}</p>" for p in text.split("\n") if p.strip())
@@ -92,17 +93,63 @@ def page(item: Served) -> bytes:
         if item.published
         else ""
     )
-    return (
+    head = (
         f"<!doctype html><html lang='{item.article.lang or 'fr'}'><head>"
-        f"<meta charset='utf-8'><title>{title}</title>{dated}</head><body><article>"
-        f"<h1>{title}</h1>{paragraphs}</article></body></html>"
-    ).encode()
+        f"<meta charset='utf-8'><title>{title}</title>{dated}</head>"
+    )
+    if template == "bare":
+        return f"{head}<body><h1>{title}</h1><div>{paragraphs}</div></body></html>".encode()
+    if template == "noisy":
+        return (
+            f"{head}<body>{NOISE_TOP}<main><div class='post'><h1>{title}</h1>"
+            f"<div class='byline'>Par la rédaction</div><div class='content'>{paragraphs}"
+            f"</div>{NOISE_INSIDE}</div></main>{NOISE_BOTTOM}</body></html>"
+        ).encode()
+    return f"{head}<body><article><h1>{title}</h1>{paragraphs}</article></body></html>".encode()
 
 
-def rss(items: Sequence[Served]) -> bytes:
+# What news pages carry around an article (--template noisy): a menu, a share bar, other
+# headlines that name the watched actors, comments and a footer. None of it is the article.
+_OTHER_HEADLINES = [
+    "Microsoft 365 : le ministère de l'Intérieur signe un nouvel accord-cadre",
+    "SecNumCloud : Bleu obtient la qualification de l'ANSSI",
+    "Cloud au centre : la circulaire mise à jour par la Dinum",
+    "Health Data Hub : le choix de Microsoft Azure contesté",
+]
+NOISE_TOP = (
+    "<header><nav><ul>"
+    + "".join(
+        f"<li><a href='/r/{n}'>{w}</a></li>"
+        for n, w in enumerate(
+            ["Actualités", "Cloud", "Cybersécurité", "Secteur public", "Emploi", "Abonnez-vous"]
+        )
+    )
+    + "</ul></nav><div class='cookie'>Ce site utilise des cookies pour mesurer son audience."
+    " <button>Accepter</button></div></header>"
+)
+NOISE_INSIDE = (
+    "<div class='share'>Partager : Twitter LinkedIn Facebook E-mail</div>"
+    "<aside class='related'><h2>À lire aussi</h2><ul>"
+    + "".join(f"<li><a href='/a/{n}'>{h}</a></li>" for n, h in enumerate(_OTHER_HEADLINES))
+    + "</ul></aside><section id='comments'><h2>3 commentaires</h2>"
+    "<div class='comment'><p>Encore Microsoft, le ministère n'a rien appris.</p></div>"
+    "<div class='comment'><p>Et la souveraineté numérique dans tout ça ?</p></div></section>"
+)
+NOISE_BOTTOM = (
+    "<footer><p>© 2026 La rédaction. Tous droits réservés.</p><ul><li><a href='/m'>Mentions"
+    " légales</a></li><li><a href='/c'>Contact</a></li></ul>"
+    "<div class='newsletter'>Recevez chaque matin l'actualité du numérique public."
+    " <a href='/n'>Inscrivez-vous</a></div></footer>"
+)
+
+
+def rss(items: Sequence[Served], summary: str) -> bytes:
+    """An outlet's feed; each item's description is `--summary`: none, the article's
+    first paragraph (a teaser), or its whole text as HTML paragraphs."""
     entries = "".join(
         f"<item><title>{escape(s.title)}</title><link>{s.url}</link><guid>{s.url}</guid>"
         + (f"<pubDate>{format_datetime(s.published)}</pubDate>" if s.published else "")
+        + description(s, summary)
         + "</item>"
         for s in items
     )
@@ -110,6 +157,16 @@ def rss(items: Sequence[Served]) -> bytes:
         '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>t</title>'
         f"{entries}</channel></rss>"
     ).encode()
+
+
+def description(item: Served, summary: str) -> str:
+    paragraphs = [p for p in item.article.text.split("\n") if p.strip()]
+    if summary == "none" or not paragraphs:
+        return ""
+    if summary == "lead":
+        return f"<description>{escape(paragraphs[0])}</description>"
+    html = "".join(f"<p>{escape(p)}</p>" for p in paragraphs)
+    return f"<description>{escape(html)}</description>"
 
 
 def outlet(article: LabeledArticle) -> str:
@@ -135,7 +192,14 @@ def placed(articles: Sequence[LabeledArticle], news: bool) -> dict[str, datetime
     }
 
 
-def serve(server: Web, articles: Sequence[LabeledArticle], untitled: str, news: bool):
+def serve(
+    server: Web,
+    articles: Sequence[LabeledArticle],
+    untitled: str,
+    news: bool,
+    template: str,
+    summary: str,
+):
     """Every article's page and every outlet's feed on `server`: (served, feeds)."""
     when = placed(articles, news)
     served = [
@@ -144,11 +208,11 @@ def serve(server: Web, articles: Sequence[LabeledArticle], untitled: str, news: 
     ]
     by_outlet: dict[str, list[Served]] = defaultdict(list)
     for n, item in enumerate(served):
-        server.routes[f"/{outlet(item.article)}/{n}"] = (page(item), f'"p{n}"')
+        server.routes[f"/{outlet(item.article)}/{n}"] = (page(item, template), f'"p{n}"')
         by_outlet[outlet(item.article)].append(item)
     feeds = []
     for name, items in sorted(by_outlet.items()):
-        server.routes[f"/{name}.xml"] = (rss(items), f'"{name}"')
+        server.routes[f"/{name}.xml"] = (rss(items, summary), f'"{name}"')
         feeds.append((name, f"{server.base}/{name}.xml"))
     return served, feeds
 
@@ -254,13 +318,15 @@ def main() -> int:
     parser.add_argument("--rule", action="append", help="only these rules")
     parser.add_argument("--news", action="store_true", help="one day per story")
     parser.add_argument("--untitled", choices=["cut", "line", "none"], default="cut")
+    parser.add_argument("--template", choices=["article", "bare", "noisy"], default="article")
+    parser.add_argument("--summary", choices=["none", "lead", "full"], default="none")
     parser.add_argument("--errors", action="store_true", help="list false alerts and misses")
     parser.add_argument("--keep", type=Path, help="copy the pass's database here")
     args = parser.parse_args()
     config = load_config(REPO, {})
     articles = read_all(args.files)
     rules = args.rule or RULES
-    served, feeds = serve(Web(), articles, args.untitled, args.news)
+    served, feeds = serve(Web(), articles, args.untitled, args.news, args.template, args.summary)
     with tempfile.TemporaryDirectory(prefix="press-e2e-") as tmp:
         outcome = run_pipeline(Path(tmp), feeds, args.keep)
     as_served = [replace(s.article, title=s.title) for s in served]
