@@ -1,4 +1,4 @@
-from monitor.cli import main
+from monitor.cli import console
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(console())

@@ -5,6 +5,7 @@ Each module registers its commands (argument parsing) and prints what the API an
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -76,6 +77,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         # /dev/null so that the interpreter's final flush does not fail again.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
+
+
+def console() -> int:
+    """The `monitor` command itself (console script, `python -m monitor`): `main`, in a
+    process that ends with it.
+
+    At exit the interpreter runs full cycle collections over every object still alive
+    (the imported modules, a pass's caches and indexes): 0.15 s of CPU after `monitor
+    sources`, 0.3 s after a pass, to free memory that the process gives back anyway.
+    Objects frozen out of the collector are not examined. `main` itself stays free of
+    this, for the callers that go on living (tests, embedding code)."""
+    code = main()
+    gc.freeze()
+    return code
 
 
 def build_parser() -> argparse.ArgumentParser:
