@@ -4,10 +4,12 @@ what a task left in a worker's malloc heap."""
 
 from __future__ import annotations
 
+import gc
 import mmap
 import multiprocessing
 import operator
 import os
+import subprocess
 import sys
 
 import pytest
@@ -84,3 +86,33 @@ async def test_a_task_that_did_not_grow_its_worker_is_not_trimmed() -> None:
     finally:
         pool.close()
     assert after - before > 2 * 2**20
+
+
+async def test_a_worker_keeps_its_start_up_out_of_the_collector() -> None:
+    """What a worker imported at start-up is frozen: full collections do not scan it."""
+    workers = WorkerPool(1)
+    try:
+        frozen = await workers.run(gc.get_freeze_count)
+    finally:
+        workers.close()
+    assert frozen > 10_000  # the imported modules' objects, at least
+
+
+def test_a_service_process_keeps_its_start_up_out_of_the_collector() -> None:
+    code = (
+        "import gc\n"
+        "from monitor.api import prepare_service_process\n"
+        "before = gc.get_freeze_count()\n"
+        "prepare_service_process()\n"
+        "first = gc.get_freeze_count()\n"
+        "made_since = [[n] for n in range(1000)]\n"
+        "prepare_service_process()\n"
+        "print(before, first, gc.get_freeze_count())\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    before, first, second = map(int, done.stdout.split())
+    assert before == 0
+    assert first > 10_000
+    assert second == first  # once a process: a later pass's objects stay collectable
