@@ -1,7 +1,8 @@
 """The headline rules scored end to end on labeled real-press files, as a judge scores them.
 
     python bench/press_end_to_end.py [--rule ID ...] [--news] [--untitled cut|line|none]
-        [--errors] [--keep FILE.sqlite] FILE.jsonl ...
+        [--template article|bare|noisy] [--summary none|lead|full] [--errors]
+        [--keep FILE.sqlite] FILE.jsonl ...
 
 Each labeled article becomes a news page on a loopback server (its title in ``<title>``
 and ``<h1>``, its paragraphs in ``<article>``, its date in ``article:published_time``
@@ -22,6 +23,12 @@ database. The script then prints, per rule:
 An excerpt labeled without a title (``"title": ""``) has no headline of its own; how its
 page shows one is ``--untitled``: ``cut`` (default) its first line cut to 120
 characters, ``line`` its whole first line, ``none`` no title at all.
+
+``--template`` lays the page out otherwise: ``bare`` (no ``<article>``, the paragraphs in a
+``<div>``) or ``noisy`` (a menu, a cookie banner, a share bar, headlines of other articles
+that name the watched actors, comments and a footer around the article). ``--summary``
+gives each feed item a description: the article's first paragraph (``lead``) or its whole
+text (``full``).
 
 ``--news`` places each multi-outlet story and each positive article on a day of its
 own, 31 days apart, its articles within an hour, as news is published (the labeled dates
