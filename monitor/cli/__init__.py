@@ -84,11 +84,10 @@ def console() -> int:
     process that ends with it.
 
     At exit the interpreter runs full cycle collections over every object still alive
-    (the imported modules, a pass's caches and indexes): 0.05 s after `monitor sources`,
-    0.15 s after `check`, 0.3 s after a pass, to free memory that the process gives back
-    anyway.
-    Objects frozen out of the collector are not examined. `main` itself stays free of
-    this, for the callers that go on living (tests, embedding code)."""
+    (the imported modules, a pass's caches and indexes), to free memory that the process
+    gives back anyway: 0.05 s after `monitor sources`, 0.15 s after `check`, 0.3 s after a
+    pass. Objects frozen out of the collector are not examined. `main` itself does not
+    freeze, for the callers that go on living (tests, embedding code)."""
     code = main()
     gc.freeze()
     return code

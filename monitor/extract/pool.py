@@ -79,10 +79,10 @@ def _start_worker() -> None:
 
 
 def freeze_startup_objects() -> None:
-    """Keep what the process made so far (its imported modules, most of its objects, and
-    none of them garbage) out of the cycle collector's full collections, which would
-    otherwise scan it all again every few thousand allocations, for as long as the
-    process runs: 0.08 s of a corpus pass in the main process, a little in each worker.
+    """Keep what the process made so far (its imported modules: most of its objects, and
+    little of it garbage) out of the cycle collector, whose full collections would
+    otherwise scan it all again, for as long as the process runs: 0.08 s of a corpus
+    pass in the main process, a little in each worker.
     Call it once start-up is done and before anything that will become garbage in a
     cycle is made (the rules, the lemmatizer's dictionaries): frozen cycles are never
     freed. Only the first call in a process freezes: start-up happens once, and a process
