@@ -1,6 +1,7 @@
 """The worker pool: it starts its workers at the first task, or before it when asked
-(`monitor run` does, so that their start-up overlaps its own imports), and gives back
-what a task left in a worker's malloc heap."""
+(`monitor run` does, so that their start-up overlaps its own imports), gives back what
+a task left in a worker's malloc heap, and keeps the workers' start-up (and that of the
+process that runs passes) out of the cycle collector."""
 
 from __future__ import annotations
 
