@@ -90,7 +90,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     try:
         return run_with(pool, args, settings)
     finally:
-        pool.close()
+        pool.close(wait=True)
 
 
 def run_with(pool: WorkerPool, args: argparse.Namespace, settings: Settings) -> int:

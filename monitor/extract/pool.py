@@ -224,7 +224,11 @@ class WorkerPool:
         else:
             executor.shutdown(wait=False, cancel_futures=True)
 
-    def close(self) -> None:
+    def close(self, *, wait: bool = False) -> None:
+        """Stop the workers; tasks not started are cancelled. With `wait`, for a process
+        about to exit, return once the workers and the executor's manager thread are done:
+        at exit, Python 3.11 wakes that thread through a pipe that the thread may be
+        closing at that very moment, and prints a traceback (EBADF) when it loses."""
         if self._executor is not None:
-            self._executor.shutdown(wait=False, cancel_futures=True)
+            self._executor.shutdown(wait=wait, cancel_futures=True)
             self._executor = None

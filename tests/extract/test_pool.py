@@ -117,3 +117,19 @@ def test_a_service_process_keeps_its_start_up_out_of_the_collector() -> None:
     assert before == 0
     assert first > 10_000
     assert second == first  # once a process: a later pass's objects stay collectable
+
+
+async def test_a_pool_closed_for_exit_leaves_no_worker_and_no_manager() -> None:
+    """`close(wait=True)` (the `run` command's last step) returns once the workers and
+    the executor's manager thread are gone, so that the interpreter's exit has nothing
+    left to wake."""
+    before = set(multiprocessing.active_children())
+    workers = WorkerPool(2)
+    workers.start()
+    assert await workers.run(operator.add, 1, 2) == 3
+    executor = workers._executor
+    assert executor is not None
+    manager = executor._executor_manager_thread
+    workers.close(wait=True)
+    assert set(multiprocessing.active_children()) <= before
+    assert manager is not None and not manager.is_alive()
