@@ -93,8 +93,7 @@ class Served:
 def page(item: Served, template: str) -> bytes:
     """The article's page in one of the `--template` layouts."""
     title = escape(item.title)
-    text = item.article.text
-    paragraphs = "".join(f"<p>{escape(p)}</p>" for p in text.split("\n") if p.strip())
+    paragraphs = paragraphs_html(item.article.text)
     dated = (
         f"<meta property='article:published_time' content='{item.published.isoformat()}'>"
         if item.published
@@ -167,13 +166,18 @@ def rss(items: Sequence[Served], summary: str) -> bytes:
 
 
 def description(item: Served, summary: str) -> str:
-    paragraphs = [p for p in item.article.text.split("\n") if p.strip()]
-    if summary == "none" or not paragraphs:
+    text = item.article.text
+    if summary == "none" or not text.strip():
         return ""
     if summary == "lead":
-        return f"<description>{escape(paragraphs[0])}</description>"
-    html = "".join(f"<p>{escape(p)}</p>" for p in paragraphs)
-    return f"<description>{escape(html)}</description>"
+        first = next(p for p in text.split("\n") if p.strip())
+        return f"<description>{escape(first)}</description>"
+    return f"<description>{escape(paragraphs_html(text))}</description>"
+
+
+def paragraphs_html(text: str) -> str:
+    """The labeled text's paragraphs (one a line) as HTML paragraphs."""
+    return "".join(f"<p>{escape(p)}</p>" for p in text.split("\n") if p.strip())
 
 
 def outlet(article: LabeledArticle) -> str:
