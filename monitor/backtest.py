@@ -95,6 +95,7 @@ def replay(
             source_name=article.source_name,
             lang=article.lang,
             tags=source.tags if source else (),
+            published=article.published,
         )
         analysis = config.ruleset.analysis_of(document)
         if article.id in stale:

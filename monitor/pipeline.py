@@ -632,6 +632,7 @@ def document_of(article: Article, source: SourceConfig) -> Document:
         lang=article.lang,
         tags=source.tags,
         fields=article.fields,
+        published=article.published,
     )
 
 

@@ -12,6 +12,7 @@ import dataclasses
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -82,12 +83,15 @@ class Rulebook:
         file: Path | None = None,
         title: str = "",
         lang: str | None = None,
+        published: date | None = None,
     ) -> Explanation:
         """Why `rule_id` matches a text, a file (text, or an HTML page) or the article at
         `url`, or why not. The language is `lang`, else the page's, else the detected one
-        (as the pipeline does)."""
+        (as the pipeline does); the date is `published`, else the page's."""
         self.rule(rule_id)
-        reading = await self.read_document(text, url=url, file=file, title=title, lang=lang)
+        reading = await self.read_document(
+            text, url=url, file=file, title=title, lang=lang, published=published
+        )
         return self.explain_document(rule_id, reading.document)
 
     def explain_document(self, rule_id: str, document: Document) -> Explanation:
@@ -101,6 +105,7 @@ class Rulebook:
         file: Path | None = None,
         title: str = "",
         lang: str | None = None,
+        published: date | None = None,
     ) -> Reading:
         """The document `explain` reads: a text, a file or a page (`NoArticle` when it has
         no article text or cannot be read)."""
@@ -110,15 +115,17 @@ class Rulebook:
             raise ValueError("give one of a text, a url or a file")
         page_lang = None
         if text is None:
-            page_title, text, page_lang = await self._read_page_or_file(url, file)
+            page_title, text, page_lang, page_date = await self._read_page_or_file(url, file)
             title = title or page_title
+            published = published or page_date
         language_from: LanguageFrom = "given" if lang else ("page" if page_lang else "detected")
         language = lang or page_lang or detect_language(f"{title}\n{text}")
-        return Reading(Document(title=title, text=text, lang=language), language_from)
+        document = Document(title=title, text=text, lang=language, published=published)
+        return Reading(document, language_from)
 
     async def _read_page_or_file(
         self, url: str | None, file: Path | None
-    ) -> tuple[str, str, str | None]:
+    ) -> tuple[str, str, str | None, date | None]:
         if file is None:
             assert url is not None
             page = await self.fetch_page(url)
@@ -128,9 +135,9 @@ class Rulebook:
             except OSError as exc:
                 raise NoArticle(f"cannot read {file}: {exc.strerror or exc}") from None
             if b"<html" not in raw[:5000].lower():
-                return "", raw.decode("utf-8", errors="replace"), None
+                return "", raw.decode("utf-8", errors="replace"), None, None
             page = await self._extract(raw, file_url)
-        return page.title or "", page.text, page.lang
+        return page.title or "", page.text, page.lang, page.published
 
     async def fetch_page(self, url: str) -> ExtractedPage:
         from monitor.fetch import PAGE_ACCEPT

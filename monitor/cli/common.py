@@ -10,7 +10,7 @@ import argparse
 import sys
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 if TYPE_CHECKING:
@@ -55,6 +55,14 @@ def count_argument(minimum: int) -> Callable[[str], int]:
         return value
 
     return parse
+
+
+def date_argument(text: str) -> date:
+    """An argparse `type` for YYYY-MM-DD."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
 
 
 def bind_argument(text: str) -> BindAddress:

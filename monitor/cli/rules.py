@@ -12,6 +12,7 @@ from monitor.cli.common import (
     EXIT_OK,
     EXIT_USAGE,
     Commands,
+    date_argument,
     unknown_rules,
 )
 from monitor.settings import Settings, read_config
@@ -65,6 +66,12 @@ def register(commands: Commands) -> None:
     given.add_argument("--url", help="a web page to fetch and extract")
     explain.add_argument("--title", default="", help="a title to go with --text or --file")
     explain.add_argument("--lang", help="the document's language (for rules that filter on it)")
+    explain.add_argument(
+        "--date",
+        type=date_argument,
+        help="the article's publication date, YYYY-MM-DD (for EARLIER_YEAR); "
+        "a page's own date otherwise",
+    )
     explain.set_defaults(handler=cmd_rules_explain)
     evaluate = actions.add_parser(
         "eval",
@@ -138,7 +145,12 @@ def cmd_rules_explain(args: argparse.Namespace, settings: Settings) -> int:
     async def explain() -> tuple[Reading, Explanation]:
         async with open_rulebook(settings, config) as rulebook:
             reading = await rulebook.read_document(
-                args.text, url=args.url, file=args.file, title=args.title, lang=args.lang
+                args.text,
+                url=args.url,
+                file=args.file,
+                title=args.title,
+                lang=args.lang,
+                published=args.date,
             )
             return reading, rulebook.explain_document(args.rule_id, reading.document)
 

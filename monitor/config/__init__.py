@@ -302,4 +302,9 @@ def example_document(example: str | Example) -> Document:
 
     if isinstance(example, str):
         return Document(title="", text=example)
-    return Document(title=example.title, text=example.text, fields=Fields(example.fields))
+    return Document(
+        title=example.title,
+        text=example.text,
+        fields=Fields(example.fields),
+        published=example.published,
+    )

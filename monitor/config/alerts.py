@@ -12,7 +12,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -44,6 +44,8 @@ class Example(Strict):
     # Structured fields, as a JSON source's mapping gives them: a text, a number, or
     # several texts (`fields = { awardee = ["A", "B"], amount = 2500000 }`).
     fields: dict[str, str | float | tuple[str, ...]] = Field(default_factory=dict)
+    # The article's date (`published = 2013-04-18`), for queries with EARLIER_YEAR.
+    published: date | None = None
 
     @field_validator("fields", mode="before")
     @classmethod

@@ -68,7 +68,7 @@ def _score(
 
 def document_of(article: LabeledArticle, language_of: LanguageOf) -> Document:
     lang = article.lang or language_of(f"{article.title}\n{article.text}")
-    return Document(title=article.title, text=article.text, lang=lang)
+    return Document(title=article.title, text=article.text, lang=lang, published=article.published)
 
 
 def _match(config: Config, rule_id: str, document: Document) -> RuleMatch | None:

@@ -51,6 +51,20 @@ _INNER_END = re.compile(r"[.!?…]\s+\S")
 # « Eric Le Marois (Microsoft) : « Inventer de nouvelles relations » »: all that follows
 # the colon is a quotation (an interview's or a reaction's headline).
 _QUOTED_AFTER_COLON = re.compile(r":\s*[«“\"„‘‹][^«“\"„‘‹]*[»”\"’›][\s.!?…]*$")
+# A year of 1900-2099 standing alone: not inside a longer number (« 12 2009 000 », 2009.5).
+_YEAR = re.compile(
+    r"(?<![\w.,])(?<!\d[ \u00a0\u202f])(?:19|20)\d\d(?![\w]|[.,]\d|[ \u00a0\u202f]\d{3}\b)"
+)
+_WORD_BEFORE = re.compile(r"(\w+)\W{0,3}$")
+# Capitalised words after which a year is a date: openers (« En 2009, ») and English
+# months. After any other capitalised word it is a name's (Office 2010, Windows Server
+# 2012, Horizon 2020): no date at all.
+_DATE_OPENER_TEXT = """en in depuis since dès des fin début mi avant après after before
+    until by from au à the de du le la l d jusqu entre between vers around année years year
+    january february march april may june july august september october november
+    december"""
+_DATE_OPENERS = frozenset(_DATE_OPENER_TEXT.split())
+EARLIER_YEARS = 2  # « in December 2013 » is still news in January 2014
 
 
 def capped_text(text: str) -> str:
@@ -176,7 +190,19 @@ class Analysis:
             # a question headline: only a sentence asked as a whole is.
             body = text.rstrip(_CLOSERS)
             return body.endswith("?") and not _INNER_END.search(body[:-1])
+        if kind == "earlier_year":
+            return self.names_earlier_years(text)
         return text.lstrip().startswith(_OPENERS) or bool(_QUOTED_AFTER_COLON.search(text))
+
+    def names_earlier_years(self, text: str) -> bool:
+        """``text`` names years, all at least EARLIER_YEARS before the article's date:
+        a sentence of history (« En 2009, le ministère a conclu... » in 2013). False for
+        an undated article: its year is not known."""
+        published = self.doc.published
+        if published is None:
+            return False
+        years = [int(m.group()) for m in _YEAR.finditer(text) if _is_date(text, m.start())]
+        return bool(years) and max(years) <= published.year - EARLIER_YEARS
 
     def token_chars(self, index: int) -> list[tuple[int, int]]:
         """Character spans, relative to the sentence text, of sentence ``index``'s tokens."""
@@ -218,3 +244,13 @@ class Analysis:
             pairs = zip(self.sent_of, before, strict=False)  # ``before`` has one more item
             self._surface_starts = [2 * sentence + 2 + chars for sentence, chars in pairs]
         return bisect_left(self._surface_starts, char)
+
+
+def _is_date(text: str, start: int) -> bool:
+    """Whether the year at ``start`` dates something (« en 2009 », « 14 mars 2025 »,
+    « October 6, 2009 ») rather than ends a name (« Office 2010 »)."""
+    before = _WORD_BEFORE.search(text, max(0, start - 40), start)
+    if before is None:
+        return True
+    word = before.group(1)
+    return not word[0].isupper() or word.lower() in _DATE_OPENERS

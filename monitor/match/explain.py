@@ -178,14 +178,31 @@ def explain_node(
     return ExplainNode(node.text, outcome.ok, (), note, tuple(children), operator_label(node))
 
 
+def shape_note(evaluator: Evaluator, node: Shape, region: Region) -> str:
+    shaped = evaluator.shaped_sentences(node, region)
+    if node.kind == "earlier_year":
+        published = evaluator.analysis.doc.published
+        if published is None:
+            return "the article has no date"
+        if shaped:
+            return f"{describe_sentence(shaped[0])} names only years before {published.year - 1}"
+        return f"no sentence names only years before {published.year - 1}"
+    what = "a question" if node.kind == "question" else "a quotation"
+    return f"{describe_sentence(shaped[0])} is {what}" if shaped else f"no {what}"
+
+
 def node_note(evaluator: Evaluator, node: Node, region: Region, outcome: Outcome) -> str:
     """A short remark saying why a clause did or did not fire, where it helps."""
     if isinstance(node, Not):
-        return "absent" if outcome.ok else evidence(evaluator, node.child, region)
+        if not outcome.ok:
+            return evidence(evaluator, node.child, region)
+        undated = isinstance(node.child, Shape) and node.child.kind == "earlier_year"
+        # Absent because nothing can be known: say so, not that the sentence is news.
+        if undated and evaluator.analysis.doc.published is None:
+            return "the article has no date"
+        return "absent"
     if isinstance(node, Shape):
-        shaped = evaluator.shaped_sentences(node, region)
-        what = "a question" if node.kind == "question" else "a quotation"
-        return f"{describe_sentence(shaped[0])} is {what}" if shaped else f"no {what}"
+        return shape_note(evaluator, node, region)
     if isinstance(node, Filter):
         doc = evaluator.analysis.doc
         value = doc.source_id if node.field == "source" else doc.lang

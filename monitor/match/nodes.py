@@ -120,14 +120,15 @@ class Filter(Node):
 
 @dataclass(frozen=True, eq=False)
 class Shape(Node):
-    """``QUESTION`` or ``QUOTE``: a sentence of the region is a question (it ends with
-    "?") or a quotation (it opens with a quotation mark). Real press asks in headlines
-    and quotes people; neither is the journalist reporting a fact."""
+    """``QUESTION``, ``QUOTE`` or ``EARLIER_YEAR``: a sentence of the region is a question
+    (it ends with "?"), a quotation (it opens with a quotation mark), or names years, all
+    at least two years before the article's own. Real press asks in headlines, quotes
+    people and tells the history of a deal; none of it is the journalist reporting news."""
 
-    kind: str  # "question" | "quote"
+    kind: str  # "question" | "quote" | "earlier_year"
 
 
-SHAPES = {"QUESTION": "question", "QUOTE": "quote"}
+SHAPES = {"QUESTION": "question", "QUOTE": "quote", "EARLIER_YEAR": "earlier_year"}
 
 
 @dataclass(frozen=True, eq=False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from monitor.fields import NO_FIELDS, Fields
@@ -40,6 +41,9 @@ class Document:
     # Structured values (buyer, awardee, cpv, amount...): scopes such as ``awardee:`` and
     # comparisons such as ``amount >= 1000000`` test them.
     fields: Fields = NO_FIELDS
+    # When the feed or the page dated the article (never when it was first seen):
+    # ``EARLIER_YEAR`` compares the years a sentence names with its year.
+    published: date | None = None
 
 
 @dataclass(frozen=True)

@@ -396,6 +396,7 @@ async def _stored(session: AsyncSession, query: Select[ArticleRow, str]) -> list
             row.lang,
             row.published_at or row.first_seen_at,
             row.story_id,
+            row.published_at,
         )
         for row, name in (await session.execute(query)).all()
     ]

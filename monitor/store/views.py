@@ -225,6 +225,7 @@ class StoredArticle:
     lang: str | None
     date: datetime
     story_id: int | None
+    published: datetime | None = None  # as the feed or page dated it (`date` falls back)
 
 
 @dataclass(frozen=True)

@@ -114,6 +114,10 @@ def test_every_argument_says_what_it_does(
         (["backtest", "--passages", "-1"], "argument --passages: must be at least 0, not -1"),
         (["alerts", "--limit", "0"], "argument --limit: must be at least 1, not 0"),
         (["alerts", "--limit", "ten"], "argument --limit: not a whole number: 'ten'"),
+        (
+            ["rules", "explain", "r", "--text", "t", "--date", "18/04/2013"],
+            "argument --date: not a date (YYYY-MM-DD): '18/04/2013'",
+        ),
     ],
 )
 def test_a_count_out_of_range_is_a_usage_error(

@@ -132,6 +132,50 @@ def test_explain_html_file_is_extracted(tmp_path, capsys) -> None:
     assert "Menu" not in out  # boilerplate was removed before matching
 
 
+HISTORY_RULES = """
+[[rule]]
+id = "deal"
+title = "Contrat"
+query = 'SENTENCE(Microsoft AND (signe OR conclu) AND NOT EARLIER_YEAR)'
+should_match = [{ text = "En 2009, le ministère a conclu avec Microsoft.", published = 2009-06-01 }]
+[[rule.should_not_match]]
+text = "En 2009, le ministère a conclu avec Microsoft."
+published = 2013-04-18
+"""
+HISTORY = "En 2009, le ministère de la Défense a conclu un accord avec Microsoft."
+
+
+def test_rule_examples_and_explain_take_the_article_date(tmp_path, capsys) -> None:
+    root = str(config_dir(tmp_path, HISTORY_RULES))
+    code, out = run(capsys, "--config", root, "rules", "test")
+    assert code == 0 and "ok   deal: 1 should match, 1 should not" in out
+    argv = ["--config", root, "rules", "explain", "deal", "--text", HISTORY]
+    code, out = run(capsys, *argv, "--date", "2013-04-18")
+    assert code == 1 and "names only years before 2012" in out
+    code, out = run(capsys, *argv, "--date", "2010-01-08")
+    assert code == 0
+    code, out = run(capsys, *argv)
+    assert code == 0 and "(the article has no date)" in out
+
+
+def test_explain_reads_a_page_date(tmp_path, capsys) -> None:
+    page = tmp_path / "page.html"
+    page.write_text(
+        "<html><head><title>Le contrat de la Défense</title>"
+        '<meta property="article:published_time" content="2013-04-18T08:00:00+00:00">'
+        "</head><body><article><h1>Le contrat de la Défense</h1>"
+        f"<p>{HISTORY} L'accord courait sur quatre ans et couvrait tous les postes.</p>"
+        "<p>Le ministère n'a pas voulu commenter les conditions de ce contrat.</p>"
+        "</article></body></html>",
+        encoding="utf-8",
+    )
+    argv = ["--config", str(config_dir(tmp_path / "c", HISTORY_RULES)), "rules", "explain", "deal"]
+    code, out = run(capsys, *argv, "--file", str(page))
+    assert code == 1 and "names only years before 2012" in out
+    code, out = run(capsys, *argv, "--file", str(page), "--date", "2009-06-01")
+    assert code == 0
+
+
 def test_explain_unknown_rule(tmp_path, capsys) -> None:
     code, out = run(
         capsys, "--config", str(config_dir(tmp_path)), "rules", "explain", "nope", "--text", "x"

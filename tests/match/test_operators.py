@@ -1,5 +1,7 @@
 """Each operator, scope, list and filter, with cases that must and must not match."""
 
+from datetime import date
+
 import pytest
 
 from monitor.match import Document, RuleSetError, RuleSpec, compile_rules
@@ -224,6 +226,44 @@ def test_question_and_quote_look_at_the_shape_of_a_sentence():
         "Microsoft : « trois ans », dit le ministère en signant.",
     ):
         assert [m.rule_id for m in ruleset.match(Document("", told))] == ["said"], told
+
+
+HISTORY = "SENTENCE(Microsoft AND NOT EARLIER_YEAR)"
+
+
+@pytest.mark.parametrize(
+    ("text", "published", "told_as_news"),
+    [
+        # every year it names is two years or more before the article's: history
+        ("En 2009, le ministère a conclu un accord avec Microsoft.", date(2013, 4, 18), False),
+        ("In 2005 the ministry signed with Microsoft, 2005-2009.", date(2013, 4, 18), False),
+        ("Paris, October 6, 2009: Inria renews with Microsoft.", date(2012, 1, 5), False),
+        # the article's year, the year before, a later one: news
+        ("En 2009, le ministère a conclu un accord avec Microsoft.", date(2009, 4, 18), True),
+        ("En décembre 2012, le ministère a signé avec Microsoft.", date(2013, 1, 8), True),
+        ("Signé en 2009 avec Microsoft, le contrat court jusqu'en 2029.", date(2026, 3, 7), True),
+        # a year that ends a name dates nothing
+        ("Le ministère migre vers Microsoft Office 2010.", date(2013, 4, 18), True),
+        ("Le ministère passe à Windows Server 2012 de Microsoft.", date(2019, 4, 18), True),
+        # no year at all, a year inside a bigger number, an undated article
+        ("Le ministère a signé avec Microsoft.", date(2013, 4, 18), True),
+        ("Microsoft facture 12 2009 000 euros au ministère.", date(2013, 4, 18), True),
+        ("En 2009, le ministère a conclu un accord avec Microsoft.", None, True),
+    ],
+)
+def test_earlier_year_tells_history_from_news(
+    text: str, published: date | None, told_as_news: bool
+) -> None:
+    assert fires(HISTORY, text, published=published) is told_as_news
+
+
+def test_earlier_year_is_explained_with_the_article_year() -> None:
+    ruleset = compile_rules([RuleSpec("r", HISTORY)], {})
+    text = "En 2009, le ministère a conclu un accord avec Microsoft."
+    history = ruleset.explain("r", Document("", text, published=date(2013, 4, 18)))
+    assert "names only years before 2012" in history.render()
+    undated = ruleset.explain("r", Document("", text))
+    assert undated.matched and "NOT EARLIER_YEAR  (the article has no date)" in undated.render()
 
 
 def test_a_shape_alone_is_not_a_rule():

@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 
+from monitor.backtest import run_backtest
 from monitor.cli import main
 
-from support import DEMO, EVENT, MICROSOFT_RULE, Clock, rss, serve_articles, service, write
+from support import (
+    DEMO,
+    EVENT,
+    MICROSOFT_RULE,
+    Clock,
+    rss,
+    rss_of,
+    serve_articles,
+    service,
+    write,
+)
 
 RULE = MICROSOFT_RULE + 'channels = ["mail"]\n'
 
@@ -105,3 +117,42 @@ async def test_stale_news_is_left_to_the_digest(
     assert (first.dispatch.sent, digest.sent) == (0, 1)
     (message,) = smtp_server.messages
     assert DEMO[EVENT].title in message.get_body(("plain",)).get_content()
+
+
+HISTORY_RULE = """
+[[rule]]
+id = "deal"
+title = "Contrat"
+query = 'SENTENCE(Microsoft AND conclu AND NOT EARLIER_YEAR)'
+"""
+HISTORY = (
+    "<p>En 2009, le ministère de la Défense a conclu un accord-cadre avec Microsoft. "
+    "L'accord couvrait tous les postes de travail du ministère pour quatre ans.</p>"
+    "<p>Le ministère n'a pas souhaité commenter les conditions financières de ce contrat, "
+    "que plusieurs associations jugent trop favorables à l'éditeur américain.</p>"
+)
+
+
+async def test_the_article_date_reaches_the_rules(
+    tmp_path: Path, web_server: Any, smtp_server: Any, pool: Any
+) -> None:
+    """The same sentence is news in a 2009 article and history in a 2013 one."""
+    items = []
+    for year in (2009, 2013):
+        page = f"<html><head><title>Défense {year}</title></head><body><article>{HISTORY}"
+        url = web_server.add(f"/defense-{year}", page + "</article></body></html>")
+        when = format_datetime(datetime(year, 4, 18, 8, tzinfo=UTC))
+        items.append({"title": f"Défense {year}", "link": url, "guid": url, "pubDate": when})
+    feed = web_server.add("/feed.xml", rss_of(*items), content_type="text/xml")
+    config = config_with_rule(tmp_path / "config", str(feed), smtp_server.url(), HISTORY_RULE)
+    clock = Clock(datetime(2013, 4, 19, tzinfo=UTC))
+    async with service(tmp_path, config, pool, clock=clock) as svc:
+        summary = await svc.run_pass()
+        # A replay of the archive reads the stored dates: the same article fires again.
+        replay = await run_backtest(svc.store, svc.config, ["deal"], None)
+    outcome = summary.outcomes[0]
+    assert (outcome.new_articles, outcome.matches) == (2, 1)
+    assert [h.article.url.rsplit("/", 1)[1] for h in replay.reports["deal"].hits] == [
+        "defense-2009"
+    ]
+    assert replay.reports["deal"].lost == []
