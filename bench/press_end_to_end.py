@@ -34,6 +34,9 @@ text (``full``).
 own, 31 days apart, its articles within an hour, as news is published (the labeled dates
 are often missing or month-only, and undated pages all take the day they are read); the
 other articles are undated. Without it, pages carry the labeled date when there is one.
+Those days are not the articles' own: a rule that compares the years a sentence names
+with the article's date (`EARLIER_YEAR`) reads history where there is none when a 2017
+article is placed in 2024. Score such rules without ``--news`` too.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ import os
 import random
 import sys
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from types import ModuleType
 
@@ -159,6 +159,16 @@ def test_hostile_documents_match_in_bounded_time(name: str) -> None:
     assert time.process_time() - start < 1.0
 
 
+def test_a_sentence_of_years_is_read_in_bounded_time() -> None:
+    """EARLIER_YEAR looks behind every year it finds, a bounded number of characters."""
+    ruleset = compile_rules([RuleSpec("r", "SENTENCE(Microsoft AND NOT EARLIER_YEAR)")], {})
+    runs = "Microsoft " + " ".join(["Office 2010", "en 2009", "x" * 5000 + " 2001"] * 3000)
+    doc = Document(title=runs[:MAX_TEXT_CHARS], text=runs, published=date(2026, 1, 1))
+    start = time.process_time()
+    ruleset.match(doc)
+    assert time.process_time() - start < 1.0
+
+
 # -- story clustering --------------------------------------------------------------------
 
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
@@ -224,7 +234,8 @@ LISTS = {"vendors": ["Microsoft", "Microsoft 365", "AWS"], "empty": []}
 # deeper paths instead of failing at the first character.
 QUERY_PIECES = [
     *pieces("AND OR NOT NEAR ONEAR NEAR/0 NEAR/3 ONEAR/2 NEAR/x ATLEAST ATLEAST/2 SENTENCE"),
-    *pieces("QUESTION QUOTE ( ) ( ) \" , * qualifi* cloud souverain Microsoft 365 l'État"),
+    *pieces('QUESTION QUOTE EARLIER_YEAR ( ) ( ) " , * qualifi* cloud souverain Microsoft 365'),
+    "l'État",
     *pieces("@vendors @empty @missing @ title: text: lead: source: lang: buyer: awardee:"),
     *pieces("cpv: amount: nope: amount >= 5 <= = > < 1e9 -3 fr en-GB ATLEAST(2, SENTENCE("),
     '"cloud de confiance"',
@@ -251,6 +262,7 @@ DOC_WORDS = [
     "12",
     "3,5",
     "1 000 000",
+    *pieces("2009 En 1999 Office 2010 2024-2026 20091"),
 ]
 
 
@@ -266,6 +278,7 @@ def documents(words: list[str]) -> st.SearchStrategy[Document]:
         text=texts,
         source_id=st.sampled_from(["", "lemonde", "Le Monde"]),
         lang=st.sampled_from([None, "fr", "fr-FR", "en_GB", ""]),
+        published=st.one_of(st.none(), st.dates()),
         fields=st.dictionaries(
             st.sampled_from(["buyer", "awardee", "cpv", "amount", "title"]),
             st.one_of(texts, st.floats(allow_nan=True), st.lists(texts, max_size=3).map(tuple)),
