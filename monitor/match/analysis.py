@@ -55,7 +55,10 @@ _QUOTED_AFTER_COLON = re.compile(r":\s*[«“\"„‘‹][^«“\"„‘‹]*[»
 _YEAR = re.compile(
     r"(?<![\w.,])(?<!\d[ \u00a0\u202f])(?:19|20)\d\d(?![\w]|[.,]\d|[ \u00a0\u202f]\d{3}\b)"
 )
-_WORD_BEFORE = re.compile(r"(\w+)\W{0,3}$")
+_WORDS_BEFORE = re.compile(r"(?:(\w+)\W{1,3})?(\w+)\W{0,3}$")
+# A year after these is an end date (« jusqu'en 2029 », "until 2017", « d'ici 2030 »): it
+# says how long, not when anything happened.
+_UNTIL = frozenset(["until", "till", "through", "jusqu", "ici"])
 # Capitalised words after which a year is a date: openers (« En 2009, ») and English
 # months. After any other capitalised word it is a name's (Office 2010, Windows Server
 # 2012, Horizon 2020): no date at all.
@@ -201,7 +204,7 @@ class Analysis:
         published = self.doc.published
         if published is None:
             return False
-        years = [int(m.group()) for m in _YEAR.finditer(text) if _is_date(text, m.start())]
+        years = [int(m.group()) for m in _YEAR.finditer(text) if _dates_an_event(text, m.start())]
         return bool(years) and max(years) <= published.year - EARLIER_YEARS
 
     def token_chars(self, index: int) -> list[tuple[int, int]]:
@@ -246,11 +249,14 @@ class Analysis:
         return bisect_left(self._surface_starts, char)
 
 
-def _is_date(text: str, start: int) -> bool:
-    """Whether the year at ``start`` dates something (« en 2009 », « 14 mars 2025 »,
-    « October 6, 2009 ») rather than ends a name (« Office 2010 »)."""
-    before = _WORD_BEFORE.search(text, max(0, start - 40), start)
+def _dates_an_event(text: str, start: int) -> bool:
+    """Whether the year at ``start`` says when something happened (« en 2009 », « 14 mars
+    2025 », « October 6, 2009 »), rather than ends a name (« Office 2010 ») or a period
+    (« jusqu'en 2029 »)."""
+    before = _WORDS_BEFORE.search(text, max(0, start - 60), start)
     if before is None:
         return True
-    word = before.group(1)
+    previous, word = (before.group(1) or "").lower(), before.group(2)
+    if word.lower() in _UNTIL or (previous in _UNTIL and word.lower() in ("en", "à", "a", "au")):
+        return False
     return not word[0].isupper() or word.lower() in _DATE_OPENERS

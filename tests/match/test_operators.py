@@ -241,7 +241,12 @@ HISTORY = "SENTENCE(Microsoft AND NOT EARLIER_YEAR)"
         # the article's year, the year before, a later one: news
         ("En 2009, le ministère a conclu un accord avec Microsoft.", date(2009, 4, 18), True),
         ("En décembre 2012, le ministère a signé avec Microsoft.", date(2013, 1, 8), True),
-        ("Signé en 2009 avec Microsoft, le contrat court jusqu'en 2029.", date(2026, 3, 7), True),
+        ("Le ministère signe avec Microsoft pour 2026 et 2027.", date(2026, 3, 7), True),
+        # an end date says how long, not when: « jusqu'en 2017 » in 2014 placed in 2024
+        ("Le ministère a renouvelé avec Microsoft jusqu'en 2017.", date(2024, 4, 18), True),
+        ("The ministry renewed with Microsoft until 2017.", date(2024, 4, 18), True),
+        ("En 2009, le ministère a signé avec Microsoft jusqu'en 2013.", date(2016, 1, 5), False),
+        ("Signé en 2009 avec Microsoft, le contrat court jusqu'en 2029.", date(2026, 3, 7), False),
         # a year that ends a name dates nothing
         ("Le ministère migre vers Microsoft Office 2010.", date(2013, 4, 18), True),
         ("Le ministère passe à Windows Server 2012 de Microsoft.", date(2019, 4, 18), True),
