@@ -12,6 +12,7 @@ import shlex
 import shutil
 import tomllib
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ from monitor.cli import build_parser, main
 from monitor.config import Config, Example, RuleConfig, example_document
 from monitor.config.alerts import alert_files
 from monitor.errors import ConfigError
-from monitor.match import RuleSetError, RuleSpec, check_examples, compile_rules
+from monitor.match import Document, RuleSetError, RuleSpec, check_examples, compile_rules
 from monitor.preflight import load_checked
 
 from support import REPO
@@ -241,16 +242,26 @@ def test_a_shown_command_parses(documented: Config, command: str) -> None:
 
 # -- the operators' one-line examples --------------------------------------------------------
 
-# A query alone on its line in code, then a matching (✓) and a non-matching (✗) text.
-OPERATOR_EXAMPLE = re.compile(r"^`([^`\n]+)`[^\n]*\n✓ \*([^*]+)\*[^✗]*✗ \*([^*]+)\*", re.M)
+# A query alone on its line in code (maybe with the articles' date: "published
+# 2013-04-18"), then a matching (✓) and a non-matching (✗) text.
+OPERATOR_EXAMPLE = re.compile(r"^`([^`\n]+)`([^\n]*)\n✓ \*([^*]+)\*[^✗]*✗ \*([^*]+)\*", re.M)
+PUBLISHED = re.compile(r"published (\d{4}-\d\d-\d\d)")
 
 
-def operator_examples() -> list[tuple[str, str, str]]:
+def operator_examples() -> list[tuple[str, Document, Document]]:
     page = DOCS.read_text(encoding="utf-8")
-    return [
-        (query, " ".join(yes.split()), " ".join(no.split()))
-        for query, yes, no in OPERATOR_EXAMPLE.findall(page)
-    ]
+    examples = []
+    for query, rest, yes, no in OPERATOR_EXAMPLE.findall(page):
+        dated = PUBLISHED.search(rest)
+        published = date.fromisoformat(dated.group(1)) if dated else None
+        examples.append(
+            (
+                query,
+                Document("", " ".join(yes.split()), published=published),
+                Document("", " ".join(no.split()), published=published),
+            )
+        )
+    return examples
 
 
 def test_the_operators_are_shown_with_examples() -> None:
@@ -258,7 +269,9 @@ def test_the_operators_are_shown_with_examples() -> None:
 
 
 @pytest.mark.parametrize(("query", "yes", "no"), operator_examples())
-def test_an_operator_example_holds(documented: Config, query: str, yes: str, no: str) -> None:
+def test_an_operator_example_holds(
+    documented: Config, query: str, yes: Document, no: Document
+) -> None:
     ruleset = compile_rules([RuleSpec("example", query)], documented.lists)
     results = check_examples(ruleset, "example", [yes], [no])
     assert [r.explanation.render() for r in results if not r.ok] == []

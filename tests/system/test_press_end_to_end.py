@@ -107,6 +107,7 @@ class Press:
     def __init__(self, articles: list[LabeledArticle]) -> None:
         self.articles = articles
         self.routes: dict[str, tuple[str, str]] = {}
+        self.dates: dict[str, datetime] = {}  # article id -> the date its page carries
         self.slow: set[str] = set()
         self.runner: web.AppRunner | None = None
         self.base = ""
@@ -123,7 +124,7 @@ class Press:
         stories = sorted({a.story or "" for a in self.articles})
         by_outlet: dict[str, list[tuple[LabeledArticle, str, datetime]]] = defaultdict(list)
         for article in self.articles:
-            when = published(article, stories)
+            when = self.dates[article.id] = published(article, stories)
             path = f"/{outlet(article)}/{article.id}"
             self.routes[path] = (page(article, when), "text/html; charset=utf-8")
             by_outlet[outlet(article)].append((article, self.base + path, when))
@@ -227,11 +228,11 @@ async def test_real_press_one_alert_per_event_whatever_the_order(
     assert alerts == second[1] and fired == second[2]
 
     # What the pipeline fired is what `monitor rules eval` predicts for these articles,
-    # given the headline their pages carry.
+    # given the headline and the date their pages carry.
     from monitor.preflight import load_checked
 
     config = load_checked(tmp_path / "a" / "config", {})
-    served = [replace(a, title=headline(a)) for a in articles]
+    served = [replace(a, title=headline(a), published=press.dates[a.id].date()) for a in articles]
     for score in evaluate(config, served, HEADLINE, detect_language):
         predicted = {
             (press.urls[c.article.id], score.rule_id) for c in score.cases if c.verdict.fired
