@@ -63,7 +63,7 @@ _UNTIL = frozenset(["until", "till", "through", "jusqu", "ici"])
 # months. After any other capitalised word it is a name's (Office 2010, Windows Server
 # 2012, Horizon 2020): no date at all.
 _DATE_OPENER_TEXT = """en in depuis since dès des fin début mi avant après after before
-    until by from au à the de du le la l d jusqu entre between vers around année years year
+    by from au à the de du le la l d entre between vers around année years year
     january february march april may june july august september october november
     december"""
 _DATE_OPENERS = frozenset(_DATE_OPENER_TEXT.split())

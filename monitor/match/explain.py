@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from monitor.display import shorten
 from monitor.fields import FIELDS_TEXT
+from monitor.match.analysis import EARLIER_YEARS
 from monitor.match.evaluate import Evaluator, Outcome, Region
 from monitor.match.nodes import (
     And,
@@ -184,9 +185,10 @@ def shape_note(evaluator: Evaluator, node: Shape, region: Region) -> str:
         published = evaluator.analysis.doc.published
         if published is None:
             return "the article has no date"
+        before = published.year - EARLIER_YEARS + 1
         if shaped:
-            return f"{describe_sentence(shaped[0])} names only years before {published.year - 1}"
-        return f"no sentence names only years before {published.year - 1}"
+            return f"{describe_sentence(shaped[0])} names only years before {before}"
+        return f"no sentence names only years before {before}"
     what = "a question" if node.kind == "question" else "a quotation"
     return f"{describe_sentence(shaped[0])} is {what}" if shaped else f"no {what}"
 
