@@ -14,7 +14,9 @@ is declared in the rule files with
 
 - ``lists``: lists whose entries are actors by their own name, places mostly (« Lyon
   signe avec Microsoft »: the city is the body). Right after « à », « en » or "in", such a
-  name says where, not who (« la venue de son patron à Paris »).
+  name says where, not who (« la venue de son patron à Paris »); right after « de » that
+  follows a capitalised word, it ends another name (« Notre-Dame de Paris », « Aéroports
+  de Paris »), whose body, if any, a head names (« la Ville de Paris »).
 
 Actors are only looked for in the sentences given (the title and the sentences that
 decided the match), so a body named in passing elsewhere does not join two stories. Two
@@ -51,6 +53,8 @@ NOT_NAMES = frozenset(
 PRECEDENT_MARKERS = frozenset({"apres", "after", "following", "instar"})
 # Words before a place that make it a location: « à Paris », « en Bretagne », "in Lyon".
 LOCATION_MARKERS = frozenset({"a", "en", "in"})
+# Words that tie a place to the capitalised name before it: « Notre-Dame de Paris ».
+NAME_OF_PLACE = frozenset({"de", "d"})
 MAX_NAME_WORDS = 3
 MAX_CONNECTORS = 4
 # What may stand between the words of one name: spaces, an elision, a hyphen
@@ -121,7 +125,8 @@ def find_actors(
     for canonical, term in kind.aliases:
         for start, _ in occurrences.get(term.key, ()):
             if sent_of[start] in sentences and not (
-                canonical in kind.places and _located(analysis, start)
+                canonical in kind.places
+                and (_located(analysis, start) or _ends_a_name(analysis, start))
             ):
                 hits.setdefault(sent_of[start], []).append((start, canonical))
     for head in kind.heads:
@@ -158,6 +163,21 @@ def _located(analysis: Analysis, start: int) -> bool:
         start > 0
         and analysis.sent_of[start - 1] == analysis.sent_of[start]
         and analysis.surfaces[start - 1] in LOCATION_MARKERS
+    )
+
+
+def _ends_a_name(analysis: Analysis, start: int) -> bool:
+    """The place at token ``start`` closes another proper name: « de » and a capitalised
+    word before it, in its sentence (« Notre-Dame de Paris », « Institut Pasteur de
+    Lille »). A body so named has a head (« la Ville de Paris », « le CHU de Nantes »),
+    which finds the place as its name."""
+    return (
+        start > 1
+        and analysis.sent_of[start - 2] == analysis.sent_of[start]
+        and analysis.surfaces[start - 1] in NAME_OF_PLACE
+        and _capitalised(analysis, start - 2)
+        and _joined(analysis, start - 2, start - 1)
+        and _joined(analysis, start - 1, start)
     )
 
 

@@ -78,6 +78,11 @@ def test_the_event_tier_wins_and_the_related_tier_catches_the_topic():
         ("", "Réunis à Paris, le ministère de la Culture signe avec Microsoft.", ("culture",)),
         ("", "In Paris, the Culture ministry picks Microsoft.", ("culture",)),
         ("", "Le ministère, en visite à Lyon, signe avec Microsoft.", ()),
+        # a place that closes another name is not that name's body; a head's name is
+        ("Notre-Dame de Paris", "Le ministère de la Culture signe avec Microsoft.", ("culture",)),
+        ("", "Aéroports de Lyon signe avec Microsoft.", ()),
+        ("", "Le CHRU de Lyon choisit Azure.", ("Lyon",)),
+        ("", "Les hospices de Lyon signent avec Microsoft.", ("Lyon",)),
     ],
 )
 def test_actors_are_found_in_the_deciding_sentences(title, text, expected):
