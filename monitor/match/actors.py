@@ -16,7 +16,8 @@ is declared in the rule files with
   signe avec Microsoft »: the city is the body). Right after « à », « en » or "in", such a
   name says where, not who (« la venue de son patron à Paris »); right after « de » that
   follows a capitalised word, it ends another name (« Notre-Dame de Paris », « Aéroports
-  de Paris »), whose body, if any, a head names (« la Ville de Paris »).
+  de Paris »), whose body, if any, a head names (« la Ville de Paris »), unless that word
+  is « Conseil » or « Maire » (« le Conseil de Paris » is the city's).
 
 Actors are only looked for in the sentences given (the title and the sentences that
 decided the match), so a body named in passing elsewhere does not join two stories. Two
@@ -55,6 +56,9 @@ PRECEDENT_MARKERS = frozenset({"apres", "after", "following", "instar"})
 LOCATION_MARKERS = frozenset({"a", "en", "in"})
 # Words that tie a place to the capitalised name before it: « Notre-Dame de Paris ».
 NAME_OF_PLACE = frozenset({"de", "d"})
+# Capitalised words before « de » that make the place itself the body, though they are no
+# heads: « le Conseil de Paris », « le Maire de Lyon ».
+PLACE_BODIES = frozenset({"conseil", "maire"})
 MAX_NAME_WORDS = 3
 MAX_CONNECTORS = 4
 # What may stand between the words of one name: spaces, an elision, a hyphen
@@ -176,6 +180,7 @@ def _ends_a_name(analysis: Analysis, start: int) -> bool:
         and analysis.sent_of[start - 2] == analysis.sent_of[start]
         and analysis.surfaces[start - 1] in NAME_OF_PLACE
         and _capitalised(analysis, start - 2)
+        and analysis.surfaces[start - 2] not in PLACE_BODIES
         and _joined(analysis, start - 2, start - 1)
         and _joined(analysis, start - 1, start)
     )

@@ -83,6 +83,7 @@ def test_the_event_tier_wins_and_the_related_tier_catches_the_topic():
         ("", "Aéroports de Lyon signe avec Microsoft.", ()),
         ("", "Le CHRU de Lyon choisit Azure.", ("Lyon",)),
         ("", "Les hospices de Lyon signent avec Microsoft.", ("Lyon",)),
+        ("", "Le Conseil de Lyon signe avec Microsoft.", ("Lyon",)),
     ],
 )
 def test_actors_are_found_in_the_deciding_sentences(title, text, expected):
