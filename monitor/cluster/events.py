@@ -115,6 +115,16 @@ class EventIndex:
             found, key=lambda m: (m.when.apart(when), -m.when.order.timestamp(), m.story_id)
         ).story_id
 
+    def tells_another_event(self, rule_id: str, actors: Actors, story_id: int) -> bool:
+        """Story ``story_id`` holds an event of this rule about other actors: an article
+        of this rule and these actors is another event, whatever text it shares with the
+        story (« Le CHU de Nantes passe à Microsoft 365 », « Le CHU de Rennes choisit
+        Azure »)."""
+        return any(
+            m.story_id == story_id and not same_actors(actors, m.actors)
+            for m in self._by_rule.get(self._keys.get(rule_id, rule_id), ())
+        )
+
     def prune(self, now: datetime) -> None:
         """Forget matches first seen before ``now - window``: what comes out from now on
         is too late to join them."""

@@ -2,7 +2,9 @@
 
 ``Stories`` holds both indexes of the recent window. An article that fired a rule and
 named the rule's actors joins the story of the same event (``events``); otherwise its
-text decides (``index``: near-duplicates and rewrites); otherwise it starts a story.
+text decides (``index``: near-duplicates and rewrites), unless the story it would join
+tells the same rule's event about other actors (two hospitals' deals told alike are two
+events); otherwise it starts a story.
 """
 
 from __future__ import annotations
@@ -58,7 +60,14 @@ class Stories:
             if story_id is not None:
                 names = "; ".join(f"{kind}: {', '.join(n)}" for kind, n in event.actors)
                 return StoryDecision(story_id, 1.0, f"same event for {event.rule_id} ({names})")
-        return self.index.decide(fp, when.order, source_id)
+        decision = self.index.decide(fp, when.order, source_id)
+        if decision.story_id is None:
+            return decision
+        for event in events:
+            if self.events.tells_another_event(event.rule_id, event.actors, decision.story_id):
+                why = f"its text is near story {decision.story_id}'s, another {event.rule_id} event"
+                return StoryDecision(None, decision.score, f"new story: {why}")
+        return decision
 
     def add(self, candidate: StoryCandidate, when: When, events: Sequence[Event]) -> None:
         self.index.add(candidate)

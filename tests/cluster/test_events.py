@@ -111,6 +111,48 @@ def test_one_event_told_in_different_words_is_one_story_in_any_order():
         assert group(list(order)) == expected
 
 
+NANTES = (("public_body", ("Nantes",)), ("vendor", ("microsoft",)))
+RENNES = (("public_body", ("Rennes",)), ("vendor", ("microsoft",)))
+HOSPITALS = {
+    "nantes-1": (
+        "Le CHU de Nantes passe à Microsoft 365",
+        "Le centre hospitalier universitaire de Nantes a basculé ses 12 000 agents sur "
+        "Microsoft 365.",
+        NANTES,
+    ),
+    "nantes-2": (
+        "Nantes : le CHU migre vers la suite de Microsoft",
+        "Le CHU de Nantes a migré sa messagerie et sa bureautique vers Microsoft 365.",
+        NANTES,
+    ),
+    "rennes": (
+        "Le CHU de Rennes choisit Azure",
+        "Le CHU de Rennes a retenu Microsoft Azure pour héberger son entrepôt de données.",
+        RENNES,
+    ),
+}
+
+
+def test_text_alike_does_not_join_another_event_of_the_same_rule():
+    """Two hospitals' deals, told in the same words the same day: their texts are near
+    enough to join, their events are not the same, so they are two stories, in any order.
+    An article that names no actor still joins by its text."""
+    for order in permutations(HOSPITALS):
+        stories = Stories()
+        members: dict[int, set[str]] = {}
+        for number, name in enumerate(order, start=1):
+            title, text, actors = HOSPITALS[name]
+            fp = fingerprint(title, text, "fr")
+            events = [Event("ms", actors)]
+            decision = stories.decide(fp, dated(DAY), name, events)
+            story = decision.story_id or number
+            stories.add(StoryCandidate(story, number, fp, DAY, name), dated(DAY), events)
+            members.setdefault(story, set()).add(name)
+        assert sorted(members.values(), key=sorted) == [{"nantes-1", "nantes-2"}, {"rennes"}]
+        nameless = fingerprint(*HOSPITALS["rennes"][:2], "fr")
+        assert stories.decide(nameless, dated(DAY), "x", []).story_id is not None
+
+
 def test_a_notice_and_the_press_reporting_its_award_are_one_story() -> None:
     """The shipped procurement rule shares its events with ministry-microsoft: the
     notice of an award and a later article about it join, whatever the order; an award
