@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from monitor.app import Service
+from monitor.cluster.events import same_actors
 from monitor.config import Config, example_document
 from monitor.demo import with_demo_sources
 from monitor.demo.server import DemoServer, load_index
@@ -73,6 +74,38 @@ def test_every_example_of_the_pack_passes(shipped: Config) -> None:
             if not r.ok
         ]
     assert not failures, "\n\n".join(failures)
+
+
+# One event told by several outlets in their own words: the shipped actor names must meet.
+ONE_EVENT = {
+    "aphp": [
+        ("L'AP-HP choisit Microsoft 365", "Le groupe a signé avec Microsoft.", "fr"),
+        ("Les hôpitaux de Paris passent à Microsoft 365", "Ils basculent d'ici l'été.", "fr"),
+        ("Paris hospitals roll out Microsoft 365", "The group signed with Microsoft.", "en"),
+    ],
+    "dgfip": [
+        ("Bercy choisit Azure pour ses données fiscales", "Le contrat court sur trois ans.", "fr"),
+        ("La DGFiP retient Microsoft Azure", "Le marché porte sur sa plateforme.", "fr"),
+        ("France's tax agency picks Microsoft Azure", "It selected Azure for analytics.", "en"),
+    ],
+}
+
+
+def shipped_actors(config: Config, title: str, text: str, lang: str) -> tuple:
+    document = Document(title, text, lang=lang)
+    (match,) = [
+        m for m in config.ruleset.match_rules(document, ["ministry-microsoft"]) if m.tier == EVENT
+    ]
+    return match.actors
+
+
+@pytest.mark.parametrize("event", sorted(ONE_EVENT))
+def test_one_event_in_several_outlets_words_names_the_same_actors(
+    shipped: Config, event: str
+) -> None:
+    actors = [shipped_actors(shipped, *told) for told in ONE_EVENT[event]]
+    for other in actors[1:]:
+        assert same_actors(actors[0], other), actors
 
 
 # -- the demo, through the real pipeline ------------------------------------------------------
