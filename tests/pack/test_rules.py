@@ -83,6 +83,15 @@ ONE_EVENT = {
         ("Les hôpitaux de Paris passent à Microsoft 365", "Ils basculent d'ici l'été.", "fr"),
         ("Paris hospitals roll out Microsoft 365", "The group signed with Microsoft.", "en"),
     ],
+    # French and English coverage of one ministry's deal
+    "interieur": [
+        ("Le ministère de l'Intérieur signe avec Microsoft", "Pour trois ans.", "fr"),
+        ("Ministry of the Interior signs Microsoft deal", "It runs three years.", "en"),
+    ],
+    "travail": [
+        ("Le ministère du Travail signe avec Microsoft", "Pour ses agents.", "fr"),
+        ("French Labour Ministry signs with Microsoft", "It equips its staff.", "en"),
+    ],
     "dgfip": [
         ("Bercy choisit Azure pour ses données fiscales", "Le contrat court sur trois ans.", "fr"),
         ("La DGFiP retient Microsoft Azure", "Le marché porte sur sa plateforme.", "fr"),
