@@ -114,7 +114,7 @@ def _actor_kinds(alerts: AlertsConfig) -> tuple[dict[str, ActorKind], list[Confi
             )
             continue
         named = {actor: _with_lists(terms, alerts.lists) for actor, terms in table.names.items()}
-        places = [e for list_ in table.lists for e in alerts.lists[list_] if e not in named]
+        places = [e for list_ in table.lists for e in alerts.lists[list_]]
         try:
             kinds[name] = compile_actor_kind(name, named, table.heads, places)
         except QueryError as exc:

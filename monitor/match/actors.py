@@ -86,7 +86,9 @@ def compile_actor_kind(
     heads: Sequence[str],
     places: Sequence[str] = (),
 ) -> ActorKind:
-    """``places``: entries that are their own canonical name (the kind's ``lists``).
+    """``places``: the entries of the kind's ``lists``. Each is its own canonical name,
+    written as itself, unless ``names`` says how it is written (« Normandie »:
+    ["Normandie", "Normandy"]); either way it is a place, which after « à » says where.
     Raise QueryError naming the entry that is not a valid term."""
     aliases: list[tuple[str, Term]] = []
     canonical_of: dict[str, str] = {}
@@ -97,6 +99,8 @@ def compile_actor_kind(
             aliases.append((canonical, term))
             canonical_of.setdefault(" ".join(term.tokens), canonical)
     for place in places:
+        if place in names:
+            continue  # written as its names say
         term = _entry_term(name, place, place)
         aliases.append((place, term))
         canonical_of.setdefault(" ".join(term.tokens), place)

@@ -92,6 +92,10 @@ ONE_EVENT = {
         ("Le ministère du Travail signe avec Microsoft", "Pour ses agents.", "fr"),
         ("French Labour Ministry signs with Microsoft", "It equips its staff.", "en"),
     ],
+    "bretagne": [
+        ("La région Bretagne signe avec Microsoft", "Pour ses lycées.", "fr"),
+        ("Brittany region signs with Microsoft", "For its high schools.", "en"),
+    ],
     "dgfip": [
         ("Bercy choisit Azure pour ses données fiscales", "Le contrat court sur trois ans.", "fr"),
         ("La DGFiP retient Microsoft Azure", "Le marché porte sur sa plateforme.", "fr"),
@@ -115,6 +119,16 @@ def test_one_event_in_several_outlets_words_names_the_same_actors(
     actors = [shipped_actors(shipped, *told) for told in ONE_EVENT[event]]
     for other in actors[1:]:
         assert same_actors(actors[0], other), actors
+
+
+def test_a_region_named_in_english_is_still_a_place(shipped: Config) -> None:
+    """« Bretagne » is also written "Brittany" (its names), and stays a place: after
+    « en » or "in" it says where, and the body is the ministry."""
+    for told in (
+        ("", "In Brittany, the Culture ministry picks Microsoft.", "en"),
+        ("", "Réunie en Bretagne, la ministre de la Culture signe avec Microsoft.", "fr"),
+    ):
+        assert dict(shipped_actors(shipped, *told))["public_body"] == ("culture",), told
 
 
 # -- the demo, through the real pipeline ------------------------------------------------------
