@@ -7,11 +7,12 @@ would otherwise stall the event loop for tens of milliseconds per document.
 Every task has a deadline (EXTRACT_DEADLINE, 30 s): a hostile page can keep
 lxml or a regex busy for minutes. A task past it is abandoned and the pool's
 workers are killed and replaced (ProcessPoolExecutor cannot stop one task);
-the other tasks that were running get one more try on the fresh pool. At most
-`workers` tasks are submitted at once, so the deadline times the task, not its
-wait in the queue. A task that grew its worker by more than TRIM_AFTER is followed
-by a trim of the worker's malloc heap (glibc), so that a worker does not keep the
-size of its worst task.
+the other tasks that were running get one more try on the fresh pool. Each worker
+has TASKS_PER_WORKER tasks submitted, so that it is handed its next task the moment
+it is done with one; the deadline times a task from the moment its worker begins it
+(the worker writes that time in memory shared with the pool), not its wait. A task
+that grew its worker by more than TRIM_AFTER is followed by a trim of the worker's
+malloc heap (glibc), so that a worker does not keep the size of its worst task.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import multiprocessing
 import multiprocessing.connection
 import os
 import threading
+import time
 import weakref
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -45,7 +47,13 @@ _MALLOC_THRESHOLD = 128 * 1024
 # Growth of a worker's resident set over one task past which its malloc heap is trimmed:
 # below it, trimming (a walk of the heap) would cost more than it returns.
 TRIM_AFTER = 8 * 2**20
+# Tasks submitted to each worker: the one it runs and the next. With one, a worker idled
+# between tasks until the event loop came round to hand it another: about a tenth of a
+# corpus pass, more while the loop was busy.
+TASKS_PER_WORKER = 2
 _startup_frozen = False  # see `freeze_startup_objects`
+# In a worker: its pool's start times of tasks (`StartTimes.times`), stamped by each task.
+_start_times: Any = None
 
 
 class WorkerTaskFailed(SourceError):
@@ -58,8 +66,10 @@ class WorkerTaskFailed(SourceError):
         self.seconds = seconds
 
 
-def _start_worker() -> None:
+def _start_worker(start_times: Any) -> None:
     """Runs once in each worker process."""
+    global _start_times
+    _start_times = start_times
     _exit_with_parent()
     # Import the heavy libraries once per worker, not on the first article.
     import feedparser  # noqa: F401
@@ -105,9 +115,12 @@ def return_freed_memory() -> None:
         pass  # not glibc: its defaults stand
 
 
-def _run_and_trim(task: Callable[[], T]) -> T:
-    """`task`, in a worker; then, when it grew the worker's resident set by more than
-    TRIM_AFTER, the free memory inside malloc's heap is given back (`_trim`)."""
+def _run_and_trim(slot: int | None, task: Callable[[], T]) -> T:
+    """`task`, in a worker, its start written in its `slot` of the start times; then,
+    when it grew the worker's resident set by more than TRIM_AFTER, the free memory
+    inside malloc's heap is given back (`_trim`)."""
+    if slot is not None:
+        _start_times[slot] = time.monotonic()
     before = _resident()
     try:
         return task()
@@ -155,11 +168,41 @@ def _exit_with_parent() -> None:
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
+class StartTimes:
+    """When each task in flight began in its worker (`time.monotonic`, one clock for
+    every process of the machine), in memory the workers share: a slot per task, 0.0
+    until its worker begins it. A slot is free again once its task is over, not when its
+    caller stops waiting: a task cancelled while queued may still run and write it."""
+
+    def __init__(self, context: Any, size: int) -> None:
+        self.times = context.RawArray("d", size)
+        self._free = list(range(size))
+
+    def take(self) -> int | None:
+        """A free slot, cleared; None when every slot is taken (then the task is timed
+        from its submission, as if its worker began it at once)."""
+        if not self._free:
+            return None
+        slot = self._free.pop()
+        self.times[slot] = 0.0
+        return slot
+
+    def give_back(self, slot: int | None) -> None:
+        if slot is not None:
+            self._free.append(slot)  # from the executor's thread too: one atomic call
+
+    def began(self, slot: int | None) -> float | None:
+        if slot is None:
+            return None
+        return float(self.times[slot]) or None
+
+
 class WorkerPool:
     def __init__(self, workers: int | None = None, deadline: float = EXTRACT_DEADLINE) -> None:
         self.workers = workers or max(1, min(4, os.cpu_count() or 1))
         self.deadline = deadline
         self._executor: ProcessPoolExecutor | None = None
+        self._start_times: StartTimes  # the executor's, made with it
         # One semaphore per event loop: the pool outlives loops (tests, `monitor run --once`).
         self._slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
             weakref.WeakKeyDictionary()
@@ -169,8 +212,12 @@ class WorkerPool:
         if self._executor is None:
             # forkserver: forking a process that runs an event loop and threads is unsafe.
             context = multiprocessing.get_context("forkserver")
+            self._start_times = StartTimes(context, self.workers * TASKS_PER_WORKER)
             self._executor = ProcessPoolExecutor(
-                self.workers, mp_context=context, initializer=_start_worker
+                self.workers,
+                mp_context=context,
+                initializer=_start_worker,
+                initargs=(self._start_times.times,),
             )
         return self._executor
 
@@ -198,12 +245,19 @@ class WorkerPool:
 
     async def _run_once(self, task: partial[T], source_id: str) -> T:
         loop = asyncio.get_running_loop()
-        slots = self._slots.setdefault(loop, asyncio.Semaphore(self.workers))
+        slots = self._slots.setdefault(loop, asyncio.Semaphore(self.workers * TASKS_PER_WORKER))
         async with slots:
-            executor = self._pool()
+            executor, start_times = self._pool(), self._start_times
+            slot = start_times.take()
             try:
-                future = asyncio.wrap_future(executor.submit(_run_and_trim, task))
-                return await asyncio.wait_for(future, self.deadline)
+                submitted = executor.submit(_run_and_trim, slot, task)
+            except BaseException:
+                start_times.give_back(slot)
+                raise
+            submitted.add_done_callback(lambda _: start_times.give_back(slot))
+            try:
+                future = asyncio.wrap_future(submitted)
+                return await self._within_deadline(future, start_times, slot)
             except TimeoutError:
                 self._replace(executor, kill=True)
                 name = getattr(task.func, "__name__", "task")
@@ -212,6 +266,36 @@ class WorkerPool:
             except BrokenProcessPool:
                 self._replace(executor, kill=False)
                 raise
+
+    async def _within_deadline(
+        self, future: asyncio.Future[T], start_times: StartTimes, slot: int | None
+    ) -> T:
+        """The task's result; TimeoutError once it has run `deadline` seconds in its
+        worker, or waited TASKS_PER_WORKER deadlines for one (the tasks ahead of it are
+        timed: a wait that long means a pool that no longer works)."""
+        submitted = time.monotonic()
+        try:
+            return await self._wait_timed(future, start_times, slot, submitted)
+        finally:
+            future.cancel()  # a task not begun yet is not run: its caller is gone
+
+    async def _wait_timed(
+        self, future: asyncio.Future[T], start_times: StartTimes, slot: int | None, submitted: float
+    ) -> T:
+        while True:
+            began = start_times.began(slot)
+            if began is not None:
+                limit = began + self.deadline
+            elif slot is None:
+                limit = submitted + self.deadline
+            else:
+                limit = submitted + self.deadline * TASKS_PER_WORKER
+            remaining = limit - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError
+            done, _ = await asyncio.wait((future,), timeout=remaining)
+            if done:
+                return future.result()
 
     def _replace(self, executor: ProcessPoolExecutor, *, kill: bool) -> None:
         """Drop `executor` (the next task starts a fresh pool), unless already replaced."""

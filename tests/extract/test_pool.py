@@ -5,6 +5,7 @@ process that runs passes) out of the cycle collector."""
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import mmap
 import multiprocessing
@@ -12,10 +13,11 @@ import operator
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 
-from monitor.extract.pool import TRIM_AFTER, WorkerPool
+from monitor.extract.pool import TRIM_AFTER, WorkerPool, WorkerTaskFailed
 
 linux_only = pytest.mark.skipif(
     not sys.platform.startswith("linux"), reason="glibc's malloc_trim and /proc: Linux"
@@ -133,3 +135,40 @@ async def test_a_pool_closed_for_exit_leaves_no_worker_and_no_manager() -> None:
     workers.close(wait=True)
     assert set(multiprocessing.active_children()) <= before
     assert manager is not None and not manager.is_alive()
+
+
+def stamp(seconds: float) -> tuple[float, float]:
+    """In a worker: sleep, and say when it began and ended (one clock for all processes)."""
+    began = time.monotonic()
+    time.sleep(seconds)
+    return began, time.monotonic()
+
+
+async def test_a_worker_is_handed_its_next_task_while_the_event_loop_is_busy() -> None:
+    """Each worker has its next task at hand: it does not wait for the event loop (busy
+    writing, say) to come round and submit it."""
+    workers = WorkerPool(1)
+    try:
+        await workers.run(operator.add, 0, 0)  # the worker started
+        first = asyncio.ensure_future(workers.run(stamp, 0.2))
+        second = asyncio.ensure_future(workers.run(stamp, 0.2))
+        await asyncio.sleep(0.05)  # both submitted
+        time.sleep(1.0)  # noqa: ASYNC251 - on purpose: the loop is busy for longer than both tasks
+        (_, first_end), (second_begin, _) = await first, await second
+    finally:
+        workers.close()
+    assert second_begin - first_end < 0.5  # not after the loop's second
+
+
+async def test_the_deadline_times_a_task_from_when_its_worker_begins_it() -> None:
+    """The second task waits behind the first, longer than the deadline in all: its wait
+    is not counted. A task that runs past the deadline itself still fails."""
+    workers = WorkerPool(1, deadline=1.5)
+    try:
+        await workers.run(operator.add, 0, 0)
+        results = await asyncio.gather(workers.run(stamp, 0.9), workers.run(stamp, 0.9))
+        assert results[1][0] >= results[0][1]  # one worker: the second began after the first
+        with pytest.raises(WorkerTaskFailed, match=r"took longer than 1\.5 s"):
+            await workers.run(stamp, 10)
+    finally:
+        workers.close()
