@@ -275,27 +275,22 @@ class WorkerPool:
         timed: a wait that long means a pool that no longer works)."""
         submitted = time.monotonic()
         try:
-            return await self._wait_timed(future, start_times, slot, submitted)
+            while True:
+                began = start_times.began(slot)
+                if began is not None:
+                    limit = began + self.deadline
+                elif slot is None:
+                    limit = submitted + self.deadline
+                else:
+                    limit = submitted + self.deadline * TASKS_PER_WORKER
+                remaining = limit - time.monotonic()
+                if remaining <= 0:
+                    raise TimeoutError
+                done, _ = await asyncio.wait((future,), timeout=remaining)
+                if done:
+                    return future.result()
         finally:
             future.cancel()  # a task not begun yet is not run: its caller is gone
-
-    async def _wait_timed(
-        self, future: asyncio.Future[T], start_times: StartTimes, slot: int | None, submitted: float
-    ) -> T:
-        while True:
-            began = start_times.began(slot)
-            if began is not None:
-                limit = began + self.deadline
-            elif slot is None:
-                limit = submitted + self.deadline
-            else:
-                limit = submitted + self.deadline * TASKS_PER_WORKER
-            remaining = limit - time.monotonic()
-            if remaining <= 0:
-                raise TimeoutError
-            done, _ = await asyncio.wait((future,), timeout=remaining)
-            if done:
-                return future.result()
 
     def _replace(self, executor: ProcessPoolExecutor, *, kill: bool) -> None:
         """Drop `executor` (the next task starts a fresh pool), unless already replaced."""
