@@ -1,7 +1,8 @@
 """The worker pool: it starts its workers at the first task, or before it when asked
 (`monitor run` does, so that their start-up overlaps its own imports), gives back what
-a task left in a worker's malloc heap, and keeps the workers' start-up (and that of the
-process that runs passes) out of the cycle collector."""
+a task left in a worker's malloc heap, keeps the workers' start-up (and that of the
+process that runs passes) out of the cycle collector, hands each worker its next task
+before it is done with one, and times a task's deadline from when its worker begins it."""
 
 from __future__ import annotations
 
