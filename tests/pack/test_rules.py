@@ -121,6 +121,22 @@ def test_one_event_in_several_outlets_words_names_the_same_actors(
         assert same_actors(actors[0], other), actors
 
 
+@pytest.mark.parametrize(
+    ("title", "body"),
+    [
+        ("La Poste déploie Microsoft 365", "la-poste"),
+        ("Le groupe La Poste signe avec Microsoft", "la-poste"),
+        ("La SNCF choisit Azure", "sncf"),
+        ("La RATP passe à Microsoft 365", "ratp"),
+    ],
+)
+def test_a_public_operator_names_its_deal(shipped: Config, title: str, body: str) -> None:
+    """A public operator is a body with a name of its own: outlets that report its deal
+    name the same actor, and one event is one story (with no name, the body is blank)."""
+    actors = dict(shipped_actors(shipped, title, "Le contrat court sur trois ans.", "fr"))
+    assert actors["public_body"] == (body,)
+
+
 def test_a_region_named_in_english_is_still_a_place(shipped: Config) -> None:
     """« Bretagne » is also written "Brittany" (its names), and stays a place: after
     « en » or "in" it says where, and the body is the ministry."""
