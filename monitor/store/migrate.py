@@ -2,7 +2,8 @@
 
 alembic is imported only when a migration runs: a database already at `HEAD_REVISION`
 is recognised with SQLAlchemy alone, so that commands which only read the store start
-fast.
+fast, and an empty one gets the models' schema at that revision at once (alembic's five
+migrations took a first pass 0.25 s and 15 MB more).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import asyncio
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import text
+from sqlalchemy import Column, MetaData, PrimaryKeyConstraint, String, Table, inspect, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -21,11 +22,21 @@ from monitor.errors import DatabaseUnusable
 from monitor.store.db import async_url, create_engine, display_url, error_line
 from monitor.store.locks import lock_statement
 from monitor.store.revision import HEAD_REVISION
+from monitor.store.tables import metadata
 
 if TYPE_CHECKING:
     from alembic.config import Config as AlembicConfig
 
 _PACKAGE = Path(monitor.__file__).resolve().parent
+
+# alembic's own table, as alembic creates it: a database created from the models is
+# stamped at the head revision, so that the next migration starts from there.
+_VERSION_TABLE = Table(
+    "alembic_version",
+    MetaData(),
+    Column("version_num", String(32), nullable=False),
+    PrimaryKeyConstraint("version_num", name="alembic_version_pkc"),
+)
 
 
 def script_location() -> Path:
@@ -73,23 +84,41 @@ def _reason(exc: BaseException) -> str:
 
 
 async def upgrade_async(url: str) -> None:
-    """`upgrade`, from a running event loop. On PostgreSQL the migration runs in one
-    transaction under an advisory lock: of several instances starting together, one
-    migrates and the others wait, then find the schema up to date."""
+    """`upgrade`, from a running event loop. A database holding none of the schema's
+    tables gets them from the models, stamped at `HEAD_REVISION`, in one transaction.
+    On PostgreSQL that, or the migration, runs under an advisory lock: of several
+    instances starting together, one creates or migrates and the others wait, then find
+    the schema up to date."""
     if await schema_is_current(url):
         return
-    if async_url(url).get_backend_name() != "postgresql":
-        await asyncio.to_thread(upgrade, url)
-        return
+    postgresql = async_url(url).get_backend_name() == "postgresql"
     engine = create_engine(url)
     try:
         async with engine.begin() as connection:
-            await connection.execute(lock_statement("migrate"))
-            await connection.run_sync(_upgrade_on, url)
+            if postgresql:
+                await connection.execute(lock_statement("migrate"))
+            done = await connection.run_sync(_create_if_empty)
+            if not done and postgresql:
+                await connection.run_sync(_upgrade_on, url)
+                done = True
     except (OSError, DBAPIError) as exc:
         raise DatabaseUnusable(f"database {display_url(url)}: {_reason(exc)}") from exc
     finally:
         await engine.dispose()
+    if not done:  # SQLite: alembic migrates on a connection of its own, this one closed
+        await asyncio.to_thread(upgrade, url)
+
+
+def _create_if_empty(connection: Connection) -> bool:
+    """The models' schema, stamped at the head revision, when the database holds none of
+    its tables (other applications' tables may be there); False otherwise."""
+    ours = {*metadata.tables, _VERSION_TABLE.name}
+    if ours & set(inspect(connection).get_table_names()):
+        return False
+    metadata.create_all(connection)
+    _VERSION_TABLE.create(connection)
+    connection.execute(_VERSION_TABLE.insert().values(version_num=HEAD_REVISION))
+    return True
 
 
 async def schema_is_current(url: str) -> bool:

@@ -1,9 +1,14 @@
-"""Alembic migrations: they run on an empty database and match the models."""
+"""The schema: alembic migrations run on an empty database and match the models; an empty
+database created from the models matches them too."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import tomllib
+from pathlib import Path
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
@@ -21,7 +26,7 @@ from monitor.store.migrate import (
 from monitor.store.revision import HEAD_REVISION
 from monitor.store.tables import metadata
 
-from support import REPO
+from support import PG_URL, REPO, reset_postgres
 
 
 async def _schema_state(url: str) -> tuple[list[object], set[str], str | None]:
@@ -57,6 +62,50 @@ async def test_downgrade_to_base_and_back(db_url: str) -> None:
     await asyncio.to_thread(upgrade, db_url)
     diff, _, revision = await _schema_state(db_url)
     assert diff == [] and revision == head_revision()
+
+
+async def test_an_empty_database_gets_the_models_schema_at_the_head_revision(db_url: str) -> None:
+    import asyncio
+
+    await upgrade_async(db_url)
+    diff, tables, revision = await _schema_state(db_url)
+    assert diff == [] and revision == HEAD_REVISION
+    assert set(metadata.tables) | {"alembic_version"} == tables
+    # The migrations know its constraints and indexes by name: they undo it, and redo it.
+    await asyncio.to_thread(command.downgrade, alembic_config(db_url), "base")
+    _, tables, revision = await _schema_state(db_url)
+    assert tables <= {"alembic_version"} and revision is None
+    await upgrade_async(db_url)  # alembic's version table is there: alembic migrates
+    diff, _, revision = await _schema_state(db_url)
+    assert diff == [] and revision == HEAD_REVISION
+
+
+@pytest.mark.postgres
+async def test_instances_starting_together_create_the_schema_once() -> None:
+    import asyncio
+
+    if not PG_URL:
+        pytest.skip("needs MONITOR_TEST_DATABASE_URL")
+    await reset_postgres(PG_URL)
+    # The second waits on the advisory lock, then finds the tables and migrates nothing.
+    await asyncio.gather(*(upgrade_async(PG_URL) for _ in range(3)))
+    diff, tables, revision = await _schema_state(PG_URL)
+    assert diff == [] and revision == HEAD_REVISION
+    assert set(metadata.tables) | {"alembic_version"} == tables
+
+
+def test_creating_a_database_does_not_import_alembic(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'fresh.sqlite'}"
+    script = (
+        "import asyncio, sys\n"
+        "from monitor.store.migrate import upgrade_async, schema_is_current\n"
+        f"asyncio.run(upgrade_async({url!r}))\n"
+        f"print(asyncio.run(schema_is_current({url!r})), 'alembic' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=REPO
+    )
+    assert done.stdout.split() == ["True", "False"]
 
 
 def test_the_head_revision_known_without_alembic_is_alembics_head() -> None:
