@@ -62,10 +62,10 @@ async def run_backtest(
     seen = 0
     async for page in store.stored_vocabularies(since):
         seen += len(page)
-        stale = {i for i, stored in page if stored is None or stored[0] != vocabulary.VERSION}
-        wanted = [i for i, stored in page if i in stale or _may_fire(config, rule_ids, stored)]
+        # Decoding vocabularies and matching are CPU work: in a thread, so that the loop
+        # serves (the console, the service's other tasks) meanwhile.
+        wanted, stale = await asyncio.to_thread(_to_replay, config, rule_ids, page)
         found = await store.stored_articles(wanted)
-        # Matching is CPU work: in a thread, so that the loop serves (the console) meanwhile.
         renewed = await asyncio.to_thread(replay, config, found, before, reports, stale)
         await store.save_vocabularies(renewed)
         if progress:
@@ -104,6 +104,16 @@ def replay(
         matches = config.ruleset.match_rules(document, rule_ids, analysis)
         _record(reports, article, matches, before.get(article.id, set()))
     return renewed
+
+
+def _to_replay(
+    config: Config, rule_ids: Sequence[str], page: Sequence[tuple[int, StoredVocabulary | None]]
+) -> tuple[list[int], set[int]]:
+    """The articles of a page to read and match: those the rules may fire on, and those
+    whose vocabulary is missing or of an older analysis (the second list, to renew)."""
+    stale = {i for i, stored in page if stored is None or stored[0] != vocabulary.VERSION}
+    wanted = [i for i, stored in page if i in stale or _may_fire(config, rule_ids, stored)]
+    return wanted, stale
 
 
 def _may_fire(config: Config, rule_ids: Sequence[str], stored: StoredVocabulary | None) -> bool:
