@@ -85,6 +85,9 @@ class EventIndex:
         self._keys = dict(keys or {})
         self._windows = dict(windows or {})
         self._by_rule: dict[str, list[EventMention]] = defaultdict(list)
+        # The first sighting of the oldest mention: `prune`, called for every article
+        # written, scans the mentions only when one of them is past the window.
+        self._oldest: datetime | None = None
 
     @property
     def window(self) -> timedelta:
@@ -99,6 +102,9 @@ class EventIndex:
 
     def add(self, mention: EventMention) -> None:
         self._by_rule[self._keys.get(mention.rule_id, mention.rule_id)].append(mention)
+        seen = _aware(mention.when.seen)
+        if self._oldest is None or seen < self._oldest:
+            self._oldest = seen
 
     def find(self, rule_id: str, actors: Actors, when: When) -> int | None:
         """The story of the same event, or None; of several, the nearest in time, then
@@ -129,9 +135,14 @@ class EventIndex:
         """Forget matches first seen before ``now - window``: what comes out from now on
         is too late to join them."""
         cutoff = _aware(now) - self.window
+        if self._oldest is None or self._oldest >= cutoff:
+            return
+        self._oldest = None
         for rule_id, mentions in list(self._by_rule.items()):
             kept = [m for m in mentions if _aware(m.when.seen) >= cutoff]
             if kept:
                 self._by_rule[rule_id] = kept
+                oldest = min(_aware(m.when.seen) for m in kept)
+                self._oldest = oldest if self._oldest is None else min(self._oldest, oldest)
             else:
                 del self._by_rule[rule_id]

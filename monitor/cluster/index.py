@@ -8,7 +8,9 @@ scans the whole window: candidates come from
   well below the near-duplicate thresholds, and
 * an inverted index of key stems (names, amounts): the same-event rule needs
   ``min_shared`` of them in common, so any article it can accept shares at
-  least one and is found there.
+  least one and is found there. Topic terms (generic, or common in the window)
+  never count as shared, so they are not looked up: in a busy window their
+  buckets would fill the candidates with articles that can only be refused.
 
 Exact checks then run on those candidates only. Their number is bounded
 whatever the index holds (among 16,000 copies of one text a decision took
@@ -26,6 +28,7 @@ from collections import Counter
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from heapq import heappop, heappush
 
 from monitor.cluster.fingerprint import NUM_PERM, Fingerprint
 from monitor.cluster.similarity import (
@@ -36,6 +39,7 @@ from monitor.cluster.similarity import (
     is_short,
     verdict,
 )
+from monitor.cluster.text import generic_stems
 
 # 64 bands of 2 rows: a pair at Jaccard 0.3 is missed with probability
 # (1 - 0.3**2)**64 < 0.3 %, at 0.5 never in practice, while unrelated news
@@ -144,6 +148,9 @@ class StoryIndex:
             raise ValueError("min_shared and short_min_shared must be positive")
         self._items: dict[int, StoryCandidate] = {}
         self._times: dict[int, datetime] = {}
+        # (publication time, id), oldest first: what `prune` drops, without a scan of
+        # the window at each article. An entry whose id was since replaced is skipped.
+        self._expiry: list[tuple[datetime, int]] = []
         self._bands = _Buckets()
         self._postings = _Buckets()
 
@@ -156,6 +163,7 @@ class StoryIndex:
             self._remove(key)
         self._items[key] = candidate
         moment = self._times[key] = _aware(candidate.published)
+        heappush(self._expiry, (moment, key))
         fp = candidate.fingerprint
         if self._has_text(fp):
             for band in _bands(fp):
@@ -166,8 +174,11 @@ class StoryIndex:
     def prune(self, now: datetime) -> None:
         """Forget articles published before ``now - window``: they can never join again."""
         cutoff = _aware(now) - self.window
-        for key in [k for k, t in self._times.items() if t < cutoff]:
-            self._remove(key)
+        expiry = self._expiry
+        while expiry and expiry[0][0] < cutoff:
+            moment, key = heappop(expiry)
+            if self._times.get(key) == moment:
+                self._remove(key)
 
     def decide(self, fp: Fingerprint, published: datetime, source_id: str) -> StoryDecision:
         """The story this article joins, or a new one. Does not modify the index.
@@ -203,7 +214,8 @@ class StoryIndex:
         if self._has_text(fp):
             for band in _bands(fp):
                 found.update(self._bands.nearest(band, published))
-        for term in fp.key_stems:
+        # An article that a topic term alone finds can only join by its text: the LSH's.
+        for term in fp.key_stems - self._common(fp) - generic_stems():
             found.update(self._postings.nearest(term, published))
         times = self._times
         ranked = sorted(found, key=lambda k: (-found[k], abs(times[k] - published), k))

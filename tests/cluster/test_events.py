@@ -34,6 +34,19 @@ def test_the_index_joins_the_same_event_within_the_window_only():
     assert len(index) == 0
 
 
+def test_prune_drops_every_mention_past_the_window_whatever_the_order_they_came_in():
+    index = EventIndex(window=timedelta(days=10))
+    later = DAY + timedelta(days=5)
+    index.add(EventMention("ms", CULTURE, dated(later, seen=later), 7))
+    index.add(EventMention("other", EDUCATION, dated(DAY, seen=DAY), 8))  # older, added after
+    index.prune(DAY + timedelta(days=9))  # none is past the window yet
+    assert len(index) == 2
+    index.prune(DAY + timedelta(days=12))
+    assert len(index) == 1 and index.find("ms", CULTURE, dated(later)) == 7
+    index.prune(DAY + timedelta(days=16))
+    assert len(index) == 0
+
+
 def test_a_rule_with_a_window_of_its_own_keeps_its_stories_open_that_long():
     month = timedelta(days=30)
     index = EventIndex(window=timedelta(days=10), windows={"snc": month})

@@ -135,6 +135,17 @@ def test_prune_drops_articles_older_than_the_window() -> None:
     assert len(index) == 1
 
 
+def test_an_article_added_again_later_outlives_its_first_time() -> None:
+    index = StoryIndex(window=timedelta(days=4))
+    dispatch = fingerprint(DISPATCH_TITLE, DISPATCH, "fr")
+    add(index, 1, 1, dispatch, T0)
+    add(index, 1, 1, dispatch, T0 + timedelta(days=3))  # its date corrected
+    index.prune(T0 + timedelta(days=5))  # past the first date, not the second
+    assert len(index) == 1
+    index.prune(T0 + timedelta(days=8))
+    assert len(index) == 0
+
+
 def test_naive_datetimes_are_utc(dispatch_index: StoryIndex) -> None:
     reprint = fingerprint(REPRINT_TITLE, REPRINT, "fr")
     naive = T0.replace(tzinfo=None) + timedelta(days=1)
@@ -187,7 +198,26 @@ def test_names_everyone_cites_stop_counting() -> None:
         add(busy, n, n, article(f"Projet{n}", f"Ville{n}", 20 + n), T0)
     decision = busy.decide(second, T0, "x")
     assert decision.story_id is None
-    assert decision == busy.decide_exhaustive(second, T0)
+    assert decision.story_id == busy.decide_exhaustive(second, T0).story_id
+
+
+def test_articles_that_share_only_topic_names_are_not_checked() -> None:
+    # Thirty deals that all cite Microsoft and Azure, told in unrelated words: those two
+    # names are the window's topic and never count as shared names, so an article that
+    # shares nothing else cannot join them (its text is not theirs: the LSH would say).
+    rng = random.Random(3)
+    words = ["".join(rng.choice("bcdfglmnprst") for _ in range(6)) for _ in range(3000)]
+
+    def deal(n: int) -> Fingerprint:
+        text = " ".join(rng.choices(words, k=120))
+        return fingerprint(f"Ville{n} signe avec Microsoft Azure", f"Microsoft Azure. {text}", "fr")
+
+    index = StoryIndex()
+    for n in range(30):
+        add(index, n, n, deal(n), T0)
+    decision = index.decide(deal(99), T0, "x")
+    assert decision == StoryDecision(None, 0.0, "new story: no related article within 4 days")
+    assert decision.story_id == index.decide_exhaustive(deal(99), T0).story_id is None
 
 
 def _synthetic_texts(seed: int = 7) -> tuple[list[str], list[tuple[int, str]]]:
