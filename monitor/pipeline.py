@@ -372,6 +372,8 @@ class Pipeline:
         # in the pool, while the pass reads, so that writing is all that waits.
         with self.recorder.timed("match"):
             prepared = await prepare_in(self.pool, self.rules, document_of(article, source))
+        if article.lang is None:
+            article = replace(article, lang=prepared.lang)
         return _Pending(source, item, canonical, tally, article, prepared)
 
     async def write(self, batch: Sequence[_Pending]) -> None:

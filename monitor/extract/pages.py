@@ -20,7 +20,7 @@ from datetime import datetime
 
 from monitor.config import SourceConfig
 from monitor.errors import FetchTimeout, HTTPStatusError, RateLimited, SourceError
-from monitor.extract.article import MIN_TEXT, detect_language, extract_page, with_lead
+from monitor.extract.article import MIN_TEXT, extract_page, with_lead
 from monitor.extract.pool import WorkerPool, WorkerTaskFailed
 from monitor.fetch import PAGE_ACCEPT, HttpClient
 from monitor.parse.dates import sane_date
@@ -94,7 +94,8 @@ class ArticleReader:
             guid=item.guid,
             author=item.author or (page.author if page else None),
             published=published,
-            lang=(page.lang if page else None) or source.lang or detect_language(text),
+            # Else told from the text in the worker pool (`prepare_article`), off the loop.
+            lang=(page.lang if page else None) or source.lang,
             site_name=page.site_name if page else None,
             tags=source.tags,
             flags=tuple(dict.fromkeys(flags)),

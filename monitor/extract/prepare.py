@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import hashlib
 import pickle
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from monitor.cluster import Fingerprint, fingerprint
+from monitor.extract.article import detect_language
 from monitor.extract.pool import WorkerPool
 from monitor.match import Document, RuleMatch, RuleSet, vocabulary
 from monitor.match.compiler import RuleRecipe
@@ -46,6 +47,7 @@ class Prepared:
     print_: Fingerprint
     matches: list[RuleMatch]
     vocabulary: bytes  # encoded (`monitor.match.vocabulary`), stored for backtests
+    lang: str | None  # the document's, else the one its text tells (or None)
 
 
 class RulesMissing(Exception):
@@ -81,10 +83,12 @@ def prepare_article(key: str, recipe: RuleRecipe | None, document: Document) -> 
     (compiled from `recipe` when this worker has not met it; `RulesMissing` when it has
     not and `recipe` is None)."""
     ruleset = _ruleset(key, recipe)
+    if document.lang is None:  # a summary, or a page that did not say: its text tells
+        document = replace(document, lang=detect_language(document.text))
     # Shingling and MinHash cost milliseconds of CPU, matching tens on a long text.
     print_ = fingerprint(document.title, document.text, document.lang)
     matches, words = match_document(ruleset, document)
-    return Prepared(print_, matches, words)
+    return Prepared(print_, matches, words, document.lang)
 
 
 async def prepare_in(pool: WorkerPool, rules: Rules, document: Document) -> Prepared:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 
-from monitor.extract.article import detect_language
 from monitor.fetch import PAGE_ACCEPT
 from monitor.kinds.base import Ask, Made, Read, Tools, fetch
 from monitor.parse.identity import content_hash, digest
@@ -59,7 +58,7 @@ def _article(ask: Ask, url: str, change: WatchChange) -> Made:
         content_hash=content_hash(title, text),
         extraction=Extraction.WATCH,
         published=ask.now,
-        lang=source.lang or detect_language(text),
+        lang=source.lang,  # else told from the text in the worker pool
         tags=source.tags,
         change=change,
     )
