@@ -13,6 +13,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -104,10 +105,11 @@ class RuleConfig(Strict):
     def _slug(cls, value: str) -> str:
         return check_name(value, "rule id")
 
-    @property
+    @cached_property
     def version(self) -> str:
         """A short hash of the rule's table, defaults left out (a key written with its
-        default value, or a new key of veille's, changes nothing): which version fired."""
+        default value, or a new key of veille's, changes nothing): which version fired.
+        Computed once (the model is frozen): every match written reads it."""
         table = self.model_dump(mode="json", exclude_defaults=True)
         canonical = json.dumps(table, sort_keys=True, ensure_ascii=False)
         return hashlib.sha256(canonical.encode()).hexdigest()[:RULE_VERSION_LENGTH]
