@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, insort
 from collections import Counter
-from collections.abc import Hashable, Iterable
+from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from heapq import heappop, heappush
@@ -79,38 +79,63 @@ def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _bands(fp: Fingerprint) -> list[tuple[int, bytes]]:
-    """The LSH bucket keys of a fingerprint: each band's number and MinHash values."""
+def _bands(fp: Fingerprint) -> list[int]:
+    """The LSH bucket keys of a fingerprint: each band's MinHash values and number, as
+    one integer (a third of the memory of a (number, bytes) pair, 64 per article)."""
     raw = fp.minhash
-    return [(b, raw[b * _BAND_BYTES : (b + 1) * _BAND_BYTES]) for b in range(LSH_BANDS)]
+    return [
+        int.from_bytes(raw[b * _BAND_BYTES : (b + 1) * _BAND_BYTES], "little") * LSH_BANDS + b
+        for b in range(LSH_BANDS)
+    ]
+
+
+_Entry = tuple[datetime, int]  # (publication time, article id)
 
 
 class _Buckets:
-    """Article ids by bucket, each bucket sorted by publication time then id."""
+    """Article entries by bucket, each bucket sorted by publication time then id. A
+    bucket of one entry holds it bare: most LSH buckets hold a single article, and a
+    list for each would cost more than the entry (64 buckets an article)."""
 
     def __init__(self) -> None:
-        self._lists: dict[Hashable, list[tuple[datetime, int]]] = {}
+        self._found: dict[Hashable, _Entry | list[_Entry]] = {}
+
+    def _entries(self, bucket: Hashable) -> Sequence[_Entry]:
+        found = self._found.get(bucket)
+        if found is None:
+            return ()
+        return found if isinstance(found, list) else (found,)
 
     def size(self, bucket: Hashable) -> int:
-        return len(self._lists.get(bucket, ()))
+        return len(self._entries(bucket))
 
-    def add(self, bucket: Hashable, moment: datetime, key: int) -> None:
-        insort(self._lists.setdefault(bucket, []), (moment, key))
+    def add(self, bucket: Hashable, entry: _Entry) -> None:
+        """File ``entry``: one tuple for all an article's buckets."""
+        found = self._found.get(bucket)
+        if found is None:
+            self._found[bucket] = entry
+        elif isinstance(found, list):
+            insort(found, entry)
+        else:
+            self._found[bucket] = sorted([found, entry])
 
-    def remove(self, bucket: Hashable, moment: datetime, key: int) -> None:
-        entries = self._lists[bucket]
-        del entries[bisect_left(entries, (moment, key))]
-        if not entries:
-            del self._lists[bucket]
+    def remove(self, bucket: Hashable, entry: _Entry) -> None:
+        found = self._found[bucket]
+        if not isinstance(found, list):
+            del self._found[bucket]
+            return
+        del found[bisect_left(found, entry)]
+        if len(found) == 1:
+            self._found[bucket] = found[0]
 
     def nearest(self, bucket: Hashable, moment: datetime) -> list[int]:
         """At most BUCKET_LIMIT ids of ``bucket``, the nearest to ``moment`` in time."""
-        entries = self._lists.get(bucket, [])
+        entries = self._entries(bucket)
         if len(entries) <= BUCKET_LIMIT:
             return [key for _, key in entries]
         # The nearest ones lie within BUCKET_LIMIT places of where ``moment`` would go.
         middle = bisect_left(entries, moment, key=lambda entry: entry[0])
-        around = entries[max(0, middle - BUCKET_LIMIT) : middle + BUCKET_LIMIT]
+        around = list(entries[max(0, middle - BUCKET_LIMIT) : middle + BUCKET_LIMIT])
         around.sort(key=lambda entry: (abs(entry[0] - moment), entry[1]))
         return [key for _, key in around[:BUCKET_LIMIT]]
 
@@ -150,7 +175,7 @@ class StoryIndex:
         self._times: dict[int, datetime] = {}
         # (publication time, id), oldest first: what `prune` drops, without a scan of
         # the window at each article. An entry whose id was since replaced is skipped.
-        self._expiry: list[tuple[datetime, int]] = []
+        self._expiry: list[_Entry] = []
         self._bands = _Buckets()
         self._postings = _Buckets()
 
@@ -163,13 +188,14 @@ class StoryIndex:
             self._remove(key)
         self._items[key] = candidate
         moment = self._times[key] = _aware(candidate.published)
-        heappush(self._expiry, (moment, key))
+        entry = (moment, key)
+        heappush(self._expiry, entry)
         fp = candidate.fingerprint
         if self._has_text(fp):
             for band in _bands(fp):
-                self._bands.add(band, moment, key)
+                self._bands.add(band, entry)
         for term in fp.key_stems:
-            self._postings.add(term, moment, key)
+            self._postings.add(term, entry)
 
     def prune(self, now: datetime) -> None:
         """Forget articles published before ``now - window``: they can never join again."""
@@ -200,12 +226,12 @@ class StoryIndex:
 
     def _remove(self, key: int) -> None:
         fp = self._items.pop(key).fingerprint
-        moment = self._times.pop(key)
+        entry = (self._times.pop(key), key)
         if self._has_text(fp):
             for band in _bands(fp):
-                self._bands.remove(band, moment, key)
+                self._bands.remove(band, entry)
         for term in fp.key_stems:
-            self._postings.remove(term, moment, key)
+            self._postings.remove(term, entry)
 
     def _candidates(self, fp: Fingerprint, published: datetime) -> list[int]:
         """The articles to check, at most CANDIDATE_LIMIT: those found in the most

@@ -146,6 +146,32 @@ def test_an_article_added_again_later_outlives_its_first_time() -> None:
     assert len(index) == 0
 
 
+def test_a_bucket_keeps_its_entries_in_time_order_through_adds_and_removals() -> None:
+    from monitor.cluster.index import BUCKET_LIMIT, _Buckets
+
+    buckets = _Buckets()
+    days = [(T0 + timedelta(days=d), n) for n, d in enumerate([3, 1, 2])]
+    for entry in days:
+        buckets.add("b", entry)
+    assert buckets.nearest("b", T0) == [1, 2, 0] and buckets.size("b") == 3
+    buckets.remove("b", days[1])
+    buckets.remove("b", days[0])
+    assert buckets.nearest("b", T0) == [2] and buckets.size("b") == 1
+    buckets.add("b", days[0])
+    assert buckets.nearest("b", T0) == [2, 0]
+    buckets.remove("b", days[2])
+    buckets.remove("b", days[0])
+    assert buckets.nearest("b", T0) == [] and buckets.size("b") == 0
+    # Past the limit, the nearest in time to the moment asked, then the lowest id.
+    many = [(T0 + timedelta(hours=h), h) for h in range(BUCKET_LIMIT * 3)]
+    for entry in reversed(many):
+        buckets.add("m", entry)
+    middle = T0 + timedelta(hours=BUCKET_LIMIT)
+    assert sorted(buckets.nearest("m", middle)) == list(
+        range(BUCKET_LIMIT // 2, BUCKET_LIMIT * 3 // 2)
+    )
+
+
 def test_naive_datetimes_are_utc(dispatch_index: StoryIndex) -> None:
     reprint = fingerprint(REPRINT_TITLE, REPRINT, "fr")
     naive = T0.replace(tzinfo=None) + timedelta(days=1)
