@@ -389,6 +389,9 @@ class Pipeline:
                 # Savepoints cost a fifth of the write phase: only a batch with a failed
                 # article pays for them, written again with each article in its own.
                 written = await self._write_batch(batch, isolated=True)
+            # The indexes hold what this batch wrote, and what came before it (read at its
+            # start, under the lock): the next batch reads only what others write after.
+            self._read_up_to = await self.store.newest_ids()
         for pending, outcome in written:
             if outcome is not None:
                 self._count(pending, outcome)

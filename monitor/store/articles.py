@@ -300,6 +300,13 @@ async def recent_fingerprints(
     ]
 
 
+async def newest_ids(session: AsyncSession) -> tuple[int, int]:
+    """The highest article id and match id written so far (0 when none)."""
+    article = await session.scalar(select(func.max(ArticleRow.id)))
+    match = await session.scalar(select(func.max(MatchRow.id)))
+    return int(article or 0), int(match or 0)
+
+
 async def recent_events(
     session: AsyncSession, since: datetime, after_id: int = 0
 ) -> Sequence[tuple[int, int, str, datetime, datetime | None]]:

@@ -204,6 +204,10 @@ class Store:
     ) -> Sequence[tuple[int, int, str, datetime, datetime | None]]:
         return await self._run(articles.recent_events, since, after_id)
 
+    async def newest_ids(self) -> tuple[int, int]:
+        """The highest article id and match id written so far."""
+        return await self._run(articles.newest_ids)
+
     async def matched_rules(self) -> dict[str, set[str]]:
         return await self._run(articles.matched_rules)
 

@@ -1,0 +1,47 @@
+"""A pass writes its articles in batches; the story indexes keep up with each batch."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import monitor.pipeline
+from monitor.cluster.events import EventIndex
+
+from support import REPO, loopback_sources, rss, serve_articles, service, write
+
+DEALS = [
+    "armees-renouvelle-accord-cadre-microsoft",
+    "armees-microsoft-reconduit-jusqu-en-2030",
+    "vnf-migre-messagerie-exchange-online-teams",
+]
+
+
+async def test_each_batch_finds_the_stories_of_the_batches_before_it_once(
+    tmp_path: Path, web_server: Any, pool: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(monitor.pipeline, "WRITE_BATCH", 1)  # one article a batch
+    pages = serve_articles(web_server, *DEALS)
+    feed = web_server.add("/f.xml", rss(list(pages.items())), content_type="text/xml")
+    root = tmp_path / "config"
+    write(root / "sources.toml", loopback_sources({"fil": feed}))
+    shutil.copytree(REPO / "alerts" / "rules", root / "alerts" / "rules")  # actors' lists too
+    added: list[str] = []
+    real_add = EventIndex.add
+
+    def add(index: EventIndex, mention: Any) -> None:
+        added.append(mention.rule_id)
+        real_add(index, mention)
+
+    monkeypatch.setattr(EventIndex, "add", add)
+    async with service(tmp_path, root, pool, f"sqlite:///{tmp_path / 'db.sqlite3'}") as svc:
+        summary = await svc.run_pass()
+        events = len(svc.pipeline.stories.events)
+
+    matched = sum(o.matches for o in summary.outcomes)  # each deal names its body and vendor
+    # Each event went into the index once, when its article was written: the next batch
+    # did not read it back from the database as if another instance had written it.
+    assert len(added) == events == matched >= 2
