@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -12,17 +11,7 @@ import pytest
 from monitor.backtest import run_backtest
 from monitor.match import vocabulary
 
-from support import (
-    EVENT,
-    MICROSOFT_RULE,
-    OFF_TOPIC,
-    Clock,
-    loopback_sources,
-    rss,
-    serve_articles,
-    service,
-    write,
-)
+from support import event_and_off_topic, service
 
 
 def _in_event_loop() -> bool:
@@ -38,11 +27,7 @@ async def test_vocabularies_are_decoded_off_the_event_loop(
 ) -> None:
     # Decoding a page of 2,000 vocabularies takes a second or more of CPU: on the loop it
     # would stall the service's other tasks (and a console's progress) meanwhile.
-    pages = serve_articles(web_server, EVENT, OFF_TOPIC)
-    feed = web_server.add("/f.xml", rss(list(pages.items())), content_type="text/xml")
-    root = tmp_path / "config"
-    write(root / "sources.toml", loopback_sources({"f": feed}))
-    write(root / "alerts" / "rules.toml", MICROSOFT_RULE)
+    root = event_and_off_topic(tmp_path, web_server)
     decoded_on_loop: list[bool] = []
     real_decode = vocabulary.decode
 
@@ -50,8 +35,7 @@ async def test_vocabularies_are_decoded_off_the_event_loop(
         decoded_on_loop.append(_in_event_loop())
         return real_decode(blob)
 
-    clock = Clock(datetime(2026, 1, 5, 9, 0, tzinfo=UTC))
-    async with service(tmp_path, root, pool, f"sqlite:///{tmp_path / 'db.sqlite3'}", clock) as svc:
+    async with service(tmp_path, root, pool, f"sqlite:///{tmp_path / 'db.sqlite3'}") as svc:
         await svc.run_pass()
         monkeypatch.setattr(vocabulary, "decode", decode)
         backtest = await run_backtest(svc.store, svc.config, ["ministry-microsoft"], None)

@@ -212,14 +212,16 @@ class StoryIndex:
         ``source_id`` does not weigh on the decision (an outlet may publish an
         update of its own story); it is accepted so callers pass context once.
         """
-        return self._decide(fp, published, self._candidates(fp, _aware(published)))
+        common = self._common(fp)
+        keys = self._candidates(fp, _aware(published), common)
+        return self._decide(fp, published, keys, common)
 
     def decide_exhaustive(self, fp: Fingerprint, published: datetime) -> StoryDecision:
         """``decide`` without the LSH and inverted index: every article is checked.
 
         Slow; a reference for tests and benchmarks.
         """
-        return self._decide(fp, published, self._items)
+        return self._decide(fp, published, self._items, self._common(fp))
 
     def _has_text(self, fp: Fingerprint) -> bool:
         return not is_short(fp, self.limits) and len(fp.hashvalues) == NUM_PERM
@@ -233,7 +235,9 @@ class StoryIndex:
         for term in fp.key_stems:
             self._postings.remove(term, entry)
 
-    def _candidates(self, fp: Fingerprint, published: datetime) -> list[int]:
+    def _candidates(
+        self, fp: Fingerprint, published: datetime, common: frozenset[str]
+    ) -> list[int]:
         """The articles to check, at most CANDIDATE_LIMIT: those found in the most
         buckets (a near-copy shares most bands), then the nearest in time."""
         found: Counter[int] = Counter()
@@ -241,7 +245,7 @@ class StoryIndex:
             for band in _bands(fp):
                 found.update(self._bands.nearest(band, published))
         # An article that a topic term alone finds can only join by its text: the LSH's.
-        for term in fp.key_stems - self._common(fp) - generic_stems():
+        for term in fp.key_stems - common - generic_stems():
             found.update(self._postings.nearest(term, published))
         times = self._times
         ranked = sorted(found, key=lambda k: (-found[k], abs(times[k] - published), k))
@@ -256,9 +260,10 @@ class StoryIndex:
         limit = max(self.limits.common_min_df, self.limits.common_share * len(self._items))
         return frozenset(t for t in fp.key_stems if self._postings.size(t) > limit)
 
-    def _decide(self, fp: Fingerprint, published: datetime, keys: Iterable[int]) -> StoryDecision:
+    def _decide(
+        self, fp: Fingerprint, published: datetime, keys: Iterable[int], common: frozenset[str]
+    ) -> StoryDecision:
         published = _aware(published)
-        common = self._common(fp)
         best: _Match | None = None
         closest: tuple[float, int] | None = None
         nearby = 0

@@ -12,17 +12,7 @@ from typing import Any
 from monitor.cli import main
 from monitor.display import local_time, shorten
 
-from support import (
-    EVENT,
-    MICROSOFT_RULE,
-    OFF_TOPIC,
-    REPO,
-    allow_any_age,
-    loopback_sources,
-    rss,
-    serve_articles,
-    write,
-)
+from support import REPO, allow_any_age, event_and_off_topic, write
 
 LOCAL_TIME = re.compile(r"\b20\d\d-\d\d-\d\d \d\d:\d\d (CET|CEST)\b")
 OTHER_TIME = re.compile(r"\d\d/\d\d/20\d\d|\d\d:\d\d:\d\d|\+00:00|UTC")
@@ -46,11 +36,7 @@ def test_text_is_cut_with_an_ellipsis_and_keeps_french_spaces() -> None:
 async def test_tables_show_times_with_their_zone(
     tmp_path: Path, web_server: Any, db_url: str, capsys: Any, monkeypatch: Any
 ) -> None:
-    pages = serve_articles(web_server, EVENT, OFF_TOPIC)
-    feed = web_server.add("/feed.xml", rss(list(pages.items())), content_type="application/rss+xml")
-    root = tmp_path / "config"
-    write(root / "sources.toml", loopback_sources({"src": feed}))
-    write(root / "alerts" / "rules.toml", MICROSOFT_RULE)
+    root = event_and_off_topic(tmp_path, web_server)
     write(root / "alerts" / "digests.toml", '[digests.matin]\nchannels = ["console"]\n')
     allow_any_age(root)
     # SQLite gives times back without their zone, PostgreSQL with it: shown the same.

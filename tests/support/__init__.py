@@ -109,6 +109,17 @@ def serve_articles(web_server: Any, *slugs: str) -> dict[str, str]:
     return {slug: web_server.add(f"/articles/{slug}", DEMO[slug].html) for slug in slugs}
 
 
+def event_and_off_topic(tmp_path: Path, web_server: Any) -> Path:
+    """A configuration directory: one loopback feed ("src") of the Microsoft event and an
+    off-topic article, and the Microsoft rule."""
+    pages = serve_articles(web_server, EVENT, OFF_TOPIC)
+    feed = web_server.add("/feed.xml", rss(list(pages.items())), content_type="application/rss+xml")
+    root = tmp_path / "config"
+    write(root / "sources.toml", loopback_sources({"src": feed}))
+    write(root / "alerts" / "rules.toml", MICROSOFT_RULE)
+    return root
+
+
 class CountingPool(WorkerPool):
     """The real process pool, counting what it is asked to do."""
 
