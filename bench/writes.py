@@ -84,7 +84,7 @@ def sample_me(output: str) -> subprocess.Popen[bytes]:
 PLACES = (
     ("story decisions", "decide (monitor/cluster/stories.py"),
     ("story index refresh", "load_story_index (monitor/pipeline.py"),
-    ("store: ORM, SQL, driver (main thread)", "write (monitor/pipeline.py"),
+    ("store: statements and driver", "write (monitor/pipeline.py"),
     ("SQLite's thread (aiosqlite)", "aiosqlite/core.py"),
 )
 

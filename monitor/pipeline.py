@@ -38,6 +38,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from functools import partial
 from typing import TypeVar
 
 from monitor.cluster import Fingerprint, StoryCandidate, canonical_url
@@ -152,9 +153,9 @@ class _KnownArticles:
         self._found = found
         self._changed: set[str] = set()
 
-    async def get(self, canonical: str) -> KnownArticle | None:
+    def get(self, canonical: str) -> KnownArticle | None:
         if canonical in self._changed:
-            return (await self._writes.known_articles([canonical])).get(canonical)
+            return self._writes.known_articles([canonical]).get(canonical)
         return self._found.get(canonical)
 
     def changed(self, canonical: str) -> None:
@@ -246,6 +247,12 @@ class Pipeline:
             last_match = max(last_match, match_id)
         self._read_up_to = (last_article, last_match)
         self.stories.prune(now)
+
+    async def prune_stories(self) -> None:
+        """Let go of the stories past their window, once a pass: a quiet pass too. Under
+        the writers' lock: another pass's batch may be deciding stories in a thread."""
+        async with self._write_lock:
+            self.stories.prune(self.clock())
 
     async def poll(
         self, source: SourceConfig, state: SourceState, *, force: bool = False
@@ -401,17 +408,22 @@ class Pipeline:
     ) -> list[tuple[_Pending, WriteOutcome | None]]:
         await self.load_story_index()
         try:
-            async with self.store.article_batch(isolated) as writes:
-                known = _KnownArticles(
-                    writes, await writes.known_articles(p.canonical for p in batch)
-                )
-                return [(p, await self._write_item(writes, p, known)) for p in batch]
+            return await self.store.write_articles(partial(self._write_items, batch), isolated)
         except BaseException:
             # The index holds the batch's articles, which the rollback took back.
             self._forget_story_index()
             raise  # an outage fails the pass, and its sources, still due, are polled again
 
-    async def _write_item(
+    def _write_items(
+        self, batch: Sequence[_Pending], writes: ArticleBatch
+    ) -> list[tuple[_Pending, WriteOutcome | None]]:
+        """The batch's articles, in one call of the store (a thread, for SQLite): the
+        story decisions run there too, off the event loop. Nothing else uses the story
+        indexes meanwhile: `write` holds the writers' lock."""
+        known = _KnownArticles(writes, writes.known_articles(p.canonical for p in batch))
+        return [(p, self._write_item(writes, p, known)) for p in batch]
+
+    def _write_item(
         self, writes: ArticleBatch, pending: _Pending, stored: _KnownArticles
     ) -> WriteOutcome | None:
         """One article of a batch. In an isolated batch it has a savepoint, and its failure
@@ -424,20 +436,18 @@ class Pipeline:
         self.stories.prune(self.clock())
         with log_context(source_id=source.id):
             try:
-                async with writes.item():
-                    known = await stored.get(pending.canonical)
+                with writes.item():
+                    known = stored.get(pending.canonical)
                     article = pending.article
                     if known is not None and (
                         article is None
                         or known.source_id != source.id
                         or known.content_hash == article.content_hash
                     ):
-                        await self._add_sighting(writes, source, item, known)
+                        self._add_sighting(writes, source, item, known)
                     elif article is not None and pending.prepared is not None:
                         stored.changed(pending.canonical)
-                        return await self._write(
-                            writes, source, item, article, pending.prepared, known
-                        )
+                        return self._write(writes, source, item, article, pending.prepared, known)
             except Exception as exc:  # one item only: the rest of the batch goes on
                 if is_outage(exc):
                     raise
@@ -451,14 +461,12 @@ class Pipeline:
         self.stories = stories_for(self.config)
         self._read_up_to = (0, 0)
 
-    async def _add_sighting(
+    def _add_sighting(
         self, writes: ArticleBatch, source: SourceConfig, item: FeedItem, known: KnownArticle
     ) -> None:
-        await writes.add_sighting(
-            source.id, digest(item.key), item_hash(item), known.id, self.clock()
-        )
+        writes.add_sighting(source.id, digest(item.key), item_hash(item), known.id, self.clock())
 
-    async def _write(
+    def _write(
         self,
         writes: ArticleBatch,
         source: SourceConfig,
@@ -474,7 +482,7 @@ class Pipeline:
         events = events_of(matches)
         story_id = None if known else self.stories.decide(print_, when, source.id, events).story_id
         with self.recorder.timed("store"):
-            outcome = await writes.write_article(
+            outcome = writes.write_article(
                 ArticleWrite(
                     article=article,
                     entry_key=digest(item.key),
@@ -669,8 +677,7 @@ async def run_sources(
     done = PassProgress(len(sources))
     report = progress or (lambda _done: None)
     states = {s.id: s for s in await pipeline.store.source_states([s.id for s in sources])}
-    # Once a pass, in memory: a quiet pass too lets go of stories past their window.
-    pipeline.stories.prune(pipeline.clock())
+    await pipeline.prune_stories()
 
     async def read(source: SourceConfig) -> SourcePoll | Polled:
         async with gate:

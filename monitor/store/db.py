@@ -6,8 +6,9 @@ import os
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy
 from sqlalchemy import event
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -45,6 +46,17 @@ def create_engine(url: str) -> AsyncEngine:
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     return engine
+
+
+def writer_engine(engine: AsyncEngine) -> Engine | None:
+    """For a SQLite file, an engine with the plain driver, on the same file and with the
+    same settings, for writes run in a thread (`Store.write_articles`); None otherwise."""
+    url = engine.url
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    writer = sqlalchemy.create_engine(url.set(drivername="sqlite"), connect_args={"timeout": 30})
+    event.listen(writer, "connect", _sqlite_pragmas)
+    return writer
 
 
 def _ensure_sqlite_dir(parsed: URL) -> None:

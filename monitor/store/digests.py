@@ -63,8 +63,8 @@ async def create_run(
     session.add(run)
     await session.flush()
     for channel in channels:
-        await enqueue(
-            session, kind="digest", channel=channel, now=now, domain=domain, digest_run_id=run.id
+        await session.run_sync(
+            enqueue, kind="digest", channel=channel, now=now, domain=domain, digest_run_id=run.id
         )
     return run.id
 

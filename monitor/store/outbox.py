@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from monitor.store.tables import (
     AlertRow,
@@ -41,8 +42,8 @@ def message_id(dedupe_key: str, domain: str) -> str:
     return f"<veille.{token}@{domain}>"
 
 
-async def enqueue(
-    session: AsyncSession,
+def enqueue(
+    session: Session,
     *,
     kind: str,
     channel: str,
@@ -55,9 +56,11 @@ async def enqueue(
 ) -> int:
     """Add one delivery unless the same one exists; returns how many were added (0 or 1).
 
-    Conflict-safe: two instances queueing the same delivery at once add it once."""
+    Conflict-safe: two instances queueing the same delivery at once add it once. In
+    plain (not async) statements, for the pass's article writes, which run in one call
+    (`Store.write_articles`); async callers run it with `AsyncSession.run_sync`."""
     dedupe_key = key or f"{kind}:{alert_id or digest_run_id}:{channel}"
-    added = await session.scalar(
+    added = session.scalar(
         conflict_insert(session.get_bind().dialect.name)(DeliveryRow)
         .values(
             dedupe_key=dedupe_key,
@@ -80,7 +83,7 @@ async def enqueue(
     session.info[QUEUED] = True
     if session.get_bind().dialect.name == "postgresql":
         # Delivered at commit, once per transaction however many rows it queued.
-        await session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": OUTBOX_CHANNEL})
+        session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": OUTBOX_CHANNEL})
     return 1
 
 

@@ -149,8 +149,8 @@ async def raise_failure_notices(
         }
         key = f"notice:source:{row.id}:{row.failing_since.isoformat()}"
         for channel in channels:
-            await enqueue(
-                session,
+            await session.run_sync(
+                enqueue,
                 kind="notice",
                 channel=channel,
                 now=now,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,7 @@ import pytest
 
 import monitor.pipeline
 from monitor.cluster.events import EventIndex
+from monitor.cluster.stories import Stories
 
 from support import REPO, loopback_sources, rss, serve_articles, service, write
 
@@ -45,3 +47,28 @@ async def test_each_batch_finds_the_stories_of_the_batches_before_it_once(
     # Each event went into the index once, when its article was written: the next batch
     # did not read it back from the database as if another instance had written it.
     assert len(added) == events == matched >= 2
+
+
+async def test_a_sqlite_files_batches_decide_their_stories_off_the_event_loop(
+    tmp_path: Path, web_server: Any, pool: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a SQLite file, a batch is written in one call of the store, in a thread: its
+    story decisions (CPU) do not hold the event loop, and its statements do not each hop
+    to the asyncio driver's thread and back."""
+    pages = serve_articles(web_server, *DEALS)
+    feed = web_server.add("/f.xml", rss(list(pages.items())), content_type="text/xml")
+    root = tmp_path / "config"
+    write(root / "sources.toml", loopback_sources({"fil": feed}))
+    shutil.copytree(REPO / "alerts" / "rules", root / "alerts" / "rules")
+    threads: list[int] = []
+    real_decide = Stories.decide
+
+    def decide(stories: Stories, *args: Any) -> Any:
+        threads.append(threading.get_ident())
+        return real_decide(stories, *args)
+
+    monkeypatch.setattr(Stories, "decide", decide)
+    async with service(tmp_path, root, pool, f"sqlite:///{tmp_path / 'db.sqlite3'}") as svc:
+        summary = await svc.run_pass()
+    assert sum(o.new_articles for o in summary.outcomes) == len(DEALS) == len(threads)
+    assert threading.get_ident() not in threads

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import gzip
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from aiohttp import web
 from sqlalchemy import Engine, event, select
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.util.concurrency import await_only, in_greenlet
 
 from monitor.records import SourceMemo
 from monitor.store import Store
@@ -490,15 +494,15 @@ def three_articles(web_server) -> tuple[list[str], str]:
 
 
 def break_write_of(monkeypatch, url: str, error: Exception, before_raising=None) -> None:
-    """Storing the article at `url` raises `error` once its rows are flushed (after
-    awaiting `before_raising()`, when given)."""
+    """Storing the article at `url` raises `error` once its rows are sent (after running
+    the coroutine `before_raising()`, when given)."""
     write_article = stored.write_article
 
-    async def broken(session, write, *, domain):
-        outcome = await write_article(session, write, domain=domain)
+    def broken(session, write, *, domain):
+        outcome = write_article(session, write, domain=domain)
         if write.article.url == url:
             if before_raising is not None:
-                await before_raising()
+                run_from_writes(before_raising)
             raise error
         return outcome
 
@@ -523,14 +527,14 @@ async def test_a_bug_in_one_article_loses_it_alone_not_its_batch(
     clock = Clock(NOW)
     sources = source("news", feed, allow_private_networks=True, interval="15m")
     async with build(tmp_path, sources, pool, db_url=db_url, clock=clock) as svc:
-        savepoints = count_savepoints(svc.store.engine.sync_engine)
-        first = await svc.run_pass()
-        after_first = [row.url for row in await articles(svc)]
-        savepoints_first = len(savepoints)
-        monkeypatch.undo()
-        clock.advance(minutes=16)
-        second = await svc.run_pass()
-        after_second = [row.url for row in await articles(svc)]
+        with savepoints_sent() as savepoints:
+            first = await svc.run_pass()
+            after_first = [row.url for row in await articles(svc)]
+            savepoints_first = len(savepoints)
+            monkeypatch.undo()
+            clock.advance(minutes=16)
+            second = await svc.run_pass()
+            after_second = [row.url for row in await articles(svc)]
     (outcome,) = first.outcomes
     assert outcome.ok and outcome.new_articles == 2
     assert [w for w in outcome.warnings if "failed" in w] == [
@@ -548,16 +552,30 @@ async def test_a_bug_in_one_article_loses_it_alone_not_its_batch(
     assert len(savepoints) == savepoints_first
 
 
-def count_savepoints(engine: Engine) -> list[str]:
-    """The SAVEPOINT statements `engine` runs from now on (a growing list)."""
+def run_from_writes(make: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    """Run the coroutine `make()` from the store's plain-code writes: on the event loop
+    (PostgreSQL: `run_sync`'s greenlet), or in the writes' thread (a SQLite file)."""
+    if in_greenlet():
+        await_only(make())
+    else:
+        asyncio.run(make())
+
+
+@contextmanager
+def savepoints_sent() -> Iterator[list[str]]:
+    """The SAVEPOINT statements any engine runs in the block (a growing list): a SQLite
+    file's article writes run on an engine of their own."""
     seen: list[str] = []
 
     def note(_conn, _cursor, statement: str, *_args) -> None:
         if statement.lstrip().upper().startswith("SAVEPOINT"):
             seen.append(statement)
 
-    event.listen(engine, "before_cursor_execute", note)
-    return seen
+    event.listen(Engine, "before_cursor_execute", note)
+    try:
+        yield seen
+    finally:
+        event.remove(Engine, "before_cursor_execute", note)
 
 
 async def test_an_outage_mid_batch_fails_the_pass_and_the_next_one_writes_it_whole(

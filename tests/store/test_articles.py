@@ -8,10 +8,10 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import event, select
+from sqlalchemy import Engine, event, select
 
 from monitor.records import Article, Extraction
-from monitor.store import Store
+from monitor.store import ArticleBatch, Store
 from monitor.store.tables import ArticleRow, SightingRow, StoryRow
 from monitor.store.views import EVENT, ArticleWrite, KnownArticle, RuleHit, WriteOutcome
 
@@ -46,17 +46,20 @@ def statements(store: Store) -> Iterator[list[str]]:
         table = {"INSERT": 2, "UPDATE": 1}.get(verb)  # INSERT INTO t, UPDATE t
         sent.append(f"{verb} {words[table]}" if table else verb)
 
-    engine = store.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", keep)
+    # Every engine's: a SQLite file's article writes run on an engine of their own.
+    event.listen(Engine, "before_cursor_execute", keep)
     try:
         yield sent
     finally:
-        event.remove(engine, "before_cursor_execute", keep)
+        event.remove(Engine, "before_cursor_execute", keep)
 
 
 async def write_one(store: Store, write: ArticleWrite) -> WriteOutcome:
-    async with store.article_batch() as batch, batch.item():
-        return await batch.write_article(write)
+    def one(batch: ArticleBatch) -> WriteOutcome:
+        with batch.item():
+            return batch.write_article(write)
+
+    return await store.write_articles(one)
 
 
 async def test_a_new_article_is_written_after_its_new_story_once(store: Store) -> None:
@@ -122,8 +125,9 @@ async def test_a_sighting_is_one_statement_new_or_seen_again(store: Store) -> No
         ("key-a", "item-a2", other.article_id),  # an entry seen before, now pointing elsewhere
     ):
         with statements(store) as sent:
-            async with store.article_batch() as batch:
-                await batch.add_sighting("s0", entry, item, article_id, LATER)
+            await store.write_articles(
+                lambda batch: batch.add_sighting("s0", entry, item, article_id, LATER)  # noqa: B023
+            )
         # SQLite's batch opens its transaction with a BEGIN: PostgreSQL's needs none.
         assert [s for s in sent if s != "BEGIN"] == ["INSERT sightings"]
     seen = await store.seen_entries("s0", ["key-a", "key-b", "key-c"])
@@ -179,3 +183,15 @@ async def test_what_updates_need_of_a_batchs_articles_comes_in_few_queries(store
     # that found some (the last two: « a » and « b » sort after the numbers).
     assert sent.count("SELECT") == 5
     assert await store.known_articles([]) == {}
+
+
+async def test_an_alert_written_in_a_batch_wakes_the_dispatcher_at_commit(store: Store) -> None:
+    """The batch's statements run in one call (on a SQLite file, in a thread): the
+    delivery it queued still sets the store's cue, once the batch is committed."""
+    store.queued.clear()
+    await write_one(store, ArticleWrite(article("a"), "key-a", "item-a", NOW))
+    assert not store.queued.is_set()  # no alert, nothing queued
+    hits = (RuleHit("r-event", {}, ("mail",), EVENT),)
+    outcome = await write_one(store, ArticleWrite(article("b"), "key-b", "item-b", NOW, hits))
+    assert len(outcome.new_alerts) == 1 and outcome.deliveries == 1
+    assert store.queued.is_set()
