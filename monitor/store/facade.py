@@ -12,6 +12,7 @@ from contextlib import (
     AbstractContextManager,
     asynccontextmanager,
     nullcontext,
+    suppress,
 )
 from datetime import datetime
 from typing import Any, Concatenate, ParamSpec, TypeVar
@@ -206,10 +207,19 @@ class Store:
         if self._writer is None:
             async with self.transaction() as session:
                 return await session.run_sync(self._write_batch, work, isolated)
-        result, queued = await asyncio.to_thread(self._write_in_thread, work, isolated)
-        if queued:
-            self.queued.set()
-        return result
+        writing = asyncio.ensure_future(asyncio.to_thread(self._write_in_thread, work, isolated))
+        try:
+            await asyncio.shield(writing)
+        finally:
+            # A thread cannot be stopped: a cancelled caller still waits (a second at most)
+            # until the batch is committed or rolled back, so that what it holds (the
+            # writers' lock, the story indexes) is let go only then.
+            while not writing.done():
+                with suppress(asyncio.CancelledError):
+                    await asyncio.wait([writing])
+            if writing.exception() is None and writing.result()[1]:
+                self.queued.set()
+        return writing.result()[0]
 
     def _write_in_thread(self, work: Callable[[ArticleBatch], T], isolated: bool) -> tuple[T, bool]:
         assert self._writer is not None

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
+import sqlite3
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +15,7 @@ import pytest
 import monitor.pipeline
 from monitor.cluster.events import EventIndex
 from monitor.cluster.stories import Stories
+from monitor.store import articles as stored
 
 from support import REPO, loopback_sources, rss, serve_articles, service, write
 
@@ -72,3 +76,43 @@ async def test_a_sqlite_files_batches_decide_their_stories_off_the_event_loop(
         summary = await svc.run_pass()
     assert sum(o.new_articles for o in summary.outcomes) == len(DEALS) == len(threads)
     assert threading.get_ident() not in threads
+
+
+def count_rows(database: Path, table: str) -> int:
+    """Rows of `table` as another connection sees them: committed ones only."""
+    with sqlite3.connect(database) as db:
+        return int(db.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+
+
+async def test_a_pass_cancelled_mid_batch_loses_and_repeats_nothing(
+    tmp_path: Path, web_server: Any, pool: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pass cancelled (a shutdown) while a thread writes its batch: the batch is
+    committed whole, and the next pass neither loses nor repeats an article or alert."""
+    pages = serve_articles(web_server, *DEALS)
+    feed = web_server.add("/f.xml", rss(list(pages.items())), content_type="text/xml")
+    root = tmp_path / "config"
+    write(root / "sources.toml", loopback_sources({"fil": feed}))
+    shutil.copytree(REPO / "alerts" / "rules", root / "alerts" / "rules")
+    writing = threading.Event()
+    real_write = stored.write_article
+
+    def slow_write(session: Any, write: Any, *, domain: str) -> Any:
+        writing.set()
+        time.sleep(0.2)  # the cancellation comes while the batch is being written
+        return real_write(session, write, domain=domain)
+
+    monkeypatch.setattr(stored, "write_article", slow_write)
+    database = tmp_path / "db.sqlite3"
+    async with service(tmp_path, root, pool, f"sqlite:///{database}") as svc:
+        running = asyncio.create_task(svc.run_pass())
+        assert await asyncio.to_thread(writing.wait, 60)
+        running.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await running
+        committed = count_rows(database, "articles"), count_rows(database, "alerts")
+        monkeypatch.undo()
+        again = await svc.run_pass()
+    assert committed[0] == len(DEALS) and committed[1] >= 1
+    assert sum(o.new_articles for o in again.outcomes) == 0
+    assert (count_rows(database, "articles"), count_rows(database, "alerts")) == committed

@@ -3,11 +3,16 @@ in as few statements as it takes (a pass writes hundreds of articles)."""
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import Engine, event, select
 
 from monitor.records import Article, Extraction
@@ -195,3 +200,27 @@ async def test_an_alert_written_in_a_batch_wakes_the_dispatcher_at_commit(store:
     outcome = await write_one(store, ArticleWrite(article("b"), "key-b", "item-b", NOW, hits))
     assert len(outcome.new_alerts) == 1 and outcome.deliveries == 1
     assert store.queued.is_set()
+
+
+async def test_a_cancelled_batch_returns_once_committed_on_a_sqlite_file(store: Store) -> None:
+    """A SQLite file's batch runs in a thread, which cannot be stopped: its cancelled
+    caller returns only once the batch is committed, so that nothing it holds (the
+    writers' lock, the story indexes) is let go while the batch is still being written."""
+    database = store.engine.url.database
+    if store.engine.dialect.name != "sqlite" or database is None:
+        pytest.skip("only a SQLite file's batches are written in a thread")
+    started = threading.Event()
+
+    def slow(batch: ArticleBatch) -> WriteOutcome:
+        outcome = batch.write_article(ArticleWrite(article("a"), "key-a", "item-a", NOW))
+        started.set()
+        time.sleep(0.3)  # the cancellation comes meanwhile
+        return outcome
+
+    writing = asyncio.create_task(store.write_articles(slow))
+    assert await asyncio.to_thread(started.wait, 30)
+    writing.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await writing
+    with sqlite3.connect(database) as other:  # committed rows only
+        assert other.execute("SELECT count(*) FROM articles").fetchone() == (1,)
