@@ -129,12 +129,12 @@ def database_exists(settings: Settings, config: Config) -> bool:
     path = sqlite_file(url)
     if path is None:
         # Any other URL (a server, memory, a query...): as the store reads it.
-        from monitor.store.db import async_url
+        from monitor.store.db import async_url, sqlite_database
 
-        parsed = async_url(url)
-        if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        database = sqlite_database(async_url(url))
+        if database is None:
             return True
-        path = Path(parsed.database)
+        path = Path(database)
     check_data_dir(path)
     return path.exists()
 

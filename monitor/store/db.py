@@ -36,25 +36,37 @@ def async_url(url: str) -> URL:
     return parsed.set(drivername=driver) if driver else parsed
 
 
+# A SQLite connection waits this long for another's write lock (also `busy_timeout`).
+_SQLITE_CONNECT = {"timeout": 30}
+
+
 def create_engine(url: str) -> AsyncEngine:
     parsed = async_url(url)
     options: dict[str, Any] = {"pool_pre_ping": True}
     if parsed.get_backend_name() == "sqlite":
         _ensure_sqlite_dir(parsed)
-        options = {"connect_args": {"timeout": 30}}
+        options = {"connect_args": _SQLITE_CONNECT}
     engine = create_async_engine(parsed, **options)
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     return engine
 
 
+def sqlite_database(parsed: URL) -> str | None:
+    """The file of a SQLite database URL; None for a server or a database in memory."""
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return parsed.database
+
+
 def writer_engine(engine: AsyncEngine) -> Engine | None:
     """For a SQLite file, an engine with the plain driver, on the same file and with the
     same settings, for writes run in a thread (`Store.write_articles`); None otherwise."""
-    url = engine.url
-    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+    if sqlite_database(engine.url) is None:
         return None
-    writer = sqlalchemy.create_engine(url.set(drivername="sqlite"), connect_args={"timeout": 30})
+    writer = sqlalchemy.create_engine(
+        engine.url.set(drivername="sqlite"), connect_args=_SQLITE_CONNECT
+    )
     event.listen(writer, "connect", _sqlite_pragmas)
     return writer
 
@@ -63,9 +75,10 @@ def _ensure_sqlite_dir(parsed: URL) -> None:
     """Create the database's directory (0700) and file (0600) when missing: the archive,
     the recipients and the outbox are nobody else's business. SQLite gives its -wal and
     -shm files the database file's mode. Existing ones keep theirs: the operator chose."""
-    if not parsed.database or parsed.database == ":memory:":
+    database = sqlite_database(parsed)
+    if database is None:
         return
-    path = Path(parsed.database)
+    path = Path(database)
     check_data_dir(path)
     try:
         if not path.parent.exists():

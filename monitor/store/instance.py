@@ -14,15 +14,13 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from monitor.errors import DatabaseUnusable
-from monitor.store.db import async_url, display_url
+from monitor.store.db import async_url, display_url, sqlite_database
 
 
 def lock_path(url: str) -> Path | None:
     """The lock file of a SQLite database; None when there is none to take."""
-    parsed = async_url(url)
-    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
-        return None
-    return Path(f"{parsed.database}.lock")
+    database = sqlite_database(async_url(url))
+    return None if database is None else Path(f"{database}.lock")
 
 
 @contextmanager
